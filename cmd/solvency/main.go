@@ -1,0 +1,52 @@
+// Command solvency proves, every cycle and in zero knowledge, that a treasury's reserves cover
+// what it owes its users and that its risk limits hold, and publishes the attestation on chain.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the CLI with args and returns the process exit code; tests call it directly.
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(root.ErrOrStderr(), "solvency:", err)
+	var ee *exitErr
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 2
+}
+
+// Exit codes shared by every command.
+const (
+	exitInvalid  = 1 // a check failed: an invalid proof, a broken limit
+	exitBadInput = 2 // unusable input: a malformed file, bad flags
+)
+
+// exitErr carries an exit code through cobra's error return.
+type exitErr struct {
+	code int
+	err  error
+}
+
+func (e *exitErr) Error() string { return e.err.Error() }
+func (e *exitErr) Unwrap() error { return e.err }
+
+// exitError wraps err with the exit code the process should end with.
+func exitError(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitErr{code: code, err: err}
+}
