@@ -94,8 +94,10 @@ contract DevPriceFeed is AggregatorV3Interface {
     }
 
     function _round(uint80 roundId) private view returns (uint80, int256, uint256, uint256, uint80) {
-        if (roundId == 0 || roundId > latestRound) revert NoDataPresent(roundId);
+        // Every written round has updatedAt != 0 (block times are positive), so one storage read
+        // answers both "does it exist" and "what is it".
         Round memory r = rounds[roundId];
+        if (r.updatedAt == 0) revert NoDataPresent(roundId);
         return (roundId, r.answer, r.startedAt, r.updatedAt, roundId);
     }
 }

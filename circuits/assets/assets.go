@@ -38,7 +38,7 @@ type Table struct {
 	Assets []Asset `json:"assets"`
 }
 
-var symbolRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9._-]{0,30}$`)
+var symbolRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,30}$`)
 
 // Validate checks the table's invariants.
 func (t *Table) Validate() error {
@@ -51,7 +51,7 @@ func (t *Table) Validate() error {
 	seen := map[string]int{}
 	for i, a := range t.Assets {
 		if !symbolRE.MatchString(a.Symbol) {
-			return fmt.Errorf("assets[%d].symbol %q: want 1-%d characters of A-Z, 0-9, '.', '_', '-'", i, a.Symbol, MaxSymbolLen)
+			return fmt.Errorf("assets[%d].symbol %q: want 1-%d characters of A-Z, a-z, 0-9, '.', '_', '-'", i, a.Symbol, MaxSymbolLen)
 		}
 		if j, dup := seen[a.Symbol]; dup {
 			return fmt.Errorf("assets[%d].symbol %q repeats assets[%d]", i, a.Symbol, j)

@@ -67,7 +67,7 @@ func TestTableValidationAndHash(t *testing.T) {
 	for _, bad := range []string{
 		`{"assets":[]}`,
 		`{"assets":[{"symbol":"ETH","decimals":18,"precision":8},{"symbol":"ETH","decimals":18,"precision":8}]}`,
-		`{"assets":[{"symbol":"eth","decimals":18,"precision":8}]}`,
+		`{"assets":[{"symbol":"E TH","decimals":18,"precision":8}]}`,
 		`{"assets":[{"symbol":"ETH","decimals":6,"precision":8}]}`,
 		`{"assets":[{"symbol":"ETH","decimals":18,"precision":8,"extra":1}]}`,
 		"{\n\"assets\": [\n{\"symbol\": 5}]}",

@@ -2,6 +2,7 @@ package poseidon
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strings"
@@ -42,7 +43,9 @@ func ParseHex(s string) (fr.Element, error) {
 	return e, nil
 }
 
-// Element is a field element that marshals to and from its canonical hex form in JSON.
+// Element is a field element that marshals to and from its canonical hex form in JSON. It
+// defines MarshalJSON and UnmarshalJSON itself: the embedded fr.Element's JSON methods (decimal,
+// reducing values >= p) would otherwise be promoted and win over the text methods (V3).
 type Element struct{ fr.Element }
 
 // MarshalText implements encoding.TextMarshaler.
@@ -56,4 +59,19 @@ func (e *Element) UnmarshalText(b []byte) error {
 	}
 	e.Element = v
 	return nil
+}
+
+// MarshalJSON writes the canonical hex string. It must exist: fr.Element's own MarshalJSON
+// (decimal) is promoted through the embedding and encoding/json prefers it to MarshalText.
+func (e Element) MarshalJSON() ([]byte, error) { return json.Marshal(Hex(e.Element)) }
+
+// UnmarshalJSON accepts only a JSON string in the canonical hex form (V3). Without it the
+// promoted fr.Element.UnmarshalJSON would accept numbers, decimals, uppercase hex and values
+// >= p, reducing them mod p.
+func (e *Element) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("field element: want a JSON string 0x followed by 64 hex digits, got %.80s", b)
+	}
+	return e.UnmarshalText([]byte(s))
 }

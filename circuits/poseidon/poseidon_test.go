@@ -1,8 +1,10 @@
 package poseidon
 
 import (
+	"encoding/json"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -145,5 +147,29 @@ func BenchmarkNativeNode(b *testing.B) {
 	var ch [Arity]fr.Element
 	for b.Loop() {
 		h.Node(&ch)
+	}
+}
+
+// TestV3_ElementJSONIsCanonicalHex: JSON uses the canonical hex form both ways, and a value >= p,
+// a bare number or uppercase hex is refused rather than reduced.
+func TestV3_ElementJSONIsCanonicalHex(t *testing.T) {
+	var x Element
+	x.SetUint64(42)
+	b, err := json.Marshal(struct{ V Element }{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"V":"` + Hex(x.Element) + `"}`; string(b) != want {
+		t.Fatalf("marshal = %s, want %s", b, want)
+	}
+	var back struct{ V Element }
+	if err := json.Unmarshal(b, &back); err != nil || !back.V.Equal(&x.Element) {
+		t.Fatalf("round trip: %v", err)
+	}
+	pHex := "0x" + leftPad(fr.Modulus().Text(16), 64)
+	for _, bad := range []string{`{"V":"` + pHex + `"}`, `{"V":42}`, `{"V":"42"}`, `{"V":"` + strings.ToUpper(Hex(x.Element)) + `"}`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
 	}
 }

@@ -2,18 +2,348 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/prover/ceremony"
+	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/prover/profile"
 )
 
-// newCeremonyCmd is a placeholder until its command group lands.
 func newCeremonyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "ceremony",
-		Short:  "Multi-party trusted setup (not implemented yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("ceremony: not implemented yet")
+	return newCeremonyCmdWith(profile.Circuits)
+}
+
+func newCeremonyCmdWith(circuits func() []profile.CircuitSpec) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ceremony",
+		Short: "Multi-party trusted setup (Groth16 MPC) for every circuit of a profile",
+		Long: `ceremony runs a multi-party Groth16 setup with gnark's MPC: one shared phase 1 (powers of
+tau), then a phase 2 per circuit. The keys are sound if at least one contributor of each phase was
+honest and destroyed their randomness. Both circuits of a cycle go through it.
+
+  1. coordinator:   solvency ceremony init --profile P --out DIR
+  2. participants:  solvency ceremony contribute --dir DIR          (each in turn; or --in/--out)
+  3. coordinator:   solvency ceremony start-phase2 --dir DIR --beacon HEX
+  4. participants:  solvency ceremony contribute --dir DIR          (each in turn)
+  5. coordinator:   solvency ceremony finalize --dir DIR --beacon HEX --out KEYS
+  anyone, anytime:  solvency ceremony verify --dir DIR [--keys KEYS]
+
+Each beacon is public randomness fixed only after the phase's last contribution (a future drand
+round, a future block hash), announced in advance. See docs/trusted-setup.md.`,
+	}
+	cmd.AddCommand(
+		newCeremonyInitCmd(circuits),
+		newCeremonyContributeCmd(),
+		newCeremonyStartPhase2Cmd(circuits),
+		newCeremonyVerifyCmd(circuits),
+		newCeremonyFinalizeCmd(circuits),
+	)
+	return cmd
+}
+
+func newCeremonyInitCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
+	var prof, out, cacheDir string
+	var noCache, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "init --profile P --out DIR",
+		Short: "Start a ceremony: compile the profile's circuits and write phase 1's starting point",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if prof == "" || out == "" {
+				return exitError(exitBadInput, errors.New("ceremony init needs --profile and --out"))
+			}
+			p, err := profile.Lookup(prof)
+			if err != nil {
+				return exitError(exitBadInput, err)
+			}
+			cache, err := keysOpenCache(cacheDir, noCache)
+			if err != nil {
+				return exitError(exitBadInput, err)
+			}
+			progress := keysProgress(cmd.ErrOrStderr())
+			compiled, err := keysCompileAll(cache, circuits(), p, progress)
+			if err != nil {
+				return err
+			}
+			m, err := ceremony.Init(out, p, compiled, progress)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"dir": out, "manifest": m})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for profile %s created in %s (phase 1 domain size %d)\n", p.Name, out, m.Phase1Size)
+			fmt.Fprintf(cmd.OutOrStdout(), "next: each participant runs `solvency ceremony contribute --dir %s`\n", out)
+			return nil
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&prof, "profile", "", fmt.Sprintf("circuit profile (%v)", profile.Names()))
+	f.StringVar(&out, "out", "", "ceremony directory to create")
+	f.StringVar(&cacheDir, "cache", "", "compiled-circuit cache directory")
+	f.BoolVar(&noCache, "no-cache", false, "compile without the cache")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+func newCeremonyContributeCmd() *cobra.Command {
+	var dir, in, out string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "contribute (--dir DIR | --in FILE --out FILE)",
+		Short: "Add your randomness: the next contribution of the open phase",
+		Long: `contribute adds one contribution. With --dir it reads the latest contribution of the open
+phase and writes the next numbered file (in phase 2, one per circuit). With --in/--out it works on
+one file (.ph1 or .ph2) passed between participants; the coordinator then stores the output as the
+next numbered file of that phase (and circuit).
+
+Your randomness exists only in this process's memory and is gone when it exits. Run it on a machine
+you trust, and do not run it under a debugger or with core dumps enabled.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			var files []string
+			switch {
+			case dir != "" && in == "" && out == "":
+				var err error
+				if files, err = ceremony.Contribute(dir, keysProgress(cmd.ErrOrStderr())); err != nil {
+					return err
+				}
+			case dir == "" && in != "" && out != "":
+				if err := ceremony.ContributeFile(in, out); err != nil {
+					return err
+				}
+				files = []string{out}
+			default:
+				return exitError(exitBadInput, errors.New("contribute needs either --dir, or both --in and --out"))
+			}
+			if asJSON {
+				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"written": files, "seconds": time.Since(start).Seconds()})
+			}
+			for _, f := range files {
+				fmt.Fprintf(cmd.OutOrStdout(), "contribution written to %s\n", f)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "ceremony directory")
+	f.StringVar(&in, "in", "", "previous contribution file (.ph1 or .ph2)")
+	f.StringVar(&out, "out", "", "file to write your contribution to")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+func newCeremonyStartPhase2Cmd(circuits func() []profile.CircuitSpec) *cobra.Command {
+	var dir, beacon string
+	var fromSource, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "start-phase2 --dir DIR --beacon HEX",
+		Short: "Close phase 1 with a public beacon and write each circuit's phase-2 starting point",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := ceremony.ParseBeacon(beacon)
+			if err != nil {
+				return exitError(exitBadInput, err)
+			}
+			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := ceremony.StartPhase2(dir, b, opts); err != nil {
+				return err
+			}
+			if asJSON {
+				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"dir": dir, "stage": ceremony.StagePhase2, "phase1_beacon": fmt.Sprintf("%x", b)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "phase 1 sealed; phase 2 is open: participants run `solvency ceremony contribute --dir %s`\n", dir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "ceremony directory")
+	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-1 contribution, hex (16 to 64 bytes)")
+	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of reading the directory's R1CS files")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+// ceremonyVerifyResult is the --json output of `ceremony verify` and `ceremony finalize`.
+type ceremonyVerifyResult struct {
+	Valid               bool              `json:"valid"`
+	Error               string            `json:"error,omitempty"`
+	Stage               ceremony.Stage    `json:"stage,omitempty"`
+	Profile             string            `json:"profile,omitempty"`
+	Phase1Contributions int               `json:"phase1_contributions"`
+	Phase2Contributions map[string]int    `json:"phase2_contributions,omitempty"`
+	TranscriptDigest    string            `json:"transcript_digest,omitempty"`
+	VerifyingKeys       map[string]string `json:"verifying_keys,omitempty"`
+	KeysChecked         string            `json:"keys_checked,omitempty"`
+}
+
+func newCeremonyVerifyCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
+	var dir, keysDir string
+	var fromSource, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify --dir DIR [--keys KEYS]",
+		Short: "Re-derive the ceremony from its transcript, check every contribution, and optionally a keys directory",
+		Long: `verify checks every contribution's proof of knowledge and its chaining to the one before,
+and, on a finalized ceremony, re-derives the keys and prints their digests and the transcript
+digest: the values to pin (V1). With --keys it also requires every verifying key in KEYS to be the
+derived one. Exit 0 valid, 1 invalid, 2 unusable input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return exitError(exitBadInput, errors.New("verify needs --dir"))
+			}
+			if _, err := os.Stat(dir); err != nil {
+				return exitError(exitBadInput, err)
+			}
+			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			var k *keys.Keys
+			if keysDir != "" {
+				if k, err = keys.LoadVerifying(keysDir); err != nil {
+					return exitError(exitBadInput, err)
+				}
+			}
+			res, verr := ceremony.Verify(dir, opts)
+			out := ceremonyVerifyResult{Valid: verr == nil}
+			if verr == nil {
+				out.Stage, out.Profile = res.Stage, res.Manifest.Profile.Name
+				out.Phase1Contributions, out.Phase2Contributions = res.Phase1Contributions, res.Phase2Contributions
+				out.TranscriptDigest = res.TranscriptDigest
+				if pins, err := res.Pins(); err == nil {
+					out.VerifyingKeys = pins.VerifyingKeys
+					if k != nil {
+						verr = pins.CheckKeys(k)
+						out.Valid = verr == nil
+						out.KeysChecked = keysDir
+					}
+				} else if k != nil {
+					verr = err
+					out.Valid = false
+				}
+			}
+			if verr != nil {
+				out.Error = verr.Error()
+			}
+			if asJSON {
+				if err := keysPrintJSON(cmd.OutOrStdout(), out); err != nil {
+					return err
+				}
+			} else if verr == nil {
+				printCeremonyResult(cmd.OutOrStdout(), out)
+			}
+			if verr != nil {
+				return exitError(exitInvalid, fmt.Errorf("ceremony is not valid: %w", verr))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "ceremony directory")
+	f.StringVar(&keysDir, "keys", "", "keys directory whose verifying keys must be the ones the transcript derives")
+	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of trusting the directory's R1CS files")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
+	fmt.Fprintf(w, "ceremony valid: profile %s, stage %s, %d phase-1 contributions\n", r.Profile, r.Stage, r.Phase1Contributions)
+	for _, name := range slices.Sorted(maps.Keys(r.Phase2Contributions)) {
+		fmt.Fprintf(w, "  phase 2 %-12s %d contributions\n", name, r.Phase2Contributions[name])
+	}
+	if r.TranscriptDigest != "" {
+		fmt.Fprintf(w, "transcript sha256 %s\n", r.TranscriptDigest)
+		for _, name := range slices.Sorted(maps.Keys(r.VerifyingKeys)) {
+			fmt.Fprintf(w, "  vk %-12s sha256 %s\n", name, r.VerifyingKeys[name])
+		}
+	}
+	if r.KeysChecked != "" {
+		fmt.Fprintf(w, "keys in %s are the ones this transcript derives\n", r.KeysChecked)
+	}
+}
+
+func newCeremonyFinalizeCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
+	var dir, beacon, out string
+	var fromSource, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "finalize --dir DIR --beacon HEX --out KEYS",
+		Short: "Verify the transcript, apply the phase-2 beacon and write the keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" || out == "" {
+				return exitError(exitBadInput, errors.New("finalize needs --dir, --beacon and --out"))
+			}
+			b, err := ceremony.ParseBeacon(beacon)
+			if err != nil {
+				return exitError(exitBadInput, err)
+			}
+			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			res, err := ceremony.Finalize(dir, b, out, opts)
+			if err != nil {
+				return err
+			}
+			pins, err := res.Pins()
+			if err != nil {
+				return err
+			}
+			r := ceremonyVerifyResult{Valid: true, Stage: res.Stage, Profile: res.Manifest.Profile.Name,
+				Phase1Contributions: res.Phase1Contributions, Phase2Contributions: res.Phase2Contributions,
+				TranscriptDigest: res.TranscriptDigest, VerifyingKeys: pins.VerifyingKeys}
+			if asJSON {
+				return keysPrintJSON(cmd.OutOrStdout(), r)
+			}
+			printCeremonyResult(cmd.OutOrStdout(), r)
+			fmt.Fprintf(cmd.OutOrStdout(), "keys written to %s; publish the transcript and the digests above\n", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "ceremony directory")
+	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-2 contribution, hex (16 to 64 bytes)")
+	f.StringVar(&out, "out", "", "keys directory to create")
+	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of reading the directory's R1CS files")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+// ceremonyOptions builds verification options; with fromSource the circuits are compiled from
+// this binary for the ceremony's profile (through the cache) and must match the manifest.
+func ceremonyOptions(dir string, fromSource bool, circuits func() []profile.CircuitSpec, stderr io.Writer) (ceremony.Options, error) {
+	progress := keysProgress(stderr)
+	opts := ceremony.Options{Progress: progress}
+	if dir == "" {
+		return opts, exitError(exitBadInput, errors.New("--dir is required"))
+	}
+	if !fromSource {
+		return opts, nil
+	}
+	st, err := ceremony.Open(dir)
+	if err != nil {
+		return opts, exitError(exitBadInput, err)
+	}
+	cache, err := keysOpenCache("", false)
+	if err != nil {
+		return opts, exitError(exitBadInput, err)
+	}
+	compiled, err := keysCompileAll(cache, circuits(), st.Manifest.Profile, progress)
+	if err != nil {
+		return opts, err
+	}
+	opts.Compiled = compiled
+	return opts, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/batch"
+	"github.com/solvency-dev/solvency/circuits/solvency"
 )
 
 // newCircuitsCmd is the `circuits` command group: inspect the circuits without keys.
@@ -33,6 +34,8 @@ type circuitsInfoOptions struct {
 	circuit    string
 	noMarginal bool
 	json       bool
+	// The solvency circuit's other dimensions.
+	positions, venues, groups, tiers, scenarios, buckets int
 }
 
 func newCircuitsInfoCmd() *cobra.Command {
@@ -58,6 +61,13 @@ neighbouring shape (B/8, or 64 when B = 8), which leaves out the per-batch fixed
 	f.StringVar(&o.circuit, "circuit", "all", "which circuit to report: "+strings.Join(append(circuitNames(), "all"), "|"))
 	f.BoolVar(&o.noMarginal, "no-marginal", false, "skip the second compilation that measures the marginal per-account cost")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	t := solvency.TargetShape()
+	f.IntVar(&o.positions, "positions", t.Positions, "solvency circuit: position slots P")
+	f.IntVar(&o.venues, "venues", t.Venues, "solvency circuit: venues V")
+	f.IntVar(&o.groups, "groups", t.Groups, "solvency circuit: venue groups G")
+	f.IntVar(&o.tiers, "tiers", t.Tiers, "solvency circuit: liquidity tiers T")
+	f.IntVar(&o.scenarios, "scenarios", t.Scenarios, "solvency circuit: stress scenarios S")
+	f.IntVar(&o.buckets, "buckets", t.Buckets, "solvency circuit: target-weight buckets K")
 	return cmd
 }
 
@@ -87,7 +97,7 @@ type circuitReporter struct {
 func circuitReporters() []circuitReporter {
 	return []circuitReporter{
 		{name: "batch", report: reportBatch},
-		// {name: "solvency", report: reportSolvency}, once circuits/solvency lands.
+		{name: "solvency", report: reportSolvency},
 	}
 }
 
@@ -215,4 +225,24 @@ func fillCounts(rep *circuitReport, cs constraint.ConstraintSystem) {
 	if c := cs.GetCommitments(); c != nil {
 		rep.Commitments = len(c.CommitmentIndexes())
 	}
+}
+
+func reportSolvency(o *circuitsInfoOptions, progress io.Writer) (circuitReport, error) {
+	s := solvency.Shape{Assets: o.assets, Positions: o.positions, Venues: o.venues, Groups: o.groups,
+		Tiers: o.tiers, Scenarios: o.scenarios, Buckets: o.buckets}
+	if err := s.Validate(); err != nil {
+		return circuitReport{}, exitError(exitBadInput, err)
+	}
+	fmt.Fprintf(progress, "compiling the solvency circuit (%+v)\n", s)
+	start := time.Now()
+	cs, err := solvency.Compile(s)
+	if err != nil {
+		return circuitReport{}, err
+	}
+	rep := circuitReport{
+		Circuit: "solvency", Assets: s.Assets, Seconds: time.Since(start).Seconds(),
+		Shape: fmt.Sprintf("A=%d P=%d V=%d G=%d T=%d S=%d K=%d", s.Assets, s.Positions, s.Venues, s.Groups, s.Tiers, s.Scenarios, s.Buckets),
+	}
+	fillCounts(&rep, cs)
+	return rep, nil
 }

@@ -1,19 +1,543 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/liabilities"
+	"github.com/solvency-dev/solvency/prover"
+	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/prover/profile"
+	"github.com/solvency-dev/solvency/treasury/policy"
+	"github.com/solvency-dev/solvency/treasury/portfolio"
+	"github.com/solvency-dev/solvency/verifier"
 )
 
-// newProveCmd is a placeholder until its command group lands.
+// proveOptions are the flags of `solvency prove`.
+type proveOptions struct {
+	profile        string
+	keysDir        string
+	assetsFile     string
+	accountsFile   string
+	liabilitiesDir string
+	positionsFile  string
+	pricesFile     string
+	policyFile     string
+	cycle          uint64
+	cycleSet       bool
+	reservesBlock  uint64
+	epoch          uint64
+	epochSet       bool
+	snapshotTime   int64
+	out            string
+	force          bool
+	provers        int
+	noVerify       bool
+	json           bool
+}
+
+// Names inside BUNDLE.private (the private directory beside the bundle).
+const (
+	privateSuffix      = ".private"
+	privateLiabilities = "liabilities"        // the snapshot built from --accounts
+	privateInputs      = "liabilities.inputs" // digests of what it was built from (reuse on rerun)
+	privateProofs      = "batch-proofs"       // batch proof cache (resume)
+)
+
 func newProveCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "prove",
-		Short:  "Prove a cycle and write its bundle (not implemented yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("prove: not implemented yet")
+	o := &proveOptions{}
+	cmd := &cobra.Command{
+		Use:   "prove --keys KEYS --policy F --positions F --prices F (--accounts CSV | --liabilities DIR) --cycle N --out BUNDLE",
+		Short: "Prove a cycle: every liabilities batch and the solvency statement, into a public bundle",
+		Long: `prove makes one cycle's public bundle. It checks the treasury against the policy with the
+native twin first: if any risk limit fails it prints the twin's report, writes nothing and exits 1
+(a bundle is never written for a false statement). Otherwise it proves every liabilities batch
+(in parallel, resumably), proves the solvency statement, verifies both, and writes BUNDLE
+atomically: the manifest (statement, public inputs, batch digests, the tree above the batches,
+key digests), the proofs and the verifying keys. BUNDLE holds nothing private (V4).
+
+Private outputs go to BUNDLE.private, beside the bundle and never inside it (mode 0700):
+
+  BUNDLE.private/liabilities/            the snapshot built from --accounts: users' ids, salts and
+                                         balances, from which 'liabilities proof' serves each
+                                         user's inclusion proof
+  BUNDLE.private/liabilities.inputs      digests of the accounts file and build parameters: a rerun
+                                         with the same inputs reuses the snapshot
+  BUNDLE.private/batch-proofs/           batch proofs as they are made: interrupted (Ctrl-C, kill
+                                         -9) and run again with the same arguments, prove resumes
+                                         from the batches already proved
+  BUNDLE.private/reserves-opening-N.json the opening of the reserves commitment RC, for an auditor
+                                         who checks reserves against chain state (R1)
+
+With --liabilities DIR an existing snapshot (from 'liabilities build') is used as it is.
+
+Keys come from 'solvency setup' (single-party, development only: every output says so) or from a
+ceremony ('solvency ceremony finalize'). --profile, when given, must be the keys' profile.
+
+Progress goes to stderr (a bar on a terminal, plain lines otherwise). Exit status: 0 bundle
+written, 1 a risk limit fails (nothing written), 2 unusable input or an error.`,
+		Example: `  solvency setup --profile test --out keys
+  solvency prove --profile test --keys keys --accounts accounts.csv \
+      --policy policy.json --positions positions.json --prices prices.json \
+      --cycle 1 --reserves-block 21000000 --out out/cycle-1
+  solvency verify bundle out/cycle-1 --keys-from keys/pins.json
+
+  # reuse a snapshot built by 'liabilities build', JSON summary on stdout
+  solvency prove --keys keys --liabilities snap --policy policy.json \
+      --positions positions.json --prices prices.json --cycle 2 --out out/cycle-2 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// gnark logs every proof to stdout, which must carry only the result (--json).
+			logger.Disable()
+			o.cycleSet = cmd.Flags().Changed("cycle")
+			o.epochSet = cmd.Flags().Changed("epoch")
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runProve(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.profile, "profile", "", fmt.Sprintf("circuit profile %v; must match the keys (default: the keys' profile)", profile.Names()))
+	f.StringVar(&o.keysDir, "keys", "", "keys directory from 'setup' or a ceremony (required)")
+	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON; must equal the policy's asset table (L8)")
+	f.StringVar(&o.accountsFile, "accounts", "", "accounts CSV: the liabilities snapshot is built from it into BUNDLE.private")
+	f.StringVar(&o.liabilitiesDir, "liabilities", "", "an existing snapshot directory from 'liabilities build' (instead of --accounts)")
+	f.StringVar(&o.positionsFile, "positions", "", "treasury positions file (required)")
+	f.StringVar(&o.pricesFile, "prices", "", "oracle prices file (required)")
+	f.StringVar(&o.policyFile, "policy", "", "governance policy file (required)")
+	f.Uint64Var(&o.cycle, "cycle", 0, "the cycle number the statement attests (required)")
+	f.Uint64Var(&o.reservesBlock, "reserves-block", 0, "the block at which the reserves are claimed (R1)")
+	f.Uint64Var(&o.epoch, "epoch", 0, "the snapshot's epoch when building from --accounts (default: the cycle)")
+	f.Int64Var(&o.snapshotTime, "snapshot-time", 0, "unix seconds at which the balances were taken, when building from --accounts (default: now, kept on rerun)")
+	f.StringVar(&o.out, "out", "", "bundle directory to create (required)")
+	f.BoolVar(&o.force, "force", false, "replace BUNDLE if it exists (once the new one is complete)")
+	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs, at least 1)")
+	f.BoolVar(&o.noVerify, "no-verify", false, "skip verifying the written bundle (each proof is still checked as it is made)")
+	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout")
+	return cmd
+}
+
+// proveResult is `prove --json`'s output. Field names are stable.
+type proveResult struct {
+	Bundle         string           `json:"bundle"`
+	Private        string           `json:"private"`
+	Profile        string           `json:"profile"`
+	Trust          string           `json:"trust"`
+	TrustLine      string           `json:"trust_line"`
+	Warning        string           `json:"warning,omitempty"`
+	Cycle          uint64           `json:"cycle"`
+	ReservesBlock  uint64           `json:"reserves_block"`
+	SnapshotEpoch  uint64           `json:"snapshot_epoch"`
+	SnapshotTime   uint64           `json:"snapshot_time"`
+	SnapshotReused bool             `json:"snapshot_reused"`
+	Batches        int              `json:"batches"`
+	BatchSize      int              `json:"batch_size"`
+	BatchesResumed int              `json:"batches_resumed"`
+	PolicyHash     string           `json:"policy_hash"`
+	LC             string           `json:"lc"`
+	RC             string           `json:"rc"`
+	Verified       bool             `json:"verified"`
+	BatchSeconds   float64          `json:"batch_seconds"`
+	SolvencySecs   float64          `json:"solvency_seconds"`
+	Seconds        float64          `json:"seconds"`
+	Report         *solvency.Report `json:"report"`
+}
+
+// proveRefusal is `prove --json`'s output when a limit fails.
+type proveRefusal struct {
+	Refused bool             `json:"refused"`
+	Reason  string           `json:"reason"`
+	Report  *solvency.Report `json:"report"`
+}
+
+// proveInputs records what a snapshot in BUNDLE.private was built from.
+type proveInputs struct {
+	AccountsSHA256 string `json:"accounts_sha256"`
+	AssetsHash     string `json:"assets_hash"`
+	Epoch          uint64 `json:"epoch"`
+	BatchHeight    int    `json:"batch_height"`
+	SnapshotTime   uint64 `json:"snapshot_time"`
+}
+
+func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) error {
+	start := time.Now()
+	if err := o.validate(); err != nil {
+		return exitError(exitBadInput, err)
+	}
+	out := filepath.Clean(o.out)
+	private := out + privateSuffix
+	// Refuse an existing bundle before any work; WriteBundle checks again at the end.
+	if _, err := os.Stat(out); err == nil && !o.force {
+		return exitError(exitBadInput, fmt.Errorf("%s already exists; choose another --out or pass --force", out))
+	}
+	prog := newProgressPrinter(stderr)
+
+	k, err := keys.Load(o.keysDir)
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("--keys: %w", err))
+	}
+	prof := k.Meta.Profile
+	if o.profile != "" && o.profile != prof.Name {
+		return exitError(exitBadInput, fmt.Errorf("--profile %s, but the keys in %s are for profile %s", o.profile, o.keysDir, prof.Name))
+	}
+	if k.Meta.Trust != keys.TrustCeremony {
+		fmt.Fprintln(stderr, keys.DevWarning)
+	}
+	prog.line("keys: profile %s; %s", prof.Name, k.Meta.TrustLine())
+
+	pf, canon, positions, prices, err := loadProveTreasury(o, prof)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	table := pf.Table()
+
+	store, reused, err := openProveLiabilities(ctx, o, prof, table, private, prog)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	pub := store.Public()
+
+	resumed := -1
+	req := &prover.CycleRequest{
+		Keys: k, Store: store, ProofDir: filepath.Join(private, privateProofs),
+		Policy: canon, Positions: positions, Prices: prices,
+		Cycle: o.cycle, ReservesBlock: o.reservesBlock,
+		Out: out, PrivateOut: private, Replace: o.force, Provers: o.provers,
+		BatchProgress: func(done, total int) {
+			if resumed < 0 {
+				resumed = done
+				if done > 0 {
+					prog.line("resuming: %d of %d batches already proved in %s", done, total, filepath.Join(private, privateProofs))
+				}
+			}
+			prog.update("proving batches", done, total)
+		},
+	}
+	prog.line("checking every limit with the twin, then proving %d batches of %d accounts and the solvency statement (cycle %d)", pub.Batches, pub.BatchSize, o.cycle)
+	res, err := prover.ProveCycle(ctx, req)
+	var le *prover.LimitsError
+	switch {
+	case errors.As(err, &le):
+		return proveRefused(stdout, o, pf, le)
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("interrupted; batches proved so far are kept in %s: run the same command again to resume", filepath.Join(private, privateProofs))
+	case err != nil:
+		return fmt.Errorf("prove: %w", err)
+	}
+	prog.line("bundle written to %s", out)
+
+	verified := false
+	if !o.noVerify {
+		pins := verifier.Pins{}
+		for name, c := range k.Circuits {
+			pins[name] = c.Info.VKDigest
+		}
+		rep, err := verifier.VerifyBundle(out, pins, verifier.Options{})
+		if err != nil {
+			return fmt.Errorf("verify the written bundle: %w", err)
+		}
+		if f := rep.Failed(); f != nil {
+			return fmt.Errorf("the written bundle does not verify (a bug): %s: %s", f.Name, f.Detail)
+		}
+		verified = true
+		prog.line("bundle verified against the keys' own digests")
+	}
+
+	st := res.Manifest.Statement
+	r := proveResult{
+		Bundle: out, Private: private, Profile: prof.Name, Trust: string(k.Meta.Trust), TrustLine: k.Meta.TrustLine(),
+		Cycle: st.Cycle, ReservesBlock: st.ReservesBlock, SnapshotEpoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime,
+		SnapshotReused: reused, Batches: pub.Batches, BatchSize: pub.BatchSize, BatchesResumed: max(resumed, 0),
+		PolicyHash: poseidon.Hex(st.PolicyHash.Element), LC: poseidon.Hex(st.LC.Element), RC: poseidon.Hex(st.RC.Element),
+		Verified: verified, BatchSeconds: res.BatchSeconds, SolvencySecs: res.SolvencySecs,
+		Seconds: time.Since(start).Seconds(), Report: res.Report,
+	}
+	if k.Meta.Trust != keys.TrustCeremony {
+		r.Warning = keys.DevWarning
+		fmt.Fprintln(stderr, keys.DevWarning)
+	}
+	if o.json {
+		return writeJSON(stdout, r)
+	}
+	fmt.Fprintf(stdout, "cycle %d proved: bundle %s\n", r.Cycle, r.Bundle)
+	fmt.Fprintf(stdout, "  keys        profile %s: %s\n", r.Profile, r.TrustLine)
+	fmt.Fprintf(stdout, "  liabilities %d batches of %d (epoch %d, %d proved earlier), snapshot %s\n",
+		r.Batches, r.BatchSize, r.SnapshotEpoch, r.BatchesResumed, snapshotHow(o, reused))
+	fmt.Fprintf(stdout, "  policy      %s\n  LC          %s\n  RC          %s\n", r.PolicyHash, r.LC, r.RC)
+	fmt.Fprintf(stdout, "  time        %.1fs (batches %.1fs, solvency %.1fs)\n", r.Seconds, r.BatchSeconds, r.SolvencySecs)
+	if verified {
+		fmt.Fprintf(stdout, "  verified    yes, against the keys' own digests; auditors pin digests from outside (V1)\n")
+	}
+	fmt.Fprintf(stdout, "  private     %s (keep secret: users' proofs, the RC opening; never publish)\n", r.Private)
+	if r.Warning != "" {
+		fmt.Fprintf(stdout, "%s\n", r.Warning)
+	}
+	return nil
+}
+
+func snapshotHow(o *proveOptions, reused bool) string {
+	switch {
+	case o.liabilitiesDir != "":
+		return "from " + o.liabilitiesDir
+	case reused:
+		return "reused from an earlier run"
+	default:
+		return "built from " + o.accountsFile
+	}
+}
+
+func (o *proveOptions) validate() error {
+	var missing []string
+	for _, f := range []struct{ name, v string }{
+		{"--keys", o.keysDir}, {"--policy", o.policyFile}, {"--positions", o.positionsFile},
+		{"--prices", o.pricesFile}, {"--out", o.out},
+	} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if !o.cycleSet {
+		missing = append(missing, "--cycle")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("prove needs %s", strings.Join(missing, ", "))
+	}
+	switch {
+	case o.accountsFile == "" && o.liabilitiesDir == "":
+		return errors.New("prove needs --accounts CSV or --liabilities DIR")
+	case o.accountsFile != "" && o.liabilitiesDir != "":
+		return errors.New("give one of --accounts and --liabilities")
+	case o.liabilitiesDir != "" && (o.epochSet || o.snapshotTime != 0):
+		return errors.New("--epoch and --snapshot-time apply to a snapshot built from --accounts; --liabilities DIR has its own")
+	case o.snapshotTime < 0 || o.snapshotTime > liabilities.MaxSnapshotTime:
+		return fmt.Errorf("--snapshot-time %d: want unix seconds below 2^40", o.snapshotTime)
+	case o.provers < 0:
+		return fmt.Errorf("--provers %d: want 0 (automatic) or more", o.provers)
+	}
+	if !o.epochSet {
+		o.epoch = o.cycle
+	}
+	// The private directory sits beside the bundle; a bundle inside another bundle's private
+	// directory (or the reverse) would mix public and private files.
+	clean := filepath.Clean(o.out)
+	if clean == "." || clean == "/" || strings.HasSuffix(clean, privateSuffix) {
+		return fmt.Errorf("--out %q: name a new bundle directory (not ending in %s)", o.out, privateSuffix)
+	}
+	return nil
+}
+
+// loadProveTreasury reads the policy, positions and prices, and checks them against the keys'
+// profile so that a shape mismatch is reported before any work.
+func loadProveTreasury(o *proveOptions, prof profile.Profile) (*policy.File, *solvency.Policy, []solvency.Position, []bundle.Price, error) {
+	pf, err := policy.Load(o.policyFile)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	h := poseidon.NewHasher()
+	table := pf.Table()
+	if o.assetsFile != "" {
+		t, err := assets.Load(o.assetsFile)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if t.Hash(h) != table.Hash(h) {
+			return nil, nil, nil, nil, fmt.Errorf("%s differs from the asset table of %s (L8: one table everywhere)", o.assetsFile, o.policyFile)
+		}
+	}
+	canon, err := pf.Canonical()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	want := solvency.Shape{Assets: prof.Assets, Positions: prof.Positions, Venues: prof.Venues, Groups: prof.VenueGroups,
+		Tiers: prof.LiquidityTiers, Scenarios: prof.Scenarios, Buckets: prof.Buckets}
+	if got := canon.Shape(prof.Positions); got != want {
+		return nil, nil, nil, nil, fmt.Errorf("%s has shape %+v; profile %s's circuit needs %+v (set the policy's \"slots\")", o.policyFile, got, prof.Name, want)
+	}
+	positions, err := portfolio.LoadPositions(o.positionsFile, pf)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if len(positions) > prof.Positions {
+		return nil, nil, nil, nil, fmt.Errorf("%s has %d positions; profile %s has %d position slots", o.positionsFile, len(positions), prof.Name, prof.Positions)
+	}
+	prices, err := loadBundlePrices(o.pricesFile, table)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return pf, canon, positions, prices, nil
+}
+
+// loadBundlePrices reads the prices file strictly and returns the statement's prices in slot
+// order, with each feed's raw answer, decimals and round.
+func loadBundlePrices(path string, table *assets.Table) ([]bundle.Price, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read prices: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var f portfolio.PricesFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the prices object", path)
+	}
+	norm, err := f.Convert(path, table)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bundle.Price, table.Len())
+	for _, e := range f.Prices {
+		a, _ := table.Index(e.Asset) // Convert checked every entry
+		out[a] = bundle.Price{Symbol: e.Asset, Price: norm[a].USD8, Answer: e.Answer, FeedDecimals: e.Decimals,
+			Round: norm[a].RoundID.String(), UpdatedAt: e.UpdatedAt}
+	}
+	return out, nil
+}
+
+// openProveLiabilities opens the snapshot: --liabilities as given, or the one built from
+// --accounts in BUNDLE.private, reused when its recorded inputs match.
+func openProveLiabilities(ctx context.Context, o *proveOptions, prof profile.Profile, table *assets.Table, private string, prog *progressPrinter) (*liabilities.Store, bool, error) {
+	h := poseidon.NewHasher()
+	check := func(st *liabilities.Store, dir string) error {
+		pub := st.Public()
+		if pub.Table().Hash(h) != table.Hash(h) {
+			return exitError(exitBadInput, fmt.Errorf("%s uses another asset table than the policy (L8)", dir))
+		}
+		if pub.BatchHeight != prof.BatchHeight {
+			return exitError(exitBadInput, fmt.Errorf("%s has batches of height %d; profile %s proves height %d (B = %d)", dir, pub.BatchHeight, prof.Name, prof.BatchHeight, prof.BatchSize()))
+		}
+		return nil
+	}
+	if o.liabilitiesDir != "" {
+		st, err := liabilities.Open(o.liabilitiesDir)
+		if err != nil {
+			return nil, false, exitError(exitBadInput, fmt.Errorf("--liabilities: %w", err))
+		}
+		if err := check(st, o.liabilitiesDir); err != nil {
+			st.Close()
+			return nil, false, err
+		}
+		return st, false, nil
+	}
+
+	csv, err := os.ReadFile(o.accountsFile)
+	if err != nil {
+		return nil, false, exitError(exitBadInput, fmt.Errorf("--accounts: %w", err))
+	}
+	sum := sha256.Sum256(csv)
+	want := proveInputs{AccountsSHA256: hex.EncodeToString(sum[:]), AssetsHash: poseidon.Hex(table.Hash(h)),
+		Epoch: o.epoch, BatchHeight: prof.BatchHeight, SnapshotTime: uint64(o.snapshotTime)}
+	if err := os.MkdirAll(private, 0o700); err != nil {
+		return nil, false, fmt.Errorf("create private directory: %w", err)
+	}
+	snapDir := filepath.Join(private, privateLiabilities)
+	inputsPath := filepath.Join(private, privateInputs)
+	if prev, ok := readProveInputs(inputsPath); ok {
+		if want.SnapshotTime == 0 {
+			want.SnapshotTime = prev.SnapshotTime // default "now" means: the time of the first build
+		}
+		if prev == want {
+			if st, err := liabilities.Open(snapDir); err == nil {
+				if err := check(st, snapDir); err != nil {
+					st.Close()
+					return nil, false, err
+				}
+				prog.line("reusing the liabilities snapshot in %s (same accounts and parameters)", snapDir)
+				return st, true, nil
+			}
+		}
+	}
+	if want.SnapshotTime == 0 {
+		want.SnapshotTime = uint64(time.Now().Unix())
+	}
+	prog.line("reading %s", o.accountsFile)
+	accounts, err := liabilities.ReadAccounts(o.accountsFile, table)
+	if err != nil {
+		return nil, false, exitError(exitBadInput, err)
+	}
+	prog.line("building the liabilities snapshot: %d accounts over %d assets", len(accounts), table.Len())
+	snap, err := liabilities.Build(ctx, table, accounts, liabilities.BuildOptions{
+		Epoch: want.Epoch, SnapshotTime: want.SnapshotTime, Height: prof.BatchHeight, Progress: prog.update,
+	})
+	if err != nil {
+		return nil, false, exitError(exitBadInput, fmt.Errorf("build liabilities: %w", err))
+	}
+	// A new snapshot has new salts and digests: proofs cached for an older one are useless.
+	if err := os.RemoveAll(filepath.Join(private, privateProofs)); err != nil {
+		return nil, false, fmt.Errorf("clear stale batch proofs: %w", err)
+	}
+	if err := os.Remove(inputsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	if err := snap.WriteDir(snapDir, true, prog.update); err != nil {
+		return nil, false, fmt.Errorf("write liabilities snapshot: %w", err)
+	}
+	b, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		return nil, false, err
+	}
+	if err := atomicfile.WriteFile(inputsPath, append(b, '\n'), 0o600); err != nil {
+		return nil, false, err
+	}
+	st, err := liabilities.Open(snapDir)
+	if err != nil {
+		return nil, false, fmt.Errorf("open the new snapshot: %w", err)
+	}
+	return st, false, nil
+}
+
+func readProveInputs(path string) (proveInputs, bool) {
+	var in proveInputs
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return in, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return in, false
+	}
+	return in, true
+}
+
+// proveRefused prints the twin's report of a failing treasury and exits 1.
+func proveRefused(stdout io.Writer, o *proveOptions, pf *policy.File, le *prover.LimitsError) error {
+	var failed []string
+	for _, l := range le.Report.Limits {
+		if !l.Pass {
+			failed = append(failed, l.ID)
+		}
+	}
+	reason := fmt.Sprintf("%d risk limit(s) fail: %s; no bundle written, nothing proved", len(failed), strings.Join(failed, ", "))
+	if o.json {
+		if err := writeJSON(stdout, proveRefusal{Refused: true, Reason: reason, Report: le.Report}); err != nil {
+			return err
+		}
+	} else if err := printRisk(stdout, pf, le.Report); err != nil {
+		return err
+	}
+	return exitError(exitInvalid, errors.New(reason))
 }

@@ -1,19 +1,83 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/contracts"
 )
 
-// newPublishCmd is a placeholder until its command group lands.
+// newPublishCmd publishes a cycle's attestation to the registry.
 func newPublishCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "publish",
-		Short:  "Publish a cycle's attestation (not implemented yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("publish: not implemented yet")
+	var (
+		chainOpts ocChainOptions
+		regOpts   ocRegistryOptions
+		asJSON    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "publish BUNDLE --rpc URL --key FILE",
+		Short: "Publish a cycle's proof and statement to the attestation registry",
+		Long: `publish reads BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is in
+contracts/README.md), and sends the proof and the statement to the registry, which checks the
+oracle rounds, builds the public inputs itself and verifies the proof.
+
+It is idempotent by cycle (V6): it first asks the registry whether the cycle is recorded. If the
+registry already holds this statement for the cycle it reports that and sends nothing; if it holds
+another statement, or a later cycle, it stops with exit code 1. It never keys on transaction
+hashes or proof bytes. A refusal by the registry (an invalid proof, a stale price, another
+policy) is shown by its error name and exits with code 1.`,
+		Example: `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key
+  SOLVENCY_KEY=$(cat prover.key) solvency publish out/cycle-7 --rpc $RPC --addresses deploy/addresses.json --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := ocSignalContext(cmd.Context())
+			defer stop()
+			path := args[0]
+			if st, err := os.Stat(path); err != nil {
+				return exitError(exitBadInput, err)
+			} else if st.IsDir() {
+				path = filepath.Join(path, contracts.StatementFileName)
+			}
+			att, err := contracts.ReadStatementFile(path)
+			if err != nil {
+				return exitError(exitBadInput, err)
+			}
+			client, err := chainOpts.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			reg, _, err := regOpts.bind(ctx, client)
+			if err != nil {
+				return ocExit(err)
+			}
+			chain, err := chainOpts.chain(ctx, client)
+			if err != nil {
+				return err
+			}
+			res, err := reg.Publish(ctx, chain, att)
+			if err != nil {
+				return ocExit(err)
+			}
+			if asJSON {
+				return ocPrintJSON(cmd.OutOrStdout(), res)
+			}
+			w := cmd.OutOrStdout()
+			if res.AlreadyPublished {
+				fmt.Fprintf(w, "cycle %d was already published (attestation %s, tx %s); nothing sent\n",
+					res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex())
+				return nil
+			}
+			fmt.Fprintf(w, "published cycle %d\n  attestation %s\n  tx          %s\n  block       %d\n  gas         %d\n",
+				res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed)
+			return nil
 		},
 	}
+	chainOpts.register(cmd, true)
+	regOpts.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
 }

@@ -1,19 +1,219 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/liabilities"
+	"github.com/solvency-dev/solvency/treasury/policy"
+	"github.com/solvency-dev/solvency/treasury/portfolio"
 )
 
-// newRiskCmd is a placeholder until its command group lands.
+var errNoLiabilities = errors.New("give --liabilities DIR (a liabilities build) or --liability-totals FILE")
+
+// riskOptions are the flags of `solvency risk`.
+type riskOptions struct {
+	assets, positions, prices, policy string
+	liabilities, liabilityTotals      string
+	json                              bool
+}
+
+// newRiskCmd is `solvency risk`: the native twin's report of every limit.
 func newRiskCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "risk",
-		Short:  "Report every risk limit (not implemented yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("risk: not implemented yet")
+	o := &riskOptions{}
+	cmd := &cobra.Command{
+		Use:   "risk --positions F --prices F --policy F (--liabilities DIR | --liability-totals F)",
+		Short: "Report every risk limit of the policy: value, bound, pass or fail",
+		Long: `risk evaluates the policy's limits on the treasury's positions at the given prices, with
+the solvency circuit's native twin: exactly the integer computation the proof makes. It prints
+each limit with its value, its bound and whether it passes, and exits 1 if any fails (a proof
+would not verify). Liabilities come from a liabilities build directory (its final running sums)
+or, before one exists, from a JSON object of per-asset totals (symbol -> decimal).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRisk(o, cmd.OutOrStdout())
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.assets, "assets", "", "asset table file (optional; must equal the policy's table)")
+	f.StringVar(&o.positions, "positions", "", "positions file")
+	f.StringVar(&o.prices, "prices", "", "prices file (feed answers)")
+	f.StringVar(&o.policy, "policy", "", "governance policy file")
+	f.StringVar(&o.liabilities, "liabilities", "", "liabilities build directory")
+	f.StringVar(&o.liabilityTotals, "liability-totals", "", "per-asset liability totals (JSON symbol -> decimal)")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
+	return cmd
+}
+
+// loadRiskInputs reads every input file into the twin's inputs.
+func loadRiskInputs(o *riskOptions) (*solvency.Inputs, *policy.File, error) {
+	if o.positions == "" || o.prices == "" || o.policy == "" {
+		return nil, nil, errors.New("--positions, --prices and --policy are required")
+	}
+	pf, err := policy.Load(o.policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := poseidon.NewHasher()
+	table := pf.Table()
+	if o.assets != "" {
+		t, err := assets.Load(o.assets)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.Hash(h) != table.Hash(h) {
+			return nil, nil, fmt.Errorf("%s differs from the asset table of %s (L8: one table everywhere)", o.assets, o.policy)
+		}
+	}
+	canon, err := pf.Canonical()
+	if err != nil {
+		return nil, nil, err
+	}
+	pos, err := portfolio.LoadPositions(o.positions, pf)
+	if err != nil {
+		return nil, nil, err
+	}
+	prices, err := portfolio.LoadPrices(o.prices, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	var totals []*big.Int
+	switch {
+	case o.liabilities != "" && o.liabilityTotals != "":
+		return nil, nil, errors.New("give one of --liabilities and --liability-totals")
+	case o.liabilities != "":
+		totals, err = liabilityTotalsFromDir(o.liabilities, table, h)
+	case o.liabilityTotals != "":
+		totals, err = portfolio.LoadLiabilityTotals(o.liabilityTotals, table)
+	default:
+		err = errNoLiabilities
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &solvency.Inputs{Table: table, Policy: canon, Positions: pos, Prices: portfolio.USD8(prices), Liabilities: totals}, pf, nil
+}
+
+// liabilityTotalsFromDir opens a liabilities build and returns its final running sums (the
+// opening of accFinal), checking that it uses the policy's asset table.
+func liabilityTotalsFromDir(dir string, table *assets.Table, h *poseidon.Hasher) ([]*big.Int, error) {
+	st, err := liabilities.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	pub := st.Public()
+	if pub.Table().Hash(h) != table.Hash(h) {
+		return nil, fmt.Errorf("%s uses another asset table than the policy (L8)", dir)
+	}
+	last, err := st.Batch(pub.Batches - 1)
+	if err != nil {
+		return nil, err
+	}
+	// The totals must open the published accFinal, or the report is about other liabilities.
+	acc, err := solvency.AccCommit(h, pub.Epoch, last.AfterSums, last.AfterSalt)
+	if err != nil {
+		return nil, err
+	}
+	if acc != pub.AccFinal.Fr() {
+		return nil, fmt.Errorf("%s: the private store's final running sums do not open acc_final", dir)
+	}
+	return last.AfterSums, nil
+}
+
+func runRisk(o *riskOptions, out io.Writer) error {
+	in, pf, err := loadRiskInputs(o)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	rep, err := solvency.Evaluate(in)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	if o.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := printRisk(out, pf, rep); err != nil {
+		return err
+	}
+	if !rep.Pass {
+		var failed []string
+		for _, l := range rep.Limits {
+			if !l.Pass {
+				failed = append(failed, l.ID)
+			}
+		}
+		return exitError(exitInvalid, fmt.Errorf("%d limit(s) fail: %s", len(failed), strings.Join(failed, ", ")))
+	}
+	return nil
+}
+
+// limitName gives group and bucket limits their policy names.
+func limitName(pf *policy.File, id string) string {
+	var k int
+	var edge string
+	if n, _ := fmt.Sscanf(id, "cap/group/%d", &k); n == 1 && k < len(pf.Groups) {
+		return "cap/group/" + pf.Groups[k].Name
+	}
+	if n, _ := fmt.Sscanf(id, "stress/%d", &k); n == 1 && k < len(pf.Scenarios) {
+		return "stress/" + pf.Scenarios[k].Name
+	}
+	if i := strings.LastIndexByte(id, '/'); strings.HasPrefix(id, "target/") && i > 7 {
+		edge = id[i+1:]
+		if n, _ := fmt.Sscanf(id[:i], "target/%d", &k); n == 1 && k < len(pf.Targets) {
+			return "target/" + pf.Targets[k].Name + "/" + edge
+		}
+	}
+	return id
+}
+
+func printRisk(out io.Writer, pf *policy.File, rep *solvency.Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "policy        %s\n", pf.Name)
+	fmt.Fprintf(&b, "gross long    %s USD\n", solvency.FormatFine(rep.GrossLong))
+	fmt.Fprintf(&b, "gross short   %s USD\n", solvency.FormatFine(rep.GrossShort))
+	fmt.Fprintf(&b, "net reserves  %s USD\n", solvency.FormatFine(rep.NetReserves))
+	fmt.Fprintf(&b, "haircut res.  %s USD\n", solvency.FormatFine(rep.HaircutReserves))
+	fmt.Fprintf(&b, "liabilities   %s USD\n", solvency.FormatFine(rep.Liabilities))
+	fmt.Fprintf(&b, "surplus       %s USD\n", solvency.FormatFine(rep.Surplus))
+	if rep.VaRValue != nil {
+		fmt.Fprintf(&b, "VaR           %s USD\n", solvency.FormatFine(rep.VaRValue))
+	}
+	if rep.WorstStress != nil {
+		fmt.Fprintf(&b, "worst stress  %s USD surplus\n", solvency.FormatFine(rep.WorstStress))
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "limit\tvalue\tbound\tresult")
+	for _, l := range rep.Limits {
+		// Completeness bounds (totals below 2^170, exposures below 2^71 coarse units) are
+		// listed only when they fail: they are far from any real treasury.
+		if l.Kind == solvency.KindBound && l.Pass {
+			continue
+		}
+		res := "pass"
+		if !l.Pass {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", limitName(pf, l.ID), l.Value, l.Bound, res)
+	}
+	tw.Flush()
+	if rep.Pass {
+		b.WriteString("\nevery limit passes\n")
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
 }

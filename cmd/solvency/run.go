@@ -1,19 +1,196 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/contracts/devnet"
+	"github.com/solvency-dev/solvency/prover"
+	"github.com/solvency-dev/solvency/treasury/engine"
 )
 
-// newRunCmd is a placeholder until its command group lands.
+type runOptions struct {
+	config   string
+	cycles   int
+	state    string
+	keys     string
+	rpc      string
+	keyFile  string
+	devFeeds bool
+	provers  int
+	json     bool
+}
+
 func newRunCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "run",
-		Short:  "Run treasury cycles (not implemented yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("run: not implemented yet")
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run --config FILE --cycles N",
+		Short: "Run treasury cycles: prices, assess, rebalance, execute, prove, verify, publish",
+		Long: `Runs the treasury's cycles. Each cycle reads prices, assesses every policy limit with the
+solvency circuit's native twin, plans and simulates a private rebalance, checks the policy again,
+proves the liabilities batches and the solvency statement, verifies the bundle as an auditor
+would, and publishes the attestation to the registry.
+
+Every stage is recorded in the state directory before the next begins. Killed at any point and
+run again with the same arguments, a run completes the interrupted cycle without a second
+publish (the registry says which cycle it has) and without losing or repeating a trade.
+
+Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
+STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
+comes from --key-file or $SOLVENCY_KEY, never from a flag's value.`,
+		Example: `  solvency run --config testdata/treasury/config.json --cycles 3
+  solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key-file dev.key --dev-feeds`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "treasury config file (required)")
+	f.IntVar(&o.cycles, "cycles", 1, "run until this many cycles are published")
+	f.StringVar(&o.state, "state", "solvency-state", "state directory")
+	f.StringVar(&o.keys, "keys", "", "keys directory (default: development keys made once in STATE/keys)")
+	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint (default: an embedded dev chain in STATE/chain)")
+	f.StringVar(&o.keyFile, "key-file", "", "file holding the publisher's private key (or set $SOLVENCY_KEY)")
+	f.BoolVar(&o.devFeeds, "dev-feeds", false, "with --rpc: deploy and drive settable dev price feeds")
+	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs)")
+	f.BoolVar(&o.json, "json", false, "print one JSON summary per cycle")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+// chainFor connects to an RPC endpoint or starts the embedded dev chain in dataDir; the
+// returned close function stops it.
+func chainFor(ctx context.Context, rpc, keyFile, dataDir string, httpAddr string) (*contracts.Chain, string, func(), error) {
+	if rpc != "" {
+		key, err := contracts.LoadKey(keyFile)
+		if err != nil {
+			return nil, "", nil, exitError(exitBadInput, err)
+		}
+		cl, err := ethclient.DialContext(ctx, rpc)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("connect to %s: %w", rpc, err)
+		}
+		c, err := contracts.NewChain(ctx, cl, key)
+		if err != nil {
+			cl.Close()
+			return nil, "", nil, err
+		}
+		return c, rpc, cl.Close, nil
+	}
+	d, err := devnet.Start(devnet.Config{DataDir: dataDir, HTTPAddr: httpAddr})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("start embedded dev chain: %w", err)
+	}
+	c, err := contracts.NewChain(ctx, d.Client(), d.Key)
+	if err != nil {
+		d.Close()
+		return nil, "", nil, err
+	}
+	name := "embedded dev chain (" + dataDir + ")"
+	if httpAddr != "" {
+		name = "embedded dev chain at " + d.HTTPEndpoint()
+	}
+	return c, name, func() { d.Close() }, nil
+}
+
+// interruptible cancels ctx on Ctrl-C or SIGTERM, so a run stops between steps and resumes.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+func openEngine(ctx context.Context, cfg *engine.Config, state, keysDir string, ch *contracts.Chain, chainName string, devFeeds bool, provers int, log io.Writer) (*engine.Engine, *engine.EVMChain, error) {
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, nil, err
+	}
+	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: devFeeds, Name: chainName}
+	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: state, Keys: keysDir, Chain: evm, Log: log, Provers: provers})
+	if err != nil {
+		return nil, nil, err
+	}
+	return eng, evm, nil
+}
+
+func printSummary(out io.Writer, s *engine.Summary, asJSON bool) {
+	if asJSON {
+		b, _ := json.Marshal(s)
+		fmt.Fprintln(out, string(b))
+		return
+	}
+	fmt.Fprintf(out, "cycle %d  %s\n", s.Cycle, s.Stage)
+	fmt.Fprintf(out, "  collateral ratio  %s\n", orDash(s.CollateralRatio))
+	fmt.Fprintf(out, "  value-at-risk     %s\n", orDash(s.VaR))
+	fmt.Fprintf(out, "  worst stress      surplus %s\n", orDash(s.WorstStress))
+	fmt.Fprintf(out, "  trades            %d\n", s.Trades)
+	for _, b := range s.Binding {
+		fmt.Fprintf(out, "  BINDING           %s\n", b)
+	}
+	if s.ProveSeconds > 0 {
+		fmt.Fprintf(out, "  proving           %.1fs\n", s.ProveSeconds)
+	}
+	if s.Published {
+		if s.Tx != "" {
+			fmt.Fprintf(out, "  published         tx %s (block %d, %d gas)\n", s.Tx, s.Block, s.GasUsed)
+		} else {
+			fmt.Fprintf(out, "  published         (already on chain)\n")
+		}
+	}
+	if s.Bundle != "" {
+		fmt.Fprintf(out, "  bundle            %s\n", s.Bundle)
+	}
+	if s.SafeBatch != "" {
+		fmt.Fprintf(out, "  safe batch        %s\n", s.SafeBatch)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
+	cfg, err := engine.LoadConfig(o.config)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	ch, name, closeChain, err := chainFor(ctx, o.rpc, o.keyFile, filepath.Join(o.state, "chain"), "")
+	if err != nil {
+		return err
+	}
+	defer closeChain()
+	eng, _, err := openEngine(ctx, cfg, o.state, o.keys, ch, name, o.devFeeds || o.rpc == "", o.provers, errw)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if eng.Keys().Meta.Trust != "ceremony" {
+		fmt.Fprintln(errw, "NOTE: keys are", eng.Keys().Meta.Trust+": not fit for production.")
+	}
+	err = eng.Run(ctx, o.cycles, func(s *engine.Summary) { printSummary(out, s, o.json) })
+	var le *prover.LimitsError
+	switch {
+	case errors.Is(err, engine.ErrBinding), errors.As(err, &le):
+		return exitError(exitInvalid, err)
+	case errors.Is(err, context.Canceled):
+		return exitError(exitInvalid, fmt.Errorf("interrupted; run the same command again to resume: %w", err))
+	}
+	return err
 }

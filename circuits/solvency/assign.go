@@ -1,0 +1,280 @@
+package solvency
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+)
+
+// Witness is everything the prover holds: the twin's inputs plus the statement's scalars, the
+// reserves salt and the liabilities opening.
+type Witness struct {
+	Inputs
+	Slots   int // P: position slots (>= len(Positions)); unused slots hold zero amounts
+	Meta    Meta
+	RCSalt  fr.Element
+	Opening LiabilitiesOpening
+}
+
+// Shape is the witness's circuit shape.
+func (w *Witness) Shape() Shape { return w.Policy.Shape(w.Slots) }
+
+// padded returns the positions padded with zero-amount slots (venue 0, asset 0).
+func (w *Witness) padded() ([]Position, error) {
+	if len(w.Positions) > w.Slots {
+		return nil, fmt.Errorf("%d positions do not fit %d slots", len(w.Positions), w.Slots)
+	}
+	out := append([]Position(nil), w.Positions...)
+	for len(out) < w.Slots {
+		out = append(out, Position{Amount: new(big.Int)})
+	}
+	return out, nil
+}
+
+// ReservesCommitment is RC = Hash(RC, salt, packed positions): each position is the 81-bit
+// record |amount| + neg*2^64 + asset*2^65 + venue*2^73, three records per element.
+func ReservesCommitment(h *poseidon.Hasher, positions []Position, salt fr.Element) (fr.Element, error) {
+	in := []fr.Element{salt}
+	for i := 0; i < len(positions); i += 3 {
+		acc := new(big.Int)
+		for k := 2; k >= 0; k-- {
+			acc.Lsh(acc, 81)
+			if i+k >= len(positions) {
+				continue
+			}
+			p := positions[i+k]
+			if p.Amount == nil || p.Amount.CmpAbs(two64) >= 0 || p.Asset < 0 || p.Asset > 255 || p.Venue < 0 || p.Venue > 255 {
+				return fr.Element{}, fmt.Errorf("position %d is outside the record's ranges", i+k)
+			}
+			rec := new(big.Int).Abs(p.Amount)
+			if p.Amount.Sign() < 0 {
+				rec.SetBit(rec, 64, 1)
+			}
+			rec.Or(rec, new(big.Int).Lsh(big.NewInt(int64(p.Asset)), 65))
+			rec.Or(rec, new(big.Int).Lsh(big.NewInt(int64(p.Venue)), 73))
+			acc.Add(acc, rec)
+		}
+		var e fr.Element
+		e.SetBigInt(acc)
+		in = append(in, e)
+	}
+	return h.Hash(poseidon.TagRC, in...), nil
+}
+
+// AccCommit is the running-sum commitment of docs/design.md: Hash(ACC, epoch, totals packed as
+// 96-bit limbs two per element, salt).
+func AccCommit(h *poseidon.Hasher, epoch uint64, totals []*big.Int, salt fr.Element) (fr.Element, error) {
+	in := []fr.Element{poseidon.Uint64(epoch)}
+	for a := 0; a < len(totals); a += 2 {
+		e, err := poseidon.PackLimbs(totals[a:min(a+2, len(totals))], LiabBits)
+		if err != nil {
+			return fr.Element{}, fmt.Errorf("liability totals: %w", err)
+		}
+		in = append(in, e)
+	}
+	in = append(in, salt)
+	return h.Hash(poseidon.TagAcc, in...), nil
+}
+
+// LiabilitiesCommitment is LC = Hash(LC, epoch, snapshotTime, h, n, D, root, accFinal, assetsHash).
+func LiabilitiesCommitment(h *poseidon.Hasher, epoch, snapTime uint64, o LiabilitiesOpening, accFinal, assetsHash fr.Element) fr.Element {
+	return h.Hash(poseidon.TagLC, poseidon.Uint64(epoch), poseidon.Uint64(snapTime), poseidon.Uint64(o.Height),
+		poseidon.Uint64(o.Batches), poseidon.Uint64(o.Depth), o.Root, accFinal, assetsHash)
+}
+
+// Statement computes the public statement of the witness.
+func (w *Witness) Statement(h *poseidon.Hasher) (*Statement, error) {
+	if err := w.Inputs.Validate(); err != nil {
+		return nil, err
+	}
+	if w.Meta.SnapshotTime >= 1<<MetaTime {
+		return nil, errors.New("snapshot time does not fit 40 bits")
+	}
+	ah := w.Table.Hash(h)
+	if ah != w.Policy.AssetsHash {
+		return nil, errors.New("the policy's assetsHash is not the asset table's hash (L8)")
+	}
+	ph, err := w.Policy.Hash(h)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := w.padded()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := ReservesCommitment(h, pos, w.RCSalt)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := AccCommit(h, w.Meta.SnapshotEpoch, w.Liabilities, w.Opening.AccSalt)
+	if err != nil {
+		return nil, err
+	}
+	return &Statement{
+		PolicyHash: ph,
+		LC:         LiabilitiesCommitment(h, w.Meta.SnapshotEpoch, w.Meta.SnapshotTime, w.Opening, acc, ah),
+		RC:         rc,
+		Meta:       w.Meta,
+		Prices:     append([]uint64(nil), w.Prices...),
+	}, nil
+}
+
+func b01(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func oneHotVals(n, idx int) []frontend.Variable {
+	out := make([]frontend.Variable, n)
+	for i := range out {
+		out[i] = 0
+		if i == idx {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// Assign builds the full assignment (public and private) from the witness. It does not require
+// the limits to pass: a failing witness yields an assignment that does not satisfy the circuit.
+func Assign(h *poseidon.Hasher, w *Witness) (*Circuit, error) {
+	st, err := w.Statement(h)
+	if err != nil {
+		return nil, err
+	}
+	s := w.Shape()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	pos, err := w.padded()
+	if err != nil {
+		return nil, err
+	}
+	p := w.Policy
+	A := s.Assets
+	c := NewCircuit(s)
+	pub := PublicInputs(st)
+	c.PolicyHash, c.LC, c.RC, c.Meta = pub[0], pub[1], pub[2], pub[3]
+	for i := range c.PriceWords {
+		c.PriceWords[i] = pub[4+i]
+	}
+	c.Cycle, c.ReservesBlock, c.SnapEpoch, c.SnapTime = w.Meta.Cycle, w.Meta.ReservesBlock, w.Meta.SnapshotEpoch, w.Meta.SnapshotTime
+	for a, as := range w.Table.Assets {
+		c.Prices[a] = w.Prices[a]
+		var sym fr.Element
+		sym.SetBytes([]byte(as.Symbol))
+		c.Symbols[a] = sym.BigInt(new(big.Int))
+		c.Decimals[a] = int(as.Decimals)
+		c.Precisions[a] = int(as.Precision)
+		c.Liabilities[a] = new(big.Int).Set(w.Liabilities[a])
+	}
+	assignPolicy(&c.Policy, p)
+	for j, ps := range pos {
+		c.Positions[j].Mag = new(big.Int).Abs(ps.Amount)
+		c.Positions[j].Neg = b01(ps.Amount.Sign() < 0)
+		c.Positions[j].Asset = oneHotVals(A, ps.Asset)
+		c.Positions[j].Venue = oneHotVals(s.Venues, ps.Venue)
+	}
+	c.RCSalt = w.RCSalt.BigInt(new(big.Int))
+	c.AccSalt = w.Opening.AccSalt.BigInt(new(big.Int))
+	c.TreeHeight, c.Batches, c.Depth = w.Opening.Height, w.Opening.Batches, w.Opening.Depth
+	c.Root = w.Opening.Root.BigInt(new(big.Int))
+
+	// VaR rounding witnesses, computed as the twin does (zero when VaR is disabled).
+	rep, err := Evaluate(&w.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	sur := rep.SurplusBps
+	c.SurQ, c.SurR = 0, 0
+	if p.VaR.Enabled {
+		if sur.Sign() >= 0 {
+			q := SurplusCoarse(sur)
+			c.SurQ = q
+			c.SurR = new(big.Int).Sub(sur, new(big.Int).Mul(q, new(big.Int).Lsh(big.NewInt(BpsOne), CoarseShift)))
+		}
+		// With SUR < 0 no honest decomposition exists: the zero assignment does not satisfy (S5).
+	}
+	for a := 0; a < A; a++ {
+		c.XNeg[a], c.XQ[a], c.XR[a] = 0, 0, 0
+		if !p.VaR.Enabled {
+			continue
+		}
+		X := rep.NetExposure[a]
+		x := roundAway(X, CoarseShift)
+		mq := new(big.Int).Abs(x)
+		c.XQ[a] = mq
+		c.XR[a] = new(big.Int).Sub(new(big.Int).Lsh(mq, CoarseShift), new(big.Int).Abs(X))
+		c.XNeg[a] = b01(X.Sign() < 0)
+	}
+	return c, nil
+}
+
+func assignPolicy(pv *PolicyVars, p *Policy) {
+	pv.ChainID = p.ChainID
+	pv.Registry = new(big.Int).SetBytes(p.Registry[:])
+	pv.MinCR = p.MinCollateralBps
+	pv.LiqEnabled = b01(p.Liquidity.Enabled)
+	pv.LiqFloor = p.Liquidity.FloorBps
+	for t, l := range p.Liquidity.LiquidTiers {
+		pv.LiqTiers[t] = b01(l)
+	}
+	pv.VaREnabled, pv.Z, pv.Horizon = b01(p.VaR.Enabled), p.VaR.Z, p.VaR.HorizonDays
+	for a, ar := range p.Assets {
+		pv.Haircut[a], pv.InKind[a], pv.Liquid[a] = ar.HaircutBps, b01(ar.InKind), b01(ar.Liquid)
+		pv.CapEnabled[a], pv.Cap[a] = b01(ar.Cap.Enabled), ar.Cap.Bps
+	}
+	for v, vn := range p.Venues {
+		pv.VenueGroup[v] = oneHotVals(len(p.GroupCaps), vn.Group)
+		pv.VenueTier[v] = oneHotVals(len(p.Liquidity.LiquidTiers), vn.Tier)
+	}
+	for g, c := range p.GroupCaps {
+		pv.GroupCapEnabled[g], pv.GroupCap[g] = b01(c.Enabled), c.Bps
+	}
+	for k, t := range p.Targets {
+		pv.TargetEnabled[k], pv.Target[k], pv.Band[k] = b01(t.Enabled), t.WeightBps, t.BandBps
+		for a, m := range t.Assets {
+			pv.TargetAssets[k][a] = b01(m)
+		}
+	}
+	for s, sc := range p.Scenarios {
+		pv.ScenEnabled[s] = b01(sc.Enabled)
+		for a, sh := range sc.ShockBps {
+			pv.ScenMult[s][a] = int64(sh) + BpsOne
+		}
+	}
+	i := 0
+	for r := range p.VaR.L {
+		for col := 0; col <= r; col++ {
+			e := p.VaR.L[r][col]
+			pv.LNeg[i] = b01(e < 0)
+			if e < 0 {
+				e = -e
+			}
+			pv.LMag[i] = e
+			i++
+		}
+	}
+}
+
+// PublicAssignment is a circuit assignment with only the public inputs set, for
+// frontend.NewWitness(..., frontend.PublicOnly()) on the verifier's side.
+func PublicAssignment(s Shape, st *Statement) (*Circuit, error) {
+	if len(st.Prices) != s.Assets {
+		return nil, fmt.Errorf("statement has %d prices for %d assets", len(st.Prices), s.Assets)
+	}
+	c := NewCircuit(s)
+	pub := PublicInputs(st)
+	c.PolicyHash, c.LC, c.RC, c.Meta = pub[0], pub[1], pub[2], pub[3]
+	for i := range c.PriceWords {
+		c.PriceWords[i] = pub[4+i]
+	}
+	return c, nil
+}

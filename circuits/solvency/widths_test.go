@@ -1,0 +1,125 @@
+package solvency
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+)
+
+func maxOf(bits int) *big.Int { return new(big.Int).Sub(pow2(bits), big.NewInt(1)) }
+
+func mul(xs ...*big.Int) *big.Int {
+	r := big.NewInt(1)
+	for _, x := range xs {
+		r.Mul(r, x)
+	}
+	return r
+}
+
+// below asserts 0 <= v < 2^bits.
+func below(t *testing.T, name string, v *big.Int, bits int) {
+	t.Helper()
+	if v.Sign() < 0 || v.BitLen() > bits {
+		t.Errorf("%s = 2^%d is not below 2^%d", name, v.BitLen(), bits)
+	}
+}
+
+// TestS2_WidthsAtLargestInputs evaluates every documented bound of widths.go at the largest
+// inputs the range checks allow, and checks that every range-checked difference is sound: each
+// valid value is below 2^width and each invalid (negative) one wraps above 2^width in the field.
+func TestS2_WidthsAtLargestInputs(t *testing.T) {
+	p := fr.Modulus()
+	price := maxOf(PriceBits)
+	scale := pow10(MaxPrec) // precision 0
+	w := mul(price, scale)
+	below(t, "w_a", w, 123)
+	units := mul(big.NewInt(MaxShapePositions), maxOf(MagBits))
+	below(t, "units per asset", units, 74)
+	below(t, "PV_a before the bound", mul(units, w), 197)
+	below(t, "LV_a before the bound", mul(maxOf(LiabBits), w), 219)
+	// Sums before the completeness bound cannot wrap: A * 2^219 < p.
+	if mul(big.NewInt(MaxShapeAssets), pow2(219)).Cmp(p) >= 0 {
+		t.Error("sum of liability values may wrap")
+	}
+
+	// Inside the completeness bound.
+	tot := maxOf(TotalBits) // sum PV, sum NV, sum LV each
+	bps := big.NewInt(BpsOne)
+	hw := big.NewInt(2 * BpsOne) // 1e4 + h <= 2e4
+	negLimit := pow2(210)        // every invalid difference is smaller in magnitude
+	check := func(name string, validMax, invalidMax *big.Int, width int) {
+		t.Helper()
+		below(t, name+" (valid)", validMax, width)
+		if name != "VaR" && invalidMax.Cmp(negLimit) >= 0 {
+			t.Errorf("%s: an invalid difference reaches 2^%d", name, invalidMax.BitLen())
+		}
+		// p - invalidMax must lie above 2^width: the range check refuses it.
+		if new(big.Int).Sub(p, invalidMax).Cmp(pow2(width)) < 0 {
+			t.Errorf("%s: an invalid difference wraps into the range", name)
+		}
+	}
+	minCR := maxOf(FloorBits)
+	check("collateral", mul(tot, bps), new(big.Int).Add(mul(tot, hw), mul(minCR, tot)), CollateralBits)
+	check("in-kind", mul(big.NewInt(MaxShapePositions), maxOf(MagBits)), new(big.Int).Add(units, maxOf(LiabBits)), inKindBits(MaxShapePositions))
+	check("liquidity", mul(tot, bps), new(big.Int).Add(mul(tot, bps), mul(maxOf(FloorBits), tot)), LiquidityBits)
+	check("cap", mul(bps, tot), mul(big.NewInt(2), tot, bps), CapBits)
+	check("target low", new(big.Int).Add(mul(tot, bps), mul(bps, tot)), new(big.Int).Add(mul(tot, bps), mul(bps, tot)), TargetLowBits)
+	check("target high", new(big.Int).Add(mul(hw, tot), mul(tot, bps)), new(big.Int).Add(mul(tot, bps), mul(tot, bps)), TargetHighBits)
+	hn := new(big.Int).Add(mul(tot, hw), mul(tot, bps)) // |sum_a hn_a| bound
+	check("stress", mul(maxOf(MultBits), tot, bps), mul(maxOf(MultBits), hn), StressBits)
+
+	// VaR at A = 32, every |L| = 2^24-1 of one sign, |x| = 2^71-1, z = 2^16-1, h = 1023.
+	A := big.NewInt(MaxShapeAssets)
+	y := mul(A, maxOf(CholBits), maxOf(XBits))
+	below(t, "y_i", y, 100)
+	q := mul(A, y, y)
+	below(t, "Q", q, 205)
+	lhs := mul(maxOf(ZBits), maxOf(ZBits), maxOf(HorizonBits), q)
+	rs := mul(maxOf(SurBits), big.NewInt(ZScale*CholScale))
+	rhs := mul(rs, rs)
+	check("VaR", rhs, lhs, VaRBits)
+	// The exposure decomposition: |X| < 2^171 but x*2^64 - r < 2^135; the surplus one < 2^188.
+	below(t, "surplus decomposition", new(big.Int).Add(mul(maxOf(SurBits), new(big.Int).Lsh(bps, CoarseShift)), maxOf(SurRemBits)), 188)
+	below(t, "valid surplus remainder", hn, SurRemBits)
+	if new(big.Int).Sub(p, hn).BitLen() <= 188 {
+		t.Error("a negative surplus could equal a decomposition")
+	}
+
+	// Packing: every packed element stays below p and injective.
+	below(t, "price word", mul(pow2(3*PriceBits), maxOf(PriceBits)), 252)
+	below(t, "meta", PackMeta(Meta{^uint64(0), ^uint64(0), ^uint64(0), 1<<40 - 1}), 232)
+	below(t, "RC element", mul(pow2(162), maxOf(81)), 243)
+	if packBits >= 253 {
+		t.Error("policy packing exceeds 253 bits")
+	}
+}
+
+// TestTwinAtExtremes runs the twin at the largest inputs: it reports the completeness bounds
+// as failing instead of wrapping or panicking.
+func TestTwinAtExtremes(t *testing.T) {
+	w := baseWitness(t)
+	w.Table.Assets[aUSDC].Precision = 0
+	w.Prices[aUSDC] = uint64(maxOf(PriceBits).Uint64())
+	w.Positions = nil
+	for i := 0; i < 64; i++ {
+		w.Positions = append(w.Positions, Position{Venue: i % 4, Asset: aUSDC, Amount: maxOf(MagBits)})
+	}
+	w.Liabilities[aUSDC] = maxOf(LiabBits)
+	w.Policy.AssetsHash = w.Table.Hash(poseidon.NewHasher())
+	rep := mustEval(t, w)
+	if rep.Pass {
+		t.Fatal("extreme treasury passes")
+	}
+	found := false
+	for _, l := range rep.Limits {
+		if l.ID == "bound/liabilities" && !l.Pass {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the liabilities completeness bound does not fail")
+	}
+}

@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
+
+/// @title Solvency attestation registry
+/// @notice Records, one cycle at a time, a treasury's zero-knowledge attestation that its reserves
+/// cover its users' balances and that its risk limits hold. The registry never takes a public input
+/// from calldata: it builds every Groth16 public input itself from values it checked (the policy
+/// hash governance stored, oracle answers it read and normalised, and typed statement fields), so a
+/// proof verifies only for the statement this contract records.
+/// @dev Public inputs, in order (docs/design.md, "The solvency statement"):
+///   0: policyHash, 1: LC, 2: RC,
+///   3: cycle | reservesBlock << 64 | snapshotEpoch << 128 | snapshotTime << 192,
+///   4 + i/4: price_i << (63 * (i % 4)), each normalised price in [1, 2^63).
+/// Storage holds only a hash of each attestation; the full record is in the
+/// `AttestationPublished` event, whose data is exactly `abi.encode(record)`, so a client checks an
+/// event against storage with `keccak256(log.data) == attestationHash(cycle)`.
+contract SolvencyRegistry {
+    // ---------------------------------------------------------------- errors
+
+    /// @notice The caller is not the registered prover.
+    error NotProver(address caller);
+    /// @notice The caller is not governance.
+    error NotGovernance(address caller);
+    /// @notice The caller is not the pending governance.
+    error NotPendingGovernance(address caller);
+    /// @notice The statement names a policy other than the one governance set.
+    error PolicyMismatch(bytes32 stored, bytes32 claimed);
+    /// @notice Governance has not set a policy hash yet.
+    error PolicyNotSet();
+    /// @notice The cycle is not strictly greater than the latest published one.
+    error CycleNotIncreasing(uint64 cycle, uint64 latestCycle);
+    /// @notice The liabilities snapshot is older than the latest published one.
+    error SnapshotTooOld(uint64 snapshotEpoch, uint64 latestSnapshotEpoch);
+    /// @notice The snapshot time lies after the current block's time.
+    error SnapshotInFuture(uint40 snapshotTime, uint256 blockTime);
+    /// @notice The reserves block lies after the current block.
+    error ReservesBlockInFuture(uint64 reservesBlock, uint256 blockNumber);
+    /// @notice A field element is not below the BN254 scalar field modulus.
+    error NotInField(uint256 value);
+    /// @notice The statement has the wrong number of assets.
+    error WrongAssetCount(uint256 expected, uint256 roundIds, uint256 prices);
+    /// @notice The feed could not serve the named round.
+    error RoundUnavailable(uint256 asset, uint80 roundId);
+    /// @notice The feed answered for another round than the one asked.
+    error RoundMismatch(uint256 asset, uint80 roundId, uint80 answeredRoundId);
+    /// @notice The round is not complete (no update time, or answered in an earlier round).
+    error IncompleteRound(uint256 asset, uint80 roundId);
+    /// @notice The oracle answer is zero or negative.
+    error NonPositivePrice(uint256 asset, uint80 roundId, int256 answer);
+    /// @notice The round is older than the feed's heartbeat allows (or lies in the future).
+    error StalePrice(uint256 asset, uint80 roundId, uint256 updatedAt, uint256 heartbeat);
+    /// @notice The feed has more decimals than the registry supports.
+    error UnsupportedDecimals(uint256 asset, uint8 decimals);
+    /// @notice The normalised price is zero or does not fit a 63-bit limb.
+    error PriceOutOfRange(uint256 asset, uint256 price);
+    /// @notice The statement's price differs from the oracle's normalised answer at its round.
+    error PriceMismatch(uint256 asset, uint256 oraclePrice, uint256 claimedPrice);
+    /// @notice The proof does not verify for the public inputs the registry built.
+    error ProofInvalid();
+    /// @notice The bundle URI is longer than MAX_URI_BYTES.
+    error BundleUriTooLong(uint256 length);
+    /// @notice A constructor or governance argument is unusable.
+    error InvalidArgument(string what);
+    /// @notice No feed change is pending.
+    error NoPendingFeeds();
+    /// @notice The pending feed change is still inside its delay.
+    error FeedsTimelocked(uint256 eta, uint256 blockTime);
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A cycle's attestation was verified and recorded.
+    /// @param cycle the treasury cycle (indexed: filter on it to fetch a cycle's record)
+    /// @param attestationHash keccak256 of the event data, equal to `attestationHash(cycle)`
+    /// @param record every field of the attestation
+    event AttestationPublished(uint64 indexed cycle, bytes32 indexed attestationHash, Record record);
+    /// @notice Governance set a new policy hash.
+    event PolicyHashSet(bytes32 previous, bytes32 current);
+    /// @notice Governance set a new prover.
+    event ProverSet(address previous, address current);
+    /// @notice Governance offered its role to another address.
+    event GovernanceProposed(address current, address pending);
+    /// @notice The pending governance accepted the role.
+    event GovernanceTransferred(address previous, address current);
+    /// @notice Governance proposed new feeds, applicable from `eta`.
+    event FeedsProposed(address[] aggregators, uint32[] heartbeats, uint256 eta);
+    /// @notice The proposed feeds took effect.
+    event FeedsApplied(address[] aggregators, uint32[] heartbeats);
+    /// @notice Governance withdrew the pending feed change.
+    event FeedsCancelled();
+
+    // ---------------------------------------------------------------- types
+
+    /// @notice What the prover submits with a proof: the statement's typed fields.
+    /// @dev `prices` are the oracle answers normalised to 8 decimals, as the prover used them; the
+    /// registry recomputes each from its feed's round and reverts with `PriceMismatch` on any
+    /// difference, so the public inputs always come from the oracle.
+    struct Statement {
+        bytes32 policyHash;
+        uint256 lc;
+        uint256 rc;
+        uint64 cycle;
+        uint64 reservesBlock;
+        uint64 snapshotEpoch;
+        uint40 snapshotTime;
+        uint80[] roundIds;
+        uint64[] prices;
+        bytes32 bundleDigest;
+        string bundleUri;
+    }
+
+    /// @notice The full attestation, as emitted and hashed.
+    struct Record {
+        uint64 cycle;
+        uint64 reservesBlock;
+        uint64 snapshotEpoch;
+        uint40 snapshotTime;
+        uint40 publishedAt;
+        uint64 publishedBlock;
+        bytes32 policyHash;
+        uint256 lc;
+        uint256 rc;
+        uint64[] prices;
+        uint80[] roundIds;
+        bytes32 bundleDigest;
+        string bundleUri;
+    }
+
+    /// @notice A registered oracle: its address and the longest age a round may have.
+    struct Feed {
+        address aggregator;
+        uint32 heartbeat;
+    }
+
+    // Everything publish needs about the latest attestation, in one storage slot. `initialized`
+    // is set by the constructor so that the slot is never zero: the first publish then pays for
+    // an update of the slot, not for its creation.
+    struct Latest {
+        uint64 cycle;
+        uint64 snapshotEpoch;
+        uint40 count;
+        uint40 publishedAt;
+        uint40 snapshotTime;
+        bool initialized;
+    }
+
+    // ---------------------------------------------------------------- constants and immutables
+
+    /// @notice The BN254 scalar field modulus: every public input must be below it.
+    uint256 public constant FIELD_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @notice The largest number of assets a registry can be built for (bounds every loop).
+    uint256 public constant MAX_ASSETS = 64;
+    /// @notice Prices are normalised to this many decimals (USD with 8 decimals).
+    uint8 public constant PRICE_DECIMALS = 8;
+    /// @notice The longest bundle URI accepted, in bytes (keeps events bounded).
+    uint256 public constant MAX_URI_BYTES = 512;
+    /// @notice Feeds with more decimals than this are refused (10**(d-8) must not overflow).
+    uint8 public constant MAX_FEED_DECIMALS = 36;
+
+    uint256 private constant PRICE_LIMIT = 1 << 63;
+    uint256 private constant LIMB_BITS = 63;
+    uint256 private constant PRICES_PER_WORD = 4;
+    uint256 private constant FIXED_INPUTS = 4;
+    uint256 private constant PROOF_LENGTH = 256;
+
+    /// @notice The generated Groth16 verifier; immutable so it can never be swapped (V2).
+    address public immutable verifier;
+    /// @notice The number of assets, hence of feeds and of prices in every statement.
+    uint256 public immutable numAssets;
+    /// @notice The number of Groth16 public inputs: 4 + ceil(numAssets / 4).
+    uint256 public immutable numPublicInputs;
+    /// @notice Seconds between proposing and applying a feed change.
+    uint256 public immutable feedDelay;
+    // The verifier's function takes a fixed-size array, so its selector depends on the input count.
+    bytes4 private immutable verifySelector;
+
+    // ---------------------------------------------------------------- storage
+
+    /// @notice The address that sets the policy, the prover and the feeds.
+    address public governance;
+    /// @notice The address that governance offered its role to, if any.
+    address public pendingGovernance;
+    /// @notice The only address allowed to publish.
+    address public prover;
+    /// @notice The hash of the policy every proof must be made under; it binds this chain and
+    /// this registry (S6).
+    bytes32 public policyHash;
+    /// @notice When the pending feed change may be applied; 0 when none is pending.
+    uint256 public pendingFeedsEta;
+
+    mapping(uint256 asset => Feed) private feeds;
+    mapping(uint256 asset => Feed) private pendingFeeds;
+    Latest private latest;
+
+    /// @notice keccak256 of each recorded attestation's event data, by cycle (0 if none).
+    mapping(uint64 cycle => bytes32) public attestationHash;
+
+    // ---------------------------------------------------------------- construction
+
+    /// @param verifier_ the generated Groth16 verifier for the solvency circuit over numAssets_
+    /// @param numAssets_ the number of assets of the circuit and of the feeds
+    /// @param governance_ the governance address
+    /// @param prover_ the address allowed to publish
+    /// @param aggregators the price feed of each asset, in the asset table's slot order
+    /// @param heartbeats the longest accepted age, in seconds, of each feed's round
+    /// @param feedDelay_ the timelock on feed changes, in seconds
+    constructor(
+        address verifier_,
+        uint256 numAssets_,
+        address governance_,
+        address prover_,
+        address[] memory aggregators,
+        uint32[] memory heartbeats,
+        uint256 feedDelay_
+    ) {
+        if (verifier_.code.length == 0) revert InvalidArgument("verifier has no code");
+        if (numAssets_ == 0 || numAssets_ > MAX_ASSETS) revert InvalidArgument("numAssets");
+        if (governance_ == address(0)) revert InvalidArgument("governance");
+        if (prover_ == address(0)) revert InvalidArgument("prover");
+        verifier = verifier_;
+        numAssets = numAssets_;
+        uint256 inputs = FIXED_INPUTS + (numAssets_ + PRICES_PER_WORD - 1) / PRICES_PER_WORD;
+        numPublicInputs = inputs;
+        feedDelay = feedDelay_;
+        verifySelector = bytes4(keccak256(abi.encodePacked("verifyProof(bytes,uint256[", _decimal(inputs), "])")));
+        governance = governance_;
+        prover = prover_;
+        latest.initialized = true;
+        _checkFeeds(aggregators, heartbeats);
+        for (uint256 i = 0; i < aggregators.length; i++) {
+            feeds[i] = Feed(aggregators[i], heartbeats[i]);
+        }
+        emit GovernanceTransferred(address(0), governance_);
+        emit ProverSet(address(0), prover_);
+        emit FeedsApplied(aggregators, heartbeats);
+    }
+
+    modifier onlyGovernance() {
+        if (msg.sender != governance) revert NotGovernance(msg.sender);
+        _;
+    }
+
+    // ---------------------------------------------------------------- publishing
+
+    /// @notice Verifies a cycle's proof against the statement and records the attestation.
+    /// @dev All external calls (feeds, verifier) are STATICCALLs made before any state change, so
+    /// no callee can re-enter with state half-updated.
+    /// @param s the statement's typed fields
+    /// @param proof the Groth16 proof in the verifier's 256-byte uncompressed layout
+    function publish(Statement calldata s, bytes calldata proof) external {
+        if (msg.sender != prover) revert NotProver(msg.sender);
+        Latest memory last = latest;
+        if (last.count != 0 && s.cycle <= last.cycle) revert CycleNotIncreasing(s.cycle, last.cycle);
+        if (s.snapshotEpoch < last.snapshotEpoch) revert SnapshotTooOld(s.snapshotEpoch, last.snapshotEpoch);
+
+        (uint256[] memory input, uint64[] memory prices) = _publicInputs(s);
+        _verify(proof, input);
+
+        Record memory r = Record({
+            cycle: s.cycle,
+            reservesBlock: s.reservesBlock,
+            snapshotEpoch: s.snapshotEpoch,
+            snapshotTime: s.snapshotTime,
+            publishedAt: uint40(block.timestamp),
+            publishedBlock: uint64(block.number),
+            policyHash: s.policyHash,
+            lc: s.lc,
+            rc: s.rc,
+            prices: prices,
+            roundIds: s.roundIds,
+            bundleDigest: s.bundleDigest,
+            bundleUri: s.bundleUri
+        });
+        bytes memory data = abi.encode(r);
+        bytes32 h = keccak256(data);
+        attestationHash[s.cycle] = h;
+        latest = Latest({
+            cycle: s.cycle,
+            snapshotEpoch: s.snapshotEpoch,
+            count: last.count + 1,
+            publishedAt: uint40(block.timestamp),
+            snapshotTime: s.snapshotTime,
+            initialized: true
+        });
+        // emit AttestationPublished(s.cycle, h, r), reusing the encoding just hashed instead of
+        // encoding the record a second time: the event data of a single dynamic tuple is exactly
+        // abi.encode(r).
+        bytes32 topic0 = AttestationPublished.selector;
+        uint256 cycleTopic = s.cycle;
+        assembly ("memory-safe") {
+            log3(add(data, 0x20), mload(data), topic0, cycleTopic, h)
+        }
+    }
+
+    /// @notice The public inputs the registry would verify `s` against now, after every check
+    /// `publish` makes on the statement and the oracles (not the prover, cycle or proof checks).
+    /// @dev For clients and tests: the Go packing must produce exactly these words.
+    function publicInputs(Statement calldata s) external view returns (uint256[] memory input) {
+        (input,) = _publicInputs(s);
+    }
+
+    function _publicInputs(Statement calldata s) private view returns (uint256[] memory input, uint64[] memory prices) {
+        bytes32 stored = policyHash;
+        if (stored == bytes32(0)) revert PolicyNotSet();
+        if (s.policyHash != stored) revert PolicyMismatch(stored, s.policyHash);
+        if (s.lc >= FIELD_MODULUS) revert NotInField(s.lc);
+        if (s.rc >= FIELD_MODULUS) revert NotInField(s.rc);
+        if (s.snapshotTime > block.timestamp) revert SnapshotInFuture(s.snapshotTime, block.timestamp);
+        // At most the current block, so a statement built at the latest block passes gas estimation
+        // (which runs against that block) as well as execution in the next one.
+        if (s.reservesBlock > block.number) revert ReservesBlockInFuture(s.reservesBlock, block.number);
+        if (bytes(s.bundleUri).length > MAX_URI_BYTES) revert BundleUriTooLong(bytes(s.bundleUri).length);
+        uint256 n = numAssets;
+        if (s.roundIds.length != n || s.prices.length != n) {
+            revert WrongAssetCount(n, s.roundIds.length, s.prices.length);
+        }
+
+        input = new uint256[](numPublicInputs);
+        input[0] = uint256(stored);
+        input[1] = s.lc;
+        input[2] = s.rc;
+        // 64 + 64 + 64 + 40 = 232 bits, below the field modulus.
+        input[3] = uint256(s.cycle) | (uint256(s.reservesBlock) << 64) | (uint256(s.snapshotEpoch) << 128)
+            | (uint256(s.snapshotTime) << 192);
+        prices = new uint64[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 p = _oraclePrice(i, s.roundIds[i]);
+            if (p != s.prices[i]) revert PriceMismatch(i, p, s.prices[i]);
+            prices[i] = uint64(p);
+            // Four 63-bit limbs: at most 252 bits, below the field modulus.
+            input[FIXED_INPUTS + i / PRICES_PER_WORD] |= p << (LIMB_BITS * (i % PRICES_PER_WORD));
+        }
+    }
+
+    // Reads asset i's round, checks it is complete, positive and fresh, and normalises it to
+    // PRICE_DECIMALS exactly as the Go code does: answer * 10^(8-d) for d <= 8, else
+    // floor(answer / 10^(d-8)).
+    function _oraclePrice(uint256 i, uint80 roundId) private view returns (uint256 price) {
+        Feed memory f = feeds[i];
+        AggregatorV3Interface agg = AggregatorV3Interface(f.aggregator);
+        int256 answer;
+        uint256 updatedAt;
+        try agg.getRoundData(roundId) returns (
+            uint80 gotRound, int256 gotAnswer, uint256, uint256 gotUpdatedAt, uint80 answeredInRound
+        ) {
+            if (gotRound != roundId) revert RoundMismatch(i, roundId, gotRound);
+            if (gotUpdatedAt == 0 || answeredInRound < roundId) revert IncompleteRound(i, roundId);
+            answer = gotAnswer;
+            updatedAt = gotUpdatedAt;
+        } catch {
+            revert RoundUnavailable(i, roundId);
+        }
+        if (answer <= 0) revert NonPositivePrice(i, roundId, answer);
+        if (updatedAt > block.timestamp || block.timestamp - updatedAt > f.heartbeat) {
+            revert StalePrice(i, roundId, updatedAt, f.heartbeat);
+        }
+        uint8 d = agg.decimals();
+        if (d > MAX_FEED_DECIMALS) revert UnsupportedDecimals(i, d);
+        uint256 a = uint256(answer);
+        if (d <= PRICE_DECIMALS) {
+            // Refuse before scaling so the product cannot overflow.
+            if (a >= PRICE_LIMIT) revert PriceOutOfRange(i, a);
+            price = a * 10 ** (PRICE_DECIMALS - d);
+        } else {
+            price = a / 10 ** (d - PRICE_DECIMALS);
+        }
+        if (price == 0 || price >= PRICE_LIMIT) revert PriceOutOfRange(i, price);
+    }
+
+    // Calls the generated verifier's verifyProof(bytes, uint256[N]). The fixed-size array is encoded
+    // inline, so the calldata is: selector, offset of the proof, N words, proof length, proof.
+    function _verify(bytes calldata proof, uint256[] memory input) private view {
+        if (proof.length != PROOF_LENGTH) revert ProofInvalid();
+        bytes memory data =
+            abi.encodePacked(verifySelector, (input.length + 1) * 32, input, PROOF_LENGTH, proof);
+        (bool ok,) = verifier.staticcall(data);
+        if (!ok) revert ProofInvalid();
+    }
+
+    // ---------------------------------------------------------------- governance
+
+    /// @notice Sets the policy hash every later proof must be made under. The policy's preimage
+    /// contains this chain's id and this registry's address (S6).
+    function setPolicyHash(bytes32 newPolicyHash) external onlyGovernance {
+        if (newPolicyHash == bytes32(0)) revert InvalidArgument("policy hash is zero");
+        if (uint256(newPolicyHash) >= FIELD_MODULUS) revert NotInField(uint256(newPolicyHash));
+        emit PolicyHashSet(policyHash, newPolicyHash);
+        policyHash = newPolicyHash;
+    }
+
+    /// @notice Replaces the prover (for example after a key rotation).
+    function setProver(address newProver) external onlyGovernance {
+        if (newProver == address(0)) revert InvalidArgument("prover");
+        emit ProverSet(prover, newProver);
+        prover = newProver;
+    }
+
+    /// @notice Offers governance to another address; it takes effect when that address accepts,
+    /// so a typo cannot lock governance out.
+    function proposeGovernance(address newGovernance) external onlyGovernance {
+        pendingGovernance = newGovernance;
+        emit GovernanceProposed(governance, newGovernance);
+    }
+
+    /// @notice Accepts a governance offer.
+    function acceptGovernance() external {
+        if (msg.sender != pendingGovernance) revert NotPendingGovernance(msg.sender);
+        emit GovernanceTransferred(governance, msg.sender);
+        governance = msg.sender;
+        pendingGovernance = address(0);
+    }
+
+    /// @notice Proposes a new feed set; it can be applied after `feedDelay` seconds (P1).
+    /// Proposing again replaces a pending proposal and restarts the delay.
+    function proposeFeeds(address[] calldata aggregators, uint32[] calldata heartbeats) external onlyGovernance {
+        _checkFeeds(aggregators, heartbeats);
+        for (uint256 i = 0; i < aggregators.length; i++) {
+            pendingFeeds[i] = Feed(aggregators[i], heartbeats[i]);
+        }
+        uint256 eta = block.timestamp + feedDelay;
+        pendingFeedsEta = eta;
+        emit FeedsProposed(aggregators, heartbeats, eta);
+    }
+
+    /// @notice Applies the pending feed set once its delay has passed.
+    function applyFeeds() external onlyGovernance {
+        uint256 eta = pendingFeedsEta;
+        if (eta == 0) revert NoPendingFeeds();
+        if (block.timestamp < eta) revert FeedsTimelocked(eta, block.timestamp);
+        uint256 n = numAssets;
+        address[] memory aggregators = new address[](n);
+        uint32[] memory heartbeats = new uint32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            Feed memory f = pendingFeeds[i];
+            feeds[i] = f;
+            delete pendingFeeds[i];
+            aggregators[i] = f.aggregator;
+            heartbeats[i] = f.heartbeat;
+        }
+        pendingFeedsEta = 0;
+        emit FeedsApplied(aggregators, heartbeats);
+    }
+
+    /// @notice Withdraws the pending feed set.
+    function cancelFeeds() external onlyGovernance {
+        if (pendingFeedsEta == 0) revert NoPendingFeeds();
+        pendingFeedsEta = 0;
+        emit FeedsCancelled();
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The feed registered for an asset slot.
+    function feed(uint256 asset) external view returns (address aggregator, uint32 heartbeat) {
+        Feed memory f = feeds[asset];
+        return (f.aggregator, f.heartbeat);
+    }
+
+    /// @notice The pending feed for an asset slot (zero when none is pending).
+    function pendingFeed(uint256 asset) external view returns (address aggregator, uint32 heartbeat) {
+        Feed memory f = pendingFeeds[asset];
+        return (f.aggregator, f.heartbeat);
+    }
+
+    /// @notice The latest attestation: its cycle and hash, snapshot, publication time and the
+    /// number of attestations recorded. All zero before the first.
+    function latestAttestation()
+        external
+        view
+        returns (
+            uint64 cycle,
+            bytes32 hash,
+            uint64 snapshotEpoch,
+            uint40 snapshotTime,
+            uint40 publishedAt,
+            uint256 count
+        )
+    {
+        Latest memory l = latest;
+        if (l.count == 0) return (0, bytes32(0), 0, 0, 0, 0);
+        return (l.cycle, attestationHash[l.cycle], l.snapshotEpoch, l.snapshotTime, l.publishedAt, l.count);
+    }
+
+    /// @notice The number of attestations recorded.
+    function attestationCount() external view returns (uint256) {
+        return latest.count;
+    }
+
+    /// @notice Whether an attestation exists and the latest was published at most `maxAge`
+    /// seconds ago. Its liabilities snapshot may be older: see `latestAttestation().snapshotTime`.
+    function isFresh(uint256 maxAge) external view returns (bool) {
+        Latest memory l = latest;
+        return l.count != 0 && block.timestamp - l.publishedAt <= maxAge;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _checkFeeds(address[] memory aggregators, uint32[] memory heartbeats) private view {
+        uint256 n = numAssets;
+        if (aggregators.length != n || heartbeats.length != n) revert InvalidArgument("feed count");
+        for (uint256 i = 0; i < n; i++) {
+            if (aggregators[i].code.length == 0) revert InvalidArgument("feed has no code");
+            if (heartbeats[i] == 0) revert InvalidArgument("heartbeat is zero");
+        }
+    }
+
+    function _decimal(uint256 v) private pure returns (string memory) {
+        if (v == 0) return "0";
+        uint256 digits;
+        for (uint256 t = v; t != 0; t /= 10) digits++;
+        bytes memory b = new bytes(digits);
+        for (; v != 0; v /= 10) b[--digits] = bytes1(uint8(48 + v % 10));
+        return string(b);
+    }
+}

@@ -1,0 +1,243 @@
+// Package devnet runs a go-ethereum development chain inside this process, the way `geth --dev`
+// does (go-ethereum's own node and eth service, post-merge, blocks sealed by the simulated
+// beacon), with JSON-RPC over HTTP on loopback only and one funded developer account whose key is
+// kept in a 0600 file. A newcomer needs nothing else installed to deploy and publish.
+//
+// It is a development chain: one node, no peers, a single funded key on disk. Never use it or its
+// key for anything of value.
+package devnet
+
+import (
+	"crypto/ecdsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth"
+	"github.com/ethereum/go-ethereum/eth/catalyst"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/eth/filters"
+	"github.com/ethereum/go-ethereum/eth/tracers"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/p2p"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	// Registers the native tracers (callTracer) behind debug_trace* when Config.Debug is set.
+	_ "github.com/ethereum/go-ethereum/eth/tracers/native"
+
+	"github.com/solvency-dev/solvency/internal/atomicfile"
+)
+
+// KeyFileName is the developer key's file inside the data directory.
+const KeyFileName = "dev.key"
+
+// ChainID is the dev chain's id (go-ethereum's developer chain id).
+const ChainID = 1337
+
+// DefaultGasLimit is the block gas limit of a new dev chain.
+const DefaultGasLimit = 60_000_000
+
+// Config configures a dev chain.
+type Config struct {
+	// DataDir keeps the chain and the developer key across restarts; empty keeps everything in
+	// memory (the key is then fresh each start).
+	DataDir string
+	// HTTPAddr is host:port for JSON-RPC over HTTP; the host must be a loopback address or
+	// "localhost". Port 0 picks a free port (see Devnet.HTTPEndpoint). Empty serves no HTTP; use
+	// Devnet.Client in process.
+	HTTPAddr string
+	// Period is the block period in seconds; 0 seals a block as soon as a transaction arrives.
+	Period uint64
+	// GasLimit is a new chain's block gas limit; DefaultGasLimit when zero.
+	GasLimit uint64
+	// Debug exposes the debug namespace (transaction tracing) over HTTP and in process.
+	Debug bool
+	// FutureForks keeps go-ethereum's full dev rule set, which activates unreleased forks
+	// (Amsterdam, Bogota: EIP-8037 state gas, a new storage slot at about 98k gas). By default
+	// the chain runs Ethereum mainnet's rules (through Osaka) so gas matches what a publisher
+	// pays there.
+	FutureForks bool
+}
+
+// Devnet is a running dev chain.
+type Devnet struct {
+	stack   *node.Node
+	backend *eth.Ethereum
+	beacon  *catalyst.SimulatedBeacon
+	// Key is the funded developer account's private key; Address its address.
+	Key     *ecdsa.PrivateKey
+	Address common.Address
+	// KeyFile is where the key is kept ("" for an in-memory chain).
+	KeyFile string
+	http    bool
+}
+
+// loopbackHostPort checks that addr listens on loopback only.
+func loopbackHostPort(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("http address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("http address %q: bad port", addr)
+	}
+	if host != "localhost" {
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return "", 0, fmt.Errorf("http address %q: the dev chain serves loopback only (127.0.0.1, ::1 or localhost)", addr)
+		}
+	}
+	return host, port, nil
+}
+
+// loadOrCreateKey reads the developer key from path, or creates it (0600) when absent.
+func loadOrCreateKey(path string) (*ecdsa.PrivateKey, error) {
+	raw, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		key, err := crypto.HexToECDSA(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(raw)), "0x")))
+		if err != nil {
+			return nil, fmt.Errorf("developer key %s: %w", path, err)
+		}
+		return key, nil
+	case errors.Is(err, os.ErrNotExist):
+		key, err := crypto.GenerateKey()
+		if err != nil {
+			return nil, fmt.Errorf("generate developer key: %w", err)
+		}
+		data := hex.EncodeToString(crypto.FromECDSA(key)) + "\n"
+		if err := atomicfile.WriteFile(path, []byte(data), 0o600); err != nil {
+			return nil, fmt.Errorf("write developer key: %w", err)
+		}
+		return key, nil
+	default:
+		return nil, fmt.Errorf("read developer key: %w", err)
+	}
+}
+
+// Start starts a dev chain. Close it to stop.
+func Start(cfg Config) (d *Devnet, err error) {
+	nodeConf := node.DefaultConfig
+	nodeConf.Name = "solvency-devnet"
+	nodeConf.DataDir = cfg.DataDir
+	nodeConf.IPCPath = ""
+	nodeConf.AuthPort = 0
+	nodeConf.WSHost = ""
+	nodeConf.HTTPHost = ""
+	nodeConf.P2P = p2p.Config{NoDiscovery: true, MaxPeers: 0, ListenAddr: ""}
+	modules := []string{"eth", "net", "web3"}
+	if cfg.Debug {
+		modules = append(modules, "debug")
+	}
+	if cfg.HTTPAddr != "" {
+		host, port, err := loopbackHostPort(cfg.HTTPAddr)
+		if err != nil {
+			return nil, err
+		}
+		nodeConf.HTTPHost = host
+		nodeConf.HTTPPort = port
+		nodeConf.HTTPModules = modules
+		nodeConf.HTTPVirtualHosts = []string{"localhost"}
+	}
+
+	var key *ecdsa.PrivateKey
+	keyFile := ""
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		keyFile = filepath.Join(cfg.DataDir, KeyFileName)
+		if key, err = loadOrCreateKey(keyFile); err != nil {
+			return nil, err
+		}
+	} else if key, err = crypto.GenerateKey(); err != nil {
+		return nil, fmt.Errorf("generate developer key: %w", err)
+	}
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+
+	stack, err := node.New(&nodeConf)
+	if err != nil {
+		return nil, fmt.Errorf("dev chain node: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			stack.Close()
+		}
+	}()
+	gasLimit := cfg.GasLimit
+	if gasLimit == 0 {
+		gasLimit = DefaultGasLimit
+	}
+	ethConf := ethconfig.Defaults
+	ethConf.NetworkId = ChainID
+	ethConf.SyncMode = ethconfig.FullSync
+	// The genesis is a function of the developer address and the gas limit only, so a restart
+	// on the same data directory (same key) finds the same genesis in its database.
+	ethConf.Genesis = core.DeveloperGenesisBlock(gasLimit, &addr)
+	if !cfg.FutureForks {
+		rules := *ethConf.Genesis.Config
+		rules.AmsterdamTime, rules.BogotaTime, rules.UBTTime = nil, nil, nil
+		ethConf.Genesis.Config = &rules
+	}
+	ethConf.Miner.PendingFeeRecipient = addr
+	ethConf.Miner.GasPrice = big.NewInt(1)
+	backend, err := eth.New(stack, &ethConf)
+	if err != nil {
+		return nil, fmt.Errorf("dev chain: %w (a data directory made by another version or key cannot be reused; remove it)", err)
+	}
+	filterSystem := filters.NewFilterSystem(backend.APIBackend, filters.Config{})
+	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(filterSystem)}})
+	if cfg.Debug {
+		stack.RegisterAPIs(tracers.APIs(backend.APIBackend))
+	}
+	beacon, err := catalyst.NewSimulatedBeacon(cfg.Period, addr, backend)
+	if err != nil {
+		return nil, fmt.Errorf("dev chain beacon: %w", err)
+	}
+	catalyst.RegisterSimulatedBeaconAPIs(stack, beacon)
+	stack.RegisterLifecycle(beacon)
+	if err := stack.Start(); err != nil {
+		return nil, fmt.Errorf("start dev chain: %w", err)
+	}
+	return &Devnet{stack: stack, backend: backend, beacon: beacon, Key: key, Address: addr, KeyFile: keyFile,
+		http: cfg.HTTPAddr != ""}, nil
+}
+
+// HTTPEndpoint is the JSON-RPC URL ("" when HTTP is off), with the real port when 0 was asked.
+func (d *Devnet) HTTPEndpoint() string {
+	if !d.http {
+		return ""
+	}
+	return d.stack.HTTPEndpoint()
+}
+
+// Client returns an in-process client (no network).
+func (d *Devnet) Client() *ethclient.Client { return ethclient.NewClient(d.stack.Attach()) }
+
+// RPC returns an in-process raw RPC client (for debug_ calls).
+func (d *Devnet) RPC() *rpc.Client { return d.stack.Attach() }
+
+// Commit seals a block now, whatever the period.
+func (d *Devnet) Commit() common.Hash { return d.beacon.Commit() }
+
+// Head returns the current block number.
+func (d *Devnet) Head() uint64 { return d.backend.BlockChain().CurrentBlock().Number.Uint64() }
+
+// Close stops the chain and flushes it to the data directory.
+func (d *Devnet) Close() error {
+	if err := d.stack.Close(); err != nil {
+		return fmt.Errorf("stop dev chain: %w", err)
+	}
+	return nil
+}

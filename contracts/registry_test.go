@@ -1,0 +1,371 @@
+package contracts
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Groth16 setups and verifier compilations are cached per asset count for the whole test run:
+// they are the slow part, and no test mutates them.
+var (
+	keysMu    sync.Mutex
+	keysCache = map[int]*echoKeysOnce{}
+)
+
+type echoKeysOnce struct {
+	once sync.Once
+	keys *echoKeys
+	err  error
+}
+
+func testKeys(t *testing.T, numAssets int) *echoKeys {
+	t.Helper()
+	keysMu.Lock()
+	e, ok := keysCache[numAssets]
+	if !ok {
+		e = &echoKeysOnce{}
+		keysCache[numAssets] = e
+	}
+	keysMu.Unlock()
+	e.once.Do(func() { e.keys, e.err = newEchoKeys(context.Background(), numAssets) })
+	if e.err != nil {
+		t.Fatalf("test keys for %d assets: %v", numAssets, e.err)
+	}
+	return e.keys
+}
+
+func newTestEnv(t *testing.T, numAssets int) *simEnv {
+	t.Helper()
+	env, err := newSimEnv(context.Background(), testKeys(t, numAssets), MainnetRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	return env
+}
+
+// provenStatement builds and proves a statement for cycle over fresh rounds.
+func provenStatement(t *testing.T, env *simEnv, cycle, epoch uint64) *Attestation {
+	t.Helper()
+	ctx := context.Background()
+	if err := env.refreshRounds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, err := env.statement(ctx, cycle, epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.prove(a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// rawPublish sends publish without Publish's client-side checks, so the registry's own checks
+// are what the test sees.
+func rawPublish(t *testing.T, env *simEnv, c *Chain, a *Attestation) error {
+	t.Helper()
+	data, err := env.reg.PublishCalldata(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.transact(context.Background(), env.reg.Address, env.reg.abi, data)
+	if err != nil {
+		var re *RevertError
+		if errors.As(err, &re) {
+			return decodeRevert(re.Err, env.reg.errABIs...)
+		}
+	}
+	return err
+}
+
+func wantRevert(t *testing.T, err error, name string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want revert %s, got success", name)
+	}
+	if got := RevertName(err); got != name {
+		t.Fatalf("want revert %s, got %v", name, err)
+	}
+}
+
+func TestPublishValid(t *testing.T) {
+	ctx := context.Background()
+	env := newTestEnv(t, 4)
+	a := provenStatement(t, env, 1, 1)
+
+	// The registry's own words must be the Go packing (S1, P1).
+	words, err := env.reg.PublicInputs(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goWords, err := a.PublicInputs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(words) != len(goWords) {
+		t.Fatalf("registry built %d words, Go %d", len(words), len(goWords))
+	}
+	for i := range words {
+		if words[i].Cmp(goWords[i]) != 0 {
+			t.Fatalf("word %d: registry %x, Go %x", i, words[i], goWords[i])
+		}
+	}
+
+	res, err := env.reg.Publish(ctx, env.chain, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AlreadyPublished || res.GasUsed == 0 {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	rec, err := env.reg.Record(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Matches(a) || rec.Hash != res.AttestationHash {
+		t.Fatalf("record %+v does not match the statement", rec)
+	}
+	latest, err := env.reg.LatestAttestation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if latest.Cycle != 1 || latest.Count != 1 || latest.Hash != res.AttestationHash || latest.SnapshotTime != a.SnapshotTime {
+		t.Fatalf("latest %+v", latest)
+	}
+	if fresh, err := env.reg.IsFresh(ctx, 3600); err != nil || !fresh {
+		t.Fatalf("isFresh(1h) = %v, %v", fresh, err)
+	}
+
+	// Publishing the same cycle again is a no-op that reports the existing record (V6), even
+	// with a different (re-randomised) proof.
+	a2 := *a
+	if err := env.prove(&a2); err != nil {
+		t.Fatal(err)
+	}
+	again, err := env.reg.Publish(ctx, env.chain, &a2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.AlreadyPublished || again.AttestationHash != res.AttestationHash {
+		t.Fatalf("republish: %+v", again)
+	}
+	// Another statement for a recorded cycle is refused before any transaction.
+	a3 := *a
+	a3.BundleURI = "https://elsewhere.example/bundle"
+	if _, err := env.reg.Publish(ctx, env.chain, &a3); !errors.Is(err, ErrCycleConflict) {
+		t.Fatalf("conflicting republish: %v", err)
+	}
+
+	// A second cycle publishes and both records are recoverable.
+	b := provenStatement(t, env, 2, 1)
+	if _, err := env.reg.Publish(ctx, env.chain, b); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := env.reg.Records(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Cycle != 1 || recs[1].Cycle != 2 {
+		t.Fatalf("records: %d", len(recs))
+	}
+}
+
+func TestPublishRejects(t *testing.T) {
+	ctx := context.Background()
+	env := newTestEnv(t, 4)
+	first := provenStatement(t, env, 5, 3)
+	if _, err := env.reg.Publish(ctx, env.chain, first); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("tampered proof", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.Proof = append([]byte(nil), a.Proof...)
+		a.Proof[100] ^= 1
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
+	})
+	t.Run("changed public input", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.LC.SetUint64(424242)
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
+	})
+	t.Run("changed cycle", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.Cycle = 7
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
+	})
+	t.Run("replayed cycle", func(t *testing.T) {
+		wantRevert(t, rawPublish(t, env, env.chain, first), "CycleNotIncreasing")
+	})
+	t.Run("lower cycle", func(t *testing.T) {
+		a := provenStatement(t, env, 4, 3)
+		wantRevert(t, rawPublish(t, env, env.chain, a), "CycleNotIncreasing")
+	})
+	t.Run("older snapshot", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 2)
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotTooOld")
+	})
+	t.Run("price off by one unit", func(t *testing.T) {
+		// The statement claims the oracle's round but a price one unit higher.
+		a := provenStatement(t, env, 6, 3)
+		a.Prices[2]++
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "PriceMismatch")
+		// A proof made over the off-by-one price does not verify against the oracle's.
+		a.Prices[2]--
+		words, _ := a.PublicInputs()
+		words[FixedPublicInputs].Add(words[FixedPublicInputs], new(big.Int).Lsh(big.NewInt(1), 2*PriceLimbBits))
+		if a.Proof, _ = env.keys.prove(words); a.Proof == nil {
+			t.Fatal("prove")
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
+	})
+	t.Run("limb shift", func(t *testing.T) {
+		// S1: price_1 + 2^63 with price_0 - ... cannot be expressed: the registry packs from the
+		// oracle's values, so a proof over a shifted packing fails.
+		a := provenStatement(t, env, 6, 3)
+		words, _ := a.PublicInputs()
+		w := words[FixedPublicInputs]
+		w.Sub(w, new(big.Int).Lsh(big.NewInt(1), PriceLimbBits))
+		w.Add(w, new(big.Int).Lsh(big.NewInt(1), 0))
+		var err error
+		if a.Proof, err = env.keys.prove(words); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
+	})
+	t.Run("wrong policy hash", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.PolicyHash.SetUint64(7)
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "PolicyMismatch")
+	})
+	t.Run("policy bound to another registry", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.PolicyHash = testPolicyHash(env.chain.ChainID, common.HexToAddress("0x00000000000000000000000000000000000000aa"), 0)
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "PolicyMismatch")
+	})
+	t.Run("policy bound to another chain", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.PolicyHash = testPolicyHash(big.NewInt(1), env.addrs.Registry, 0)
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "PolicyMismatch")
+	})
+	t.Run("another address", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		wantRevert(t, rawPublish(t, env, env.other, a), "NotProver")
+	})
+	t.Run("future reserves block", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.ReservesBlock += 1000
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ReservesBlockInFuture")
+	})
+	t.Run("future snapshot", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.SnapshotTime += 3600
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotInFuture")
+	})
+	t.Run("long bundle URI", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.BundleURI = strings.Repeat("x", MaxURIBytes+1)
+		wantRevert(t, rawPublish(t, env, env.chain, a), "BundleUriTooLong")
+	})
+	t.Run("wrong asset count", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.Prices = a.Prices[:3]
+		a.RoundIDs = a.RoundIDs[:3]
+		wantRevert(t, rawPublish(t, env, env.chain, a), "WrongAssetCount")
+	})
+	t.Run("unknown round", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.RoundIDs[1] = big.NewInt(999)
+		wantRevert(t, rawPublish(t, env, env.chain, a), "RoundUnavailable")
+	})
+	t.Run("non-positive price", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		round, err := env.feeds[3].UpdateAnswer(ctx, env.chain, big.NewInt(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.RoundIDs[3] = round
+		wantRevert(t, rawPublish(t, env, env.chain, a), "NonPositivePrice")
+	})
+	t.Run("governance only", func(t *testing.T) {
+		err := env.reg.SetPolicyHash(ctx, env.other, testPolicyHash(env.chain.ChainID, env.addrs.Registry, 1))
+		wantRevert(t, err, "NotGovernance")
+	})
+	// Time moves forward from here on.
+	t.Run("stale round", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		if err := env.sim.AdjustTime(2 * time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "StalePrice")
+		// With fresh rounds the same cycle publishes.
+		b := provenStatement(t, env, 6, 3)
+		if _, err := env.reg.Publish(ctx, env.chain, b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("feed timelock", func(t *testing.T) {
+		feeds := make([]FeedConfig, len(env.feeds))
+		for i, f := range env.feeds {
+			feeds[i] = FeedConfig{Aggregator: f.Address, Heartbeat: 7200}
+		}
+		if err := env.reg.ProposeFeeds(ctx, env.chain, feeds); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, env.reg.ApplyFeeds(ctx, env.chain), "FeedsTimelocked")
+		if err := env.sim.AdjustTime(25 * time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.reg.ApplyFeeds(ctx, env.chain); err != nil {
+			t.Fatal(err)
+		}
+		f, err := env.reg.Feed(ctx, 0)
+		if err != nil || f.Heartbeat != 7200 {
+			t.Fatalf("feed after apply: %+v %v", f, err)
+		}
+	})
+}
+
+func TestPublishGas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("gas measurement compiles three verifiers")
+	}
+	for _, n := range []int{4, 8, 16} {
+		rep, err := measurePublishGas(context.Background(), testKeys(t, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("publish gas at %2d assets (%d public inputs): first %d, steady %d, budget %d; "+
+			"under future-fork dev rules (EIP-8037): first %d, steady %d",
+			n, rep.PublicInputs, rep.FirstPublish, rep.Publish, rep.Budget, rep.FutureFirstPublish, rep.FuturePublish)
+		if rep.FirstPublish > rep.Budget || rep.Publish > rep.Budget {
+			t.Errorf("publish at %d assets exceeds the budget of %d gas", n, rep.Budget)
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package bench
+
+// peakRSS is not measured off Linux; 0 means unknown.
+func peakRSS() int64 { return 0 }

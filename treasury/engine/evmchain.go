@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/prover"
+	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/treasury/market"
+	"github.com/solvency-dev/solvency/treasury/policy"
+	"github.com/solvency-dev/solvency/verifier"
+)
+
+// EVMChain publishes to a SolvencyRegistry over any go-ethereum backend: the embedded devnet or
+// a JSON-RPC endpoint. On first use it deploys the verifier, the registry and (with DevFeeds)
+// settable price feeds, and writes their addresses to AddrFile; later runs attach to them.
+type EVMChain struct {
+	Chain     *contracts.Chain
+	AddrFile  string
+	VK        groth16.VerifyingKey // the solvency circuit's key, for the on-chain verifier
+	NumAssets int
+	DevFeeds  bool          // deploy and drive dev price feeds (dev chains only)
+	Heartbeat time.Duration // feed heartbeat for dev feeds
+	Name      string
+
+	addr *contracts.Addresses
+	reg  *contracts.Registry
+}
+
+// UseKeys takes the solvency verifying key the on-chain verifier is compiled from.
+func (c *EVMChain) UseKeys(k *keys.Keys) error {
+	sk, err := k.Get(prover.SolvencyCircuit)
+	if err != nil {
+		return err
+	}
+	c.VK = sk.VK
+	c.NumAssets = k.Meta.Profile.Assets
+	return nil
+}
+
+// Describe implements Chain.
+func (c *EVMChain) Describe() string { return c.Name }
+
+// Addresses returns the deployed addresses (after Bind).
+func (c *EVMChain) Addresses() *contracts.Addresses { return c.addr }
+
+// Registry returns the bound registry (after Bind).
+func (c *EVMChain) Registry() *contracts.Registry { return c.reg }
+
+// Bind implements Chain.
+func (c *EVMChain) Bind(ctx context.Context, pf *policy.File) error {
+	if _, err := os.Stat(c.AddrFile); err == nil {
+		if c.addr, err = contracts.ReadAddresses(c.AddrFile); err != nil {
+			return err
+		}
+		if err := c.addr.CheckChain(ctx, c.Chain.Backend); err != nil {
+			return err
+		}
+	} else if errors.Is(err, os.ErrNotExist) {
+		if err := c.deploy(ctx, pf.Table()); err != nil {
+			return err
+		}
+	} else {
+		return err
+	}
+	var err error
+	if c.reg, err = c.addr.Bind(c.Chain.Backend); err != nil {
+		return err
+	}
+	// S6: the policy's preimage names this chain and this registry.
+	pf.ChainID = c.Chain.ChainID.Uint64()
+	pf.Registry = c.addr.Registry.Hex()
+	h, err := pf.Hash()
+	if err != nil {
+		return err
+	}
+	onChain, err := c.reg.PolicyHash(ctx)
+	if err != nil {
+		return err
+	}
+	if b := h.Bytes(); common.Hash(b) != onChain {
+		if err := c.reg.SetPolicyHash(ctx, c.Chain, h); err != nil {
+			return fmt.Errorf("set policy hash: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *EVMChain) deploy(ctx context.Context, table *assets.Table) error {
+	_, art, err := contracts.CompileVerifier(ctx, c.VK, c.NumAssets)
+	if err != nil {
+		return err
+	}
+	cfg := contracts.DeployConfig{NumAssets: c.NumAssets, Verifier: art}
+	if !c.DevFeeds {
+		return errors.New("no addresses file and no dev feeds: deploy with 'solvency contracts deploy' first")
+	}
+	hb := uint32(c.Heartbeat / time.Second)
+	if hb == 0 {
+		hb = 86400
+	}
+	for _, a := range table.Assets {
+		cfg.DevFeeds = append(cfg.DevFeeds, contracts.DevFeedSpec{
+			Description: a.Symbol + " / USD", Decimals: 8, Answer: big.NewInt(100_000_000), Heartbeat: hb,
+		})
+	}
+	addr, err := contracts.Deploy(ctx, c.Chain, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.AddrFile), 0o755); err != nil {
+		return err
+	}
+	if err := contracts.WriteAddresses(c.AddrFile, addr); err != nil {
+		return err
+	}
+	c.addr = addr
+	return nil
+}
+
+// Prices implements Chain: dev feeds are set to the snapshot's prices first; then every feed's
+// latest round is read back and normalised exactly as the registry will (P1).
+func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *assets.Table) ([]bundle.Price, error) {
+	out := make([]bundle.Price, table.Len())
+	for i, a := range table.Assets {
+		fi := c.addr.Feeds[i]
+		feed, err := contracts.NewDevFeed(fi.Aggregator, c.Chain.Backend)
+		if err != nil {
+			return nil, err
+		}
+		dec, err := feed.Decimals(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s feed decimals: %w", a.Symbol, err)
+		}
+		var round *big.Int
+		if c.DevFeeds && fi.Dev {
+			p, err := snap.Price(a.Symbol)
+			if err != nil {
+				return nil, err
+			}
+			answer := new(big.Int).SetUint64(p)
+			if dec >= 8 {
+				answer.Mul(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec-8)), nil))
+			} else {
+				answer.Div(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(8-dec)), nil))
+			}
+			if round, err = feed.UpdateAnswer(ctx, c.Chain, answer); err != nil {
+				return nil, fmt.Errorf("set %s feed: %w", a.Symbol, err)
+			}
+		} else if round, err = feed.LatestRound(ctx); err != nil {
+			return nil, fmt.Errorf("%s feed: %w", a.Symbol, err)
+		}
+		rd, err := feed.RoundData(ctx, round)
+		if err != nil {
+			return nil, fmt.Errorf("%s feed round %v: %w", a.Symbol, round, err)
+		}
+		price, err := contracts.NormalisePrice(rd.Answer, dec)
+		if err != nil {
+			return nil, fmt.Errorf("%s feed: %w", a.Symbol, err)
+		}
+		out[i] = bundle.Price{Symbol: a.Symbol, Price: price, Answer: rd.Answer.String(), FeedDecimals: dec,
+			Round: round.String(), UpdatedAt: rd.UpdatedAt}
+	}
+	return out, nil
+}
+
+// Head implements Chain.
+func (c *EVMChain) Head(ctx context.Context) (uint64, error) { return c.Chain.Backend.BlockNumber(ctx) }
+
+// PublishedCycle implements Chain.
+func (c *EVMChain) PublishedCycle(ctx context.Context) (uint64, bool, error) {
+	l, err := c.reg.LatestAttestation(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	return l.Cycle, l.Count > 0, nil
+}
+
+// Attestation builds the registry call's statement from a verified bundle.
+func Attestation(bundleDir string, m *bundle.Manifest) (*contracts.Attestation, error) {
+	raw, err := os.ReadFile(filepath.Join(bundleDir, bundle.ManifestFile))
+	if err != nil {
+		return nil, err
+	}
+	proofBytes, err := bundle.ReadProof(bundleDir, m.Solvency)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := verifier.ReadProof(proofBytes)
+	if err != nil {
+		return nil, err
+	}
+	sol, err := contracts.SolidityProof(proof)
+	if err != nil {
+		return nil, err
+	}
+	st := m.Statement
+	a := &contracts.Attestation{
+		Cycle: st.Cycle, ReservesBlock: st.ReservesBlock, SnapshotEpoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime,
+		PolicyHash: st.PolicyHash.Element, LC: st.LC.Element, RC: st.RC.Element,
+		BundleDigest: sha256.Sum256(raw), Proof: sol,
+	}
+	abs, err := filepath.Abs(bundleDir)
+	if err != nil {
+		return nil, err
+	}
+	a.BundleURI = "file://" + abs
+	for _, p := range st.Prices {
+		r, err := bundle.ParseRound(p.Round)
+		if err != nil {
+			return nil, err
+		}
+		a.RoundIDs = append(a.RoundIDs, r)
+		a.Prices = append(a.Prices, p.Price)
+	}
+	return a, nil
+}
+
+// Publish implements Chain.
+func (c *EVMChain) Publish(ctx context.Context, bundleDir string, m *bundle.Manifest) (*Publication, error) {
+	a, err := Attestation(bundleDir, m)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.reg.Publish(ctx, c.Chain, a)
+	if err != nil {
+		return nil, err
+	}
+	return &Publication{Tx: res.TxHash.Hex(), Block: res.BlockNumber, GasUsed: res.GasUsed}, nil
+}

@@ -1,0 +1,149 @@
+package policy
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/solvency"
+)
+
+func example(t *testing.T) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("../../testdata/policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestExamplePolicy(t *testing.T) {
+	f, err := Parse("policy.json", example(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Shape(64)
+	if s.Assets != 8 || s.Venues != 16 || s.Groups != 8 || s.Tiers != 4 || s.Scenarios != 8 || s.Buckets != 4 {
+		t.Fatalf("shape %+v", s)
+	}
+	// The example binds the repository's asset table (L8).
+	tab, err := assets.Load("../../testdata/assets.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := poseidon.NewHasher()
+	if tab.Hash(h) != p.AssetsHash {
+		t.Fatal("the example policy's asset table is not testdata/assets.json")
+	}
+	h1, err := f.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hash is deterministic and sensitive to every limit.
+	f2, _ := Parse("policy.json", example(t))
+	*f2.Groups[1].CapBps = 2999
+	h2, err := f2.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h1 == h2 {
+		t.Fatal("changing a group cap left the hash unchanged")
+	}
+	if !p.VaR.Enabled || p.VaR.Z != 23263 || !p.Liquidity.Enabled || !p.Targets[0].Enabled || p.Targets[3].Enabled {
+		t.Fatalf("canonical policy is wrong: %+v", p)
+	}
+	if p.ChainID != 1 || p.Registry[0] != 0x5f {
+		t.Fatal("chain id or registry not carried (S6)")
+	}
+}
+
+// TestChainAndRegistryBound: the same limits on another chain or registry hash differently (S6).
+func TestChainAndRegistryBound(t *testing.T) {
+	f, _ := Parse("p", example(t))
+	h1, _ := f.Hash()
+	f.ChainID = 10
+	h2, _ := f.Hash()
+	f.ChainID = 1
+	f.Registry = "0x5fbdb2315678afecb367f032d93f642f64180aa4"
+	h3, _ := f.Hash()
+	if h1 == h2 || h1 == h3 {
+		t.Fatal("chain id or registry is not in the policy hash")
+	}
+}
+
+func TestParseErrorsNameFileLineField(t *testing.T) {
+	base := string(example(t))
+	cases := []struct {
+		name, from, to, field string
+		line                  int
+	}{
+		{"haircut above 10000", `"haircutBps": 200,`, `"haircutBps": 10001,`, "assets[3].haircutBps", 11},
+		{"unknown venue group", `"group": "gmx",`, `"group": "dydx",`, "venues[4].group", 35},
+		{"shock below -100%", `"USDC": -1000}`, `"USDC": -10001}`, "scenarios[2].shocksBps", 0},
+		{"unknown field", `"minCollateralBps"`, `"minCollateral"`, "minCollateral", 6},
+		{"wrong type", `"chainId": 1,`, `"chainId": "one",`, "chainId", 3},
+		{"non-lower-triangular", `[40000],`, `[40000, 1],`, "var.cholesky[0]", 0},
+		{"min collateral below 100%", `"minCollateralBps": 11000`, `"minCollateralBps": 9000`, "minCollateralBps", 6},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			if src == base {
+				t.Fatalf("fixture edit %q not found", tc.from)
+			}
+			_, err := Parse("policy.json", []byte(src))
+			var pe *Error
+			if !errors.As(err, &pe) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			if pe.File != "policy.json" || pe.Field != tc.field {
+				t.Fatalf("error %q: field %q, want %q", err, pe.Field, tc.field)
+			}
+			if tc.line != 0 && pe.Line != tc.line {
+				t.Fatalf("error %q: line %d, want %d", err, pe.Line, tc.line)
+			}
+			if pe.Line == 0 {
+				t.Fatalf("error %q has no line", err)
+			}
+		})
+	}
+}
+
+func TestCanonicalRoundTripThroughCircuitValidate(t *testing.T) {
+	f, _ := Parse("p", example(t))
+	p, _ := f.Canonical()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Elements(); err != nil {
+		t.Fatal(err)
+	}
+	_ = solvency.TargetShape()
+}
+
+func FuzzParse(f *testing.F) {
+	raw, err := os.ReadFile("../../testdata/policy.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"name":"x","chainId":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pf, err := Parse("fuzz.json", b)
+		if err != nil {
+			return
+		}
+		// Whatever parses converts and hashes without error.
+		if _, err := pf.Hash(); err != nil {
+			t.Fatalf("parsed policy does not hash: %v", err)
+		}
+	})
+}

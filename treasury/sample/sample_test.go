@@ -1,0 +1,41 @@
+package sample
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestSampleMatchesTestdata keeps the embedded demo treasury equal to the fixtures the tests use
+// (scripts/sync-sample.sh copies them).
+func TestSampleMatchesTestdata(t *testing.T) {
+	src := map[string]string{
+		"policy.json": "../../testdata/policy.json", "positions.json": "../../testdata/positions.json",
+		"liabilities.json": "../../testdata/liabilities.json",
+		"config.json":      "../../testdata/treasury/config.json",
+	}
+	for _, f := range []string{"venues.json", "rebalance.json", "executor.json", "addressbook.json", "market.json"} {
+		src[f] = filepath.Join("../../testdata/treasury", f)
+	}
+	names, err := Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(src) {
+		t.Fatalf("sample has %d files, want %d", len(names), len(src))
+	}
+	for name, path := range src {
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from %s: run scripts/sync-sample.sh", name, path)
+		}
+	}
+}

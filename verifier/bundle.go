@@ -1,0 +1,388 @@
+// Package verifier checks a cycle offline: a bundle's every batch proof, the running-sum chain,
+// the tree above the batches, LC, and the solvency proof against its statement, with verifying
+// keys pinned outside the bundle (V1). It needs no private data, no network and none of the
+// prover's state.
+package verifier
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
+
+	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/circuits/batch"
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+)
+
+// Circuit names, as keys and pins call them.
+const (
+	BatchCircuit    = "batch"
+	SolvencyCircuit = "solvency"
+)
+
+// Pins maps circuit name to the sha256 of its canonical verifying key, taken from outside the
+// bundle: a ceremony transcript the auditor re-verified, or a published digests file (V1).
+type Pins map[string]string
+
+// ErrUnusable marks input that cannot be checked at all (exit code 2), as opposed to a bundle
+// that was checked and found invalid (exit code 1).
+var ErrUnusable = errors.New("unusable bundle")
+
+// Check is one named verification step.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Report is the outcome of VerifyBundle.
+type Report struct {
+	Valid       bool    `json:"valid"`
+	Trust       string  `json:"trust"`
+	Cycle       uint64  `json:"cycle"`
+	Epoch       uint64  `json:"snapshot_epoch"`
+	Batches     int     `json:"batches"`
+	MaxAccounts int     `json:"max_accounts"` // n*B: an upper bound on the number of accounts
+	LC          string  `json:"lc"`
+	Root        string  `json:"root"`
+	Checks      []Check `json:"checks"`
+}
+
+func (r *Report) add(name string, err error) bool {
+	c := Check{Name: name, OK: err == nil}
+	if err != nil {
+		c.Detail = err.Error()
+		r.Valid = false
+	}
+	r.Checks = append(r.Checks, c)
+	return err == nil
+}
+
+// Failed returns the first failed check, if any.
+func (r *Report) Failed() *Check {
+	for i := range r.Checks {
+		if !r.Checks[i].OK {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// Options tune VerifyBundle.
+type Options struct {
+	// Workers bounds parallel proof verification; 0 means the number of CPUs.
+	Workers int
+}
+
+// VerifyBundle checks the bundle in dir against pins. An error wrapping ErrUnusable means the
+// bundle could not be read; otherwise the report says which checks passed.
+func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
+	m, err := bundle.ReadManifest(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnusable, err)
+	}
+	h := poseidon.NewHasher()
+	st := &m.Statement
+	lb := &m.Liabilities
+	rep := &Report{
+		Valid: true, Trust: m.Trust, Cycle: st.Cycle, Epoch: st.SnapshotEpoch,
+		Batches: lb.Batches, MaxAccounts: lb.Batches * lb.BatchSize,
+		LC: poseidon.Hex(st.LC.Element), Root: poseidon.Hex(lb.Root.Element),
+	}
+
+	// V1: keys come from the bundle but must match digests pinned outside it.
+	batchVK, err := readPinnedVK(dir, bundle.BatchVKFile, BatchCircuit, pins, m.Keys.BatchVK)
+	rep.add("batch verifying key matches its pin (V1)", err)
+	solvVK, err2 := readPinnedVK(dir, bundle.SolvencyVKFile, SolvencyCircuit, pins, m.Keys.SolvencyVK)
+	rep.add("solvency verifying key matches its pin (V1)", err2)
+	if err != nil || err2 != nil {
+		return rep, nil
+	}
+
+	if !rep.add("tree shape is consistent", checkShape(lb, len(m.Batches))) {
+		return rep, nil
+	}
+	assetsHash := m.Assets.Hash(h)
+	rep.add("asset table hashes to assetsHash (L8)", eq(assetsHash, lb.AssetsHash.Element, "assetsHash"))
+	rep.add("batches are indexed 0..n-1 exactly once, in order (L3)", checkIndices(m.Batches))
+	rep.add("running-sum chain starts at ACC0 and is unbroken to accFinal (L1, L3)",
+		checkChain(h, st.SnapshotEpoch, m.Assets.Len(), m.Batches, lb.AccFinal.Element))
+	rep.add("batch digests bind epoch, index, root and the commitments (L3)", checkDigests(h, st.SnapshotEpoch, m.Batches))
+	rep.add("tree above the batches: padding slots are EMPTY constants and the root recomputes (L4)", checkTop(h, lb, m.Batches))
+	lc := batch.LCPreimage{
+		Epoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime, Height: lb.Height, Batches: lb.Batches,
+		Depth: lb.Depth, Root: lb.Root.Element, AccFinal: lb.AccFinal.Element, AssetsHash: assetsHash,
+	}
+	rep.add("LC opens to the tree, the final commitment and the asset table (L4, L8)", eq(lc.Hash(h), st.LC.Element, "LC"))
+	rep.add("every batch proof verifies", verifyBatches(dir, batchVK, m.Batches, opt.Workers))
+
+	rep.add("prices name the asset table's symbols and normalise from their feed answers (P1)", checkPrices(st, &m.Assets))
+	words, err := StatementInputs(st, m.Assets.Len())
+	if err == nil {
+		err = sameWords(words, st.PublicInputs)
+	}
+	rep.add("statement packs to the solvency proof's public inputs (S1, S7)", err)
+	if err == nil {
+		rep.add("solvency proof verifies against the statement", verifyProof(dir, m.Solvency, solvVK, words))
+	}
+	return rep, nil
+}
+
+func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (groth16.VerifyingKey, error) {
+	want, ok := pins[circuit]
+	if !ok {
+		return nil, fmt.Errorf("no pinned digest for the %s circuit", circuit)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	vk, digest, err := ReadVerifyingKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if digest != want {
+		return nil, fmt.Errorf("%s has digest %s, but the pinned key is %s", rel, digest, want)
+	}
+	if digest != manifestDigest {
+		return nil, fmt.Errorf("%s has digest %s, but the manifest says %s", rel, digest, manifestDigest)
+	}
+	return vk, nil
+}
+
+// ReadVerifyingKey parses a verifying key from an untrusted source with gnark's checked reader,
+// requiring the whole input consumed and a canonical encoding (V3), and returns its digest.
+func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
+	vk := groth16.NewVerifyingKey(ecc.BN254)
+	n, err := vk.ReadFrom(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", fmt.Errorf("read verifying key: %w", err)
+	}
+	if n != int64(len(data)) {
+		return nil, "", fmt.Errorf("verifying key has %d trailing bytes", int64(len(data))-n)
+	}
+	var buf bytes.Buffer
+	if _, err := vk.WriteTo(&buf); err != nil {
+		return nil, "", fmt.Errorf("re-encode verifying key: %w", err)
+	}
+	if !bytes.Equal(buf.Bytes(), data) {
+		return nil, "", errors.New("verifying key is not canonically encoded")
+	}
+	sum := sha256.Sum256(data)
+	return vk, hex.EncodeToString(sum[:]), nil
+}
+
+// ReadProof parses a Groth16 proof with the checked reader, whole input, canonical (V3).
+func ReadProof(data []byte) (groth16.Proof, error) {
+	p := groth16.NewProof(ecc.BN254)
+	n, err := p.ReadFrom(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("read proof: %w", err)
+	}
+	if n != int64(len(data)) {
+		return nil, fmt.Errorf("proof has %d trailing bytes", int64(len(data))-n)
+	}
+	var buf bytes.Buffer
+	if _, err := p.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("re-encode proof: %w", err)
+	}
+	if !bytes.Equal(buf.Bytes(), data) {
+		return nil, errors.New("proof is not canonically encoded")
+	}
+	return p, nil
+}
+
+func eq(got, want fr.Element, what string) error {
+	if !got.Equal(&want) {
+		return fmt.Errorf("%s recomputes to %s, the bundle says %s", what, poseidon.Hex(got), poseidon.Hex(want))
+	}
+	return nil
+}
+
+func checkShape(lb *bundle.Liabilities, nbBatches int) error {
+	s := batch.Shape{Height: lb.Height, Assets: 1}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if lb.BatchSize != s.BatchSize() {
+		return fmt.Errorf("batch size %d is not 8^%d", lb.BatchSize, lb.Height)
+	}
+	if lb.Batches < 1 || lb.Batches != nbBatches {
+		return fmt.Errorf("the tree claims %d batches; the bundle holds %d", lb.Batches, nbBatches)
+	}
+	if want := lb.Height + batch.TopHeight(lb.Batches); lb.Depth != want {
+		return fmt.Errorf("depth %d; h + top height is %d", lb.Depth, want)
+	}
+	return nil
+}
+
+func checkIndices(bs []bundle.Batch) error {
+	for i, b := range bs {
+		if b.Index != i {
+			return fmt.Errorf("batch at position %d has index %d", i, b.Index)
+		}
+	}
+	return nil
+}
+
+func checkChain(h *poseidon.Hasher, epoch uint64, nbAssets int, bs []bundle.Batch, accFinal fr.Element) error {
+	prev := batch.ACC0(h, epoch, nbAssets)
+	for i, b := range bs {
+		if !b.Before.Equal(&prev) {
+			if i == 0 {
+				return errors.New("batch 0 does not start from the public zero commitment ACC0")
+			}
+			return fmt.Errorf("batch %d does not start where batch %d ended", i, i-1)
+		}
+		prev = b.After.Element
+	}
+	if !prev.Equal(&accFinal) {
+		return errors.New("the last batch does not end at accFinal")
+	}
+	return nil
+}
+
+func checkDigests(h *poseidon.Hasher, epoch uint64, bs []bundle.Batch) error {
+	for i, b := range bs {
+		d := batch.Digest(h, epoch, uint64(i), b.Root.Element, b.Before.Element, b.After.Element)
+		if !d.Equal(&b.Digest.Element) {
+			return fmt.Errorf("batch %d: digest does not match its fields", i)
+		}
+	}
+	return nil
+}
+
+func checkTop(h *poseidon.Hasher, lb *bundle.Liabilities, bs []bundle.Batch) error {
+	ht := batch.TopHeight(lb.Batches)
+	slots := 1
+	for range ht {
+		slots *= poseidon.Arity
+	}
+	empty := batch.EmptyRoots(h, lb.Height)[lb.Height]
+	level := make([]fr.Element, slots)
+	for i := range level {
+		if i < len(bs) {
+			level[i] = bs[i].Root.Element
+		} else {
+			level[i] = empty
+		}
+	}
+	if len(lb.TopLevels) != ht+1 {
+		return fmt.Errorf("top tree has %d levels; want %d", len(lb.TopLevels), ht+1)
+	}
+	for l := 0; ; l++ {
+		if len(lb.TopLevels[l]) != len(level) {
+			return fmt.Errorf("top tree level %d has %d nodes; want %d", l, len(lb.TopLevels[l]), len(level))
+		}
+		for i := range level {
+			if !lb.TopLevels[l][i].Equal(&level[i]) {
+				if l == 0 && i >= len(bs) {
+					return fmt.Errorf("padding slot %d is not the empty-subtree constant", i)
+				}
+				return fmt.Errorf("top tree level %d node %d does not recompute", l, i)
+			}
+		}
+		if len(level) == 1 {
+			break
+		}
+		next := make([]fr.Element, len(level)/poseidon.Arity)
+		for i := range next {
+			next[i] = h.Node((*[poseidon.Arity]fr.Element)(level[i*poseidon.Arity : (i+1)*poseidon.Arity]))
+		}
+		level = next
+	}
+	return eq(level[0], lb.Root.Element, "root")
+}
+
+func verifyBatches(dir string, vk groth16.VerifyingKey, bs []bundle.Batch, workers int) error {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		next  = make(chan int)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := verifyProof(dir, bs[i].ProofFile, vk, []fr.Element{bs[i].Digest.Element}); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("batch %d: %w", i, err)
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range bs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func verifyProof(dir string, pf bundle.ProofFile, vk groth16.VerifyingKey, public []fr.Element) error {
+	data, err := bundle.ReadProof(dir, pf)
+	if err != nil {
+		return err
+	}
+	proof, err := ReadProof(data)
+	if err != nil {
+		return err
+	}
+	w, err := PublicWitness(public)
+	if err != nil {
+		return err
+	}
+	if err := groth16.Verify(proof, vk, w); err != nil {
+		return fmt.Errorf("proof does not verify: %w", err)
+	}
+	return nil
+}
+
+// PublicWitness builds a public-only witness from field elements, in the circuit's order of
+// public inputs.
+func PublicWitness(public []fr.Element) (witness.Witness, error) {
+	w, err := witness.New(ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan any, len(public))
+	for _, v := range public {
+		ch <- v
+	}
+	close(ch)
+	if err := w.Fill(len(public), 0, ch); err != nil {
+		return nil, fmt.Errorf("public witness: %w", err)
+	}
+	return w, nil
+}
+
+func sameWords(got []fr.Element, manifest []poseidon.Element) error {
+	if len(got) != len(manifest) {
+		return fmt.Errorf("the statement packs to %d public inputs; the manifest lists %d", len(got), len(manifest))
+	}
+	for i := range got {
+		if !got[i].Equal(&manifest[i].Element) {
+			return fmt.Errorf("public input %d: the statement packs to %s, the manifest says %s", i, poseidon.Hex(got[i]), poseidon.Hex(manifest[i].Element))
+		}
+	}
+	return nil
+}
