@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -130,28 +131,31 @@ func SHA256Hex(b []byte) string {
 // ReadManifest reads dir/manifest.json strictly: unknown fields, trailing data, a wrong version
 // and non-canonical field elements (V3) are errors.
 func ReadManifest(dir string) (*Manifest, error) {
+	m, _, err := ReadManifestRaw(dir)
+	return m, err
+}
+
+// ReadManifestRaw is ReadManifest that also returns the manifest's bytes, so a caller can digest
+// exactly what it verified (the registry records sha256 of these bytes).
+func ReadManifestRaw(dir string) (*Manifest, []byte, error) {
 	path := filepath.Join(dir, ManifestFile)
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open manifest: %w", err)
+		return nil, nil, fmt.Errorf("open manifest: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if st.Size() > maxManifestSize {
-		return nil, fmt.Errorf("%s: %d bytes is larger than any manifest", path, st.Size())
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	if len(raw) > maxManifestSize {
+		return nil, nil, fmt.Errorf("%s is larger than any manifest", path)
 	}
 	m, err := DecodeManifest(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return m, nil
+	return m, raw, nil
 }
 
 // DecodeManifest parses a manifest strictly.

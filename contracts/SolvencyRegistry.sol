@@ -16,6 +16,9 @@ import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 /// Storage holds only a hash of each attestation; the full record is in the
 /// `AttestationPublished` event, whose data is exactly `abi.encode(record)`, so a client checks an
 /// event against storage with `keccak256(log.data) == attestationHash(cycle)`.
+/// Across attestations: cycles strictly increase; one snapshot epoch is one snapshot (the same
+/// epoch repeats the same LC and snapshot time, a later epoch is not taken earlier); reserves
+/// blocks never go back and are at most `maxReservesAge` blocks old when recorded (S7, R1).
 contract SolvencyRegistry {
     // ---------------------------------------------------------------- errors
 
@@ -33,6 +36,17 @@ contract SolvencyRegistry {
     error CycleNotIncreasing(uint64 cycle, uint64 latestCycle);
     /// @notice The liabilities snapshot is older than the latest published one.
     error SnapshotTooOld(uint64 snapshotEpoch, uint64 latestSnapshotEpoch);
+    /// @notice The statement names the latest published snapshot epoch but another LC or snapshot
+    /// time than the latest attestation: one snapshot epoch means one snapshot (S7).
+    error SnapshotMismatch(
+        uint64 snapshotEpoch, uint256 latestLc, uint256 lc, uint40 latestSnapshotTime, uint40 snapshotTime
+    );
+    /// @notice A newer snapshot epoch claims to have been taken before the latest published one.
+    error SnapshotTimeRegressed(uint64 snapshotEpoch, uint40 snapshotTime, uint40 latestSnapshotTime);
+    /// @notice The reserves block lies before the latest attestation's reserves block.
+    error ReservesBlockRegressed(uint64 reservesBlock, uint64 latestReservesBlock);
+    /// @notice The reserves block is more than `maxReservesAge` blocks behind the current block.
+    error ReservesBlockTooOld(uint64 reservesBlock, uint256 blockNumber, uint256 maxReservesAge);
     /// @notice The snapshot time lies after the current block's time.
     error SnapshotInFuture(uint40 snapshotTime, uint256 blockTime);
     /// @notice The reserves block lies after the current block.
@@ -63,6 +77,12 @@ contract SolvencyRegistry {
     error BundleUriTooLong(uint256 length);
     /// @notice A constructor or governance argument is unusable.
     error InvalidArgument(string what);
+    /// @notice The feed timelock is outside [MIN_FEED_DELAY, MAX_FEED_DELAY].
+    error FeedDelayOutOfRange(uint256 feedDelay, uint256 minimum, uint256 maximum);
+    /// @notice A feed's heartbeat is zero or above MAX_HEARTBEAT.
+    error HeartbeatOutOfRange(uint256 asset, uint32 heartbeat, uint32 maximum);
+    /// @notice The reserves block age limit is zero or above MAX_RESERVES_AGE.
+    error ReservesAgeOutOfRange(uint256 maxReservesAge, uint256 maximum);
     /// @notice No feed change is pending.
     error NoPendingFeeds();
     /// @notice The pending feed change is still inside its delay.
@@ -158,6 +178,18 @@ contract SolvencyRegistry {
     uint256 public constant MAX_URI_BYTES = 512;
     /// @notice Feeds with more decimals than this are refused (10**(d-8) must not overflow).
     uint8 public constant MAX_FEED_DECIMALS = 36;
+    /// @notice The shortest feed timelock a registry accepts (P1): a feed change is public for at
+    /// least an hour before it applies, so users and auditors can react.
+    uint256 public constant MIN_FEED_DELAY = 1 hours;
+    /// @notice The longest feed timelock a registry accepts: longer would only lock governance out
+    /// of replacing a broken feed (and `block.timestamp + feedDelay` must not overflow).
+    uint256 public constant MAX_FEED_DELAY = 30 days;
+    /// @notice The longest heartbeat a feed may be registered with (P1): a price may be at most a
+    /// week old, whatever governance proposes.
+    uint32 public constant MAX_HEARTBEAT = 7 days;
+    /// @notice The largest `maxReservesAge` (in blocks) a registry accepts: about 139 days at 12 s
+    /// blocks, about 2.9 days at 0.25 s blocks.
+    uint256 public constant MAX_RESERVES_AGE = 1_000_000;
 
     uint256 private constant PRICE_LIMIT = 1 << 63;
     uint256 private constant LIMB_BITS = 63;
@@ -171,8 +203,11 @@ contract SolvencyRegistry {
     uint256 public immutable numAssets;
     /// @notice The number of Groth16 public inputs: 4 + ceil(numAssets / 4).
     uint256 public immutable numPublicInputs;
-    /// @notice Seconds between proposing and applying a feed change.
+    /// @notice Seconds between proposing and applying a feed change, in [MIN_FEED_DELAY, MAX_FEED_DELAY].
     uint256 public immutable feedDelay;
+    /// @notice The most blocks a statement's reserves block may lie behind the block that
+    /// records it (R1, S7), in [1, MAX_RESERVES_AGE].
+    uint256 public immutable maxReservesAge;
     // The verifier's function takes a fixed-size array, so its selector depends on the input count.
     bytes4 private immutable verifySelector;
 
@@ -184,6 +219,10 @@ contract SolvencyRegistry {
     address public pendingGovernance;
     /// @notice The only address allowed to publish.
     address public prover;
+    // The latest attestation's reserves block. It shares prover's slot on purpose: publish reads
+    // that slot anyway (the NotProver check), so keeping the reserves block there costs a warm
+    // update instead of a cold slot.
+    uint64 private latestReservesBlock;
     /// @notice The hash of the policy every proof must be made under; it binds this chain and
     /// this registry (S6).
     bytes32 public policyHash;
@@ -193,6 +232,11 @@ contract SolvencyRegistry {
     mapping(uint256 asset => Feed) private feeds;
     mapping(uint256 asset => Feed) private pendingFeeds;
     Latest private latest;
+    // The latest attestation's liabilities commitment. Before the first attestation it holds
+    // FIELD_MODULUS (never a valid LC), so the slot is never zero and the first publish updates
+    // it rather than creating it. It is written only when the snapshot epoch changes: within an
+    // epoch the LC cannot change (SnapshotMismatch).
+    uint256 private latestLc;
 
     /// @notice keccak256 of each recorded attestation's event data, by cycle (0 if none).
     mapping(uint64 cycle => bytes32) public attestationHash;
@@ -205,7 +249,9 @@ contract SolvencyRegistry {
     /// @param prover_ the address allowed to publish
     /// @param aggregators the price feed of each asset, in the asset table's slot order
     /// @param heartbeats the longest accepted age, in seconds, of each feed's round
-    /// @param feedDelay_ the timelock on feed changes, in seconds
+    /// @param feedDelay_ the timelock on feed changes, in seconds, in [MIN_FEED_DELAY, MAX_FEED_DELAY]
+    /// @param maxReservesAge_ the most blocks a statement's reserves block may lie behind the
+    /// recording block, in [1, MAX_RESERVES_AGE]
     constructor(
         address verifier_,
         uint256 numAssets_,
@@ -213,21 +259,30 @@ contract SolvencyRegistry {
         address prover_,
         address[] memory aggregators,
         uint32[] memory heartbeats,
-        uint256 feedDelay_
+        uint256 feedDelay_,
+        uint256 maxReservesAge_
     ) {
         if (verifier_.code.length == 0) revert InvalidArgument("verifier has no code");
         if (numAssets_ == 0 || numAssets_ > MAX_ASSETS) revert InvalidArgument("numAssets");
         if (governance_ == address(0)) revert InvalidArgument("governance");
         if (prover_ == address(0)) revert InvalidArgument("prover");
+        if (feedDelay_ < MIN_FEED_DELAY || feedDelay_ > MAX_FEED_DELAY) {
+            revert FeedDelayOutOfRange(feedDelay_, MIN_FEED_DELAY, MAX_FEED_DELAY);
+        }
+        if (maxReservesAge_ == 0 || maxReservesAge_ > MAX_RESERVES_AGE) {
+            revert ReservesAgeOutOfRange(maxReservesAge_, MAX_RESERVES_AGE);
+        }
         verifier = verifier_;
         numAssets = numAssets_;
         uint256 inputs = FIXED_INPUTS + (numAssets_ + PRICES_PER_WORD - 1) / PRICES_PER_WORD;
         numPublicInputs = inputs;
         feedDelay = feedDelay_;
+        maxReservesAge = maxReservesAge_;
         verifySelector = bytes4(keccak256(abi.encodePacked("verifyProof(bytes,uint256[", _decimal(inputs), "])")));
         governance = governance_;
         prover = prover_;
         latest.initialized = true;
+        latestLc = FIELD_MODULUS;
         _checkFeeds(aggregators, heartbeats);
         for (uint256 i = 0; i < aggregators.length; i++) {
             feeds[i] = Feed(aggregators[i], heartbeats[i]);
@@ -254,6 +309,22 @@ contract SolvencyRegistry {
         Latest memory last = latest;
         if (last.count != 0 && s.cycle <= last.cycle) revert CycleNotIncreasing(s.cycle, last.cycle);
         if (s.snapshotEpoch < last.snapshotEpoch) revert SnapshotTooOld(s.snapshotEpoch, last.snapshotEpoch);
+        bool newSnapshot = last.count == 0 || s.snapshotEpoch != last.snapshotEpoch;
+        if (last.count != 0) {
+            // S7: one snapshot epoch is one snapshot. The same epoch must repeat the latest LC
+            // and snapshot time; a later epoch must not claim an earlier snapshot time.
+            if (!newSnapshot) {
+                uint256 lastLc = latestLc;
+                if (s.lc != lastLc || s.snapshotTime != last.snapshotTime) {
+                    revert SnapshotMismatch(s.snapshotEpoch, lastLc, s.lc, last.snapshotTime, s.snapshotTime);
+                }
+            } else if (s.snapshotTime < last.snapshotTime) {
+                revert SnapshotTimeRegressed(s.snapshotEpoch, s.snapshotTime, last.snapshotTime);
+            }
+            // R1: reserves are claimed at a block no earlier than the latest attestation's.
+            uint64 lastReserves = latestReservesBlock;
+            if (s.reservesBlock < lastReserves) revert ReservesBlockRegressed(s.reservesBlock, lastReserves);
+        }
 
         (uint256[] memory input, uint64[] memory prices) = _publicInputs(s);
         _verify(proof, input);
@@ -284,6 +355,8 @@ contract SolvencyRegistry {
             snapshotTime: s.snapshotTime,
             initialized: true
         });
+        latestReservesBlock = s.reservesBlock;
+        if (newSnapshot) latestLc = s.lc;
         // emit AttestationPublished(s.cycle, h, r), reusing the encoding just hashed instead of
         // encoding the record a second time: the event data of a single dynamic tuple is exactly
         // abi.encode(r).
@@ -295,7 +368,8 @@ contract SolvencyRegistry {
     }
 
     /// @notice The public inputs the registry would verify `s` against now, after every check
-    /// `publish` makes on the statement and the oracles (not the prover, cycle or proof checks).
+    /// `publish` makes on the statement and the oracles (not the prover, cycle, snapshot
+    /// sequence, reserves block order or proof checks).
     /// @dev For clients and tests: the Go packing must produce exactly these words.
     function publicInputs(Statement calldata s) external view returns (uint256[] memory input) {
         (input,) = _publicInputs(s);
@@ -311,6 +385,10 @@ contract SolvencyRegistry {
         // At most the current block, so a statement built at the latest block passes gas estimation
         // (which runs against that block) as well as execution in the next one.
         if (s.reservesBlock > block.number) revert ReservesBlockInFuture(s.reservesBlock, block.number);
+        // R1: reserves claimed at a block long past say little about the treasury now.
+        if (block.number - s.reservesBlock > maxReservesAge) {
+            revert ReservesBlockTooOld(s.reservesBlock, block.number, maxReservesAge);
+        }
         if (bytes(s.bundleUri).length > MAX_URI_BYTES) revert BundleUriTooLong(bytes(s.bundleUri).length);
         uint256 n = numAssets;
         if (s.roundIds.length != n || s.prices.length != n) {
@@ -464,8 +542,9 @@ contract SolvencyRegistry {
         return (f.aggregator, f.heartbeat);
     }
 
-    /// @notice The latest attestation: its cycle and hash, snapshot, publication time and the
-    /// number of attestations recorded. All zero before the first.
+    /// @notice The latest attestation: its cycle and hash, snapshot (epoch, time), publication
+    /// time, the number of attestations recorded, its reserves block and its LC. All zero before
+    /// the first.
     function latestAttestation()
         external
         view
@@ -475,12 +554,31 @@ contract SolvencyRegistry {
             uint64 snapshotEpoch,
             uint40 snapshotTime,
             uint40 publishedAt,
-            uint256 count
+            uint256 count,
+            uint64 reservesBlock,
+            uint256 lc
         )
     {
         Latest memory l = latest;
-        if (l.count == 0) return (0, bytes32(0), 0, 0, 0, 0);
-        return (l.cycle, attestationHash[l.cycle], l.snapshotEpoch, l.snapshotTime, l.publishedAt, l.count);
+        if (l.count == 0) return (0, bytes32(0), 0, 0, 0, 0, 0, 0);
+        return (
+            l.cycle,
+            attestationHash[l.cycle],
+            l.snapshotEpoch,
+            l.snapshotTime,
+            l.publishedAt,
+            l.count,
+            latestReservesBlock,
+            latestLc
+        );
+    }
+
+    /// @notice How many blocks the latest attestation's reserves block lies behind the current
+    /// block (R1), and that reserves block; both zero before the first attestation.
+    function reservesAge() external view returns (uint256 ageBlocks, uint64 reservesBlock) {
+        if (latest.count == 0) return (0, 0);
+        reservesBlock = latestReservesBlock;
+        ageBlocks = block.number - reservesBlock;
     }
 
     /// @notice The number of attestations recorded.
@@ -502,7 +600,9 @@ contract SolvencyRegistry {
         if (aggregators.length != n || heartbeats.length != n) revert InvalidArgument("feed count");
         for (uint256 i = 0; i < n; i++) {
             if (aggregators[i].code.length == 0) revert InvalidArgument("feed has no code");
-            if (heartbeats[i] == 0) revert InvalidArgument("heartbeat is zero");
+            if (heartbeats[i] == 0 || heartbeats[i] > MAX_HEARTBEAT) {
+                revert HeartbeatOutOfRange(i, heartbeats[i], MAX_HEARTBEAT);
+            }
         }
     }
 

@@ -30,16 +30,63 @@ type DeployConfig struct {
 	// deploy settable feeds instead (dev chains only).
 	Feeds    []FeedConfig
 	DevFeeds []DevFeedSpec
-	// FeedDelay is the timelock on feed changes.
+	// FeedDelay is the timelock on feed changes, whole seconds in [MinFeedDelay, MaxFeedDelay];
+	// zero means MinFeedDelay (dev chains and tests; production deployments name theirs).
 	FeedDelay time.Duration
+	// MaxReservesAge is the most blocks a statement's reserves block may lie behind the block
+	// that records it (R1), in [1, MaxReservesAgeLimit]; zero means DefaultMaxReservesAge.
+	MaxReservesAge uint64
 	// PolicyHash, when set, is stored right after deployment; this needs the deployer to be
 	// governance. The policy's preimage binds the chain id and the registry address (S6), so it
 	// is usually computed after deployment from Addresses.Registry and set with SetPolicyHash.
 	PolicyHash *fr.Element
 }
 
-// AddressesVersion is the version of the addresses file schema.
-const AddressesVersion = 1
+// AddressesVersion is the version of the addresses file schema. Version 2 added
+// maxReservesAgeBlocks (and goes with the registry that checks it).
+const AddressesVersion = 2
+
+// Bounds the registry enforces in its constructor and in proposeFeeds (its constants
+// MIN_FEED_DELAY, MAX_FEED_DELAY, MAX_HEARTBEAT and MAX_RESERVES_AGE); Deploy checks them first to
+// say what is wrong before sending anything.
+const (
+	// MinFeedDelay is the shortest feed timelock (P1): a feed change is public for at least an
+	// hour before it applies.
+	MinFeedDelay = time.Hour
+	// MaxFeedDelay is the longest feed timelock.
+	MaxFeedDelay = 30 * 24 * time.Hour
+	// MaxHeartbeat is the longest heartbeat, in seconds, a feed may be registered with (P1).
+	MaxHeartbeat uint32 = 7 * 24 * 3600
+	// MaxReservesAgeLimit is the largest max reserves age, in blocks, a registry accepts.
+	MaxReservesAgeLimit uint64 = 1_000_000
+	// DefaultMaxReservesAge is Deploy's max reserves age when none is given: 7200 blocks, about a
+	// day of 12-second blocks.
+	DefaultMaxReservesAge uint64 = 7200
+)
+
+// CheckHeartbeat refuses a heartbeat the registry would refuse.
+func CheckHeartbeat(seconds uint32) error {
+	if seconds == 0 || seconds > MaxHeartbeat {
+		return fmt.Errorf("heartbeat %ds is outside [1, %d] seconds", seconds, MaxHeartbeat)
+	}
+	return nil
+}
+
+// CheckFeedDelay refuses a feed timelock the registry would refuse.
+func CheckFeedDelay(d time.Duration) error {
+	if d < MinFeedDelay || d > MaxFeedDelay || d%time.Second != 0 {
+		return fmt.Errorf("feed delay %s: want whole seconds in [%s, %s]", d, MinFeedDelay, MaxFeedDelay)
+	}
+	return nil
+}
+
+// CheckMaxReservesAge refuses a max reserves age the registry would refuse.
+func CheckMaxReservesAge(blocks uint64) error {
+	if blocks == 0 || blocks > MaxReservesAgeLimit {
+		return fmt.Errorf("max reserves age %d blocks is outside [1, %d]", blocks, MaxReservesAgeLimit)
+	}
+	return nil
+}
 
 // FeedInfo is one asset slot's feed in the addresses file.
 type FeedInfo struct {
@@ -62,7 +109,9 @@ type Addresses struct {
 	Governance       common.Address `json:"governance"`
 	Prover           common.Address `json:"prover"`
 	FeedDelaySeconds uint64         `json:"feedDelaySeconds,string"`
-	Feeds            []FeedInfo     `json:"feeds"`
+	// MaxReservesAgeBlocks is the registry's immutable maxReservesAge.
+	MaxReservesAgeBlocks uint64     `json:"maxReservesAgeBlocks,string"`
+	Feeds                []FeedInfo `json:"feeds"`
 }
 
 // Deploy deploys the verifier, the dev feeds if asked, and the registry, and returns their
@@ -80,8 +129,27 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 	if n := len(cfg.Feeds) + len(cfg.DevFeeds); n != cfg.NumAssets {
 		return nil, fmt.Errorf("deploy: %d feeds for %d assets", n, cfg.NumAssets)
 	}
-	if cfg.FeedDelay < 0 {
-		return nil, errors.New("deploy: negative feed delay")
+	if cfg.FeedDelay == 0 {
+		cfg.FeedDelay = MinFeedDelay
+	}
+	if err := CheckFeedDelay(cfg.FeedDelay); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	if cfg.MaxReservesAge == 0 {
+		cfg.MaxReservesAge = DefaultMaxReservesAge
+	}
+	if err := CheckMaxReservesAge(cfg.MaxReservesAge); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	for i, f := range cfg.Feeds {
+		if err := CheckHeartbeat(f.Heartbeat); err != nil {
+			return nil, fmt.Errorf("deploy: feed %d: %w", i, err)
+		}
+	}
+	for i, f := range cfg.DevFeeds {
+		if err := CheckHeartbeat(f.Heartbeat); err != nil {
+			return nil, fmt.Errorf("deploy: dev feed %d: %w", i, err)
+		}
 	}
 	if cfg.Governance == (common.Address{}) {
 		cfg.Governance = c.From()
@@ -96,6 +164,7 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 	out := &Addresses{
 		Version: AddressesVersion, ChainID: c.ChainID.String(), NumAssets: cfg.NumAssets,
 		Governance: cfg.Governance, Prover: cfg.Prover, FeedDelaySeconds: uint64(cfg.FeedDelay / time.Second),
+		MaxReservesAgeBlocks: cfg.MaxReservesAge,
 	}
 
 	// Verifier.
@@ -148,7 +217,7 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 		aggs[i], hbs[i] = f.Aggregator, f.Heartbeat
 	}
 	args, err := rabi.Pack("", out.Verifier, big.NewInt(int64(cfg.NumAssets)), cfg.Governance, cfg.Prover, aggs, hbs,
-		new(big.Int).SetUint64(out.FeedDelaySeconds))
+		new(big.Int).SetUint64(out.FeedDelaySeconds), new(big.Int).SetUint64(out.MaxReservesAgeBlocks))
 	if err != nil {
 		return nil, fmt.Errorf("deploy registry: encode constructor: %w", err)
 	}
@@ -220,23 +289,121 @@ func ReadAddresses(path string) (*Addresses, error) {
 	return &a, nil
 }
 
-// VerifyDeployment checks V2 for an auditor: the registry's immutable verifier holds exactly the
-// runtime bytecode of the verifier compiled from the pinned key.
-func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, verifier *Artifact) error {
-	addr, err := reg.Verifier(ctx)
+// ErrNotRegistry means the address checked holds no contract, or a contract whose code is not
+// the compiled SolvencyRegistry: none of its views may be believed.
+var ErrNotRegistry = errors.New("not the compiled SolvencyRegistry")
+
+// VerifyDeployment checks V2 for an auditor, without trusting any view of the registry before
+// its code is known:
+//
+//   - the code at the registry's address is the committed SolvencyRegistry artifact byte for
+//     byte, outside the places where the constructor wrote its immutables (solc's
+//     immutableReferences), so a look-alike contract is refused;
+//   - the immutables hold what they must: the verifier address, the asset count and public input
+//     count, the verifier selector for that count, and, when addrs is given, the addresses
+//     file's verifier, asset count, feed delay and max reserves age;
+//   - the verifier at that immutable address holds exactly the runtime bytecode of the verifier
+//     compiled from the pinned key (and, when addrs is given, the code hash it recorded).
+//
+// addrs may be nil (a registry named by address only): then only the code and the immutables'
+// mutual consistency are checked.
+func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, addrs *Addresses, verifier *Artifact) error {
+	art, err := RegistryArtifact()
 	if err != nil {
 		return err
 	}
-	onChain, err := backend.CodeAt(ctx, addr, nil)
+	code, err := backend.CodeAt(ctx, reg.Address, nil)
 	if err != nil {
-		return fmt.Errorf("read verifier code at %s: %w", addr.Hex(), err)
+		return fmt.Errorf("read registry code at %s: %w", reg.Address.Hex(), err)
+	}
+	if len(code) == 0 {
+		return fmt.Errorf("%w: no contract at the registry address %s (V2)", ErrNotRegistry, reg.Address.Hex())
+	}
+	imm, err := art.MatchRuntime(code)
+	if err != nil {
+		return fmt.Errorf("the contract at %s is %w (V2): %w", reg.Address.Hex(), ErrNotRegistry, err)
+	}
+	word := func(name string) ([]byte, error) {
+		v, ok := imm[name]
+		if !ok || len(v) != 32 {
+			return nil, fmt.Errorf("registry artifact: no 32-byte immutable %s", name)
+		}
+		return v, nil
+	}
+	uintOf := func(name string) (*big.Int, error) {
+		v, err := word(name)
+		if err != nil {
+			return nil, err
+		}
+		return new(big.Int).SetBytes(v), nil
+	}
+	for _, name := range []string{"verifier", "numAssets", "numPublicInputs", "feedDelay", "maxReservesAge", "verifySelector"} {
+		if _, err := word(name); err != nil {
+			return err
+		}
+	}
+	if len(imm) != 6 {
+		return fmt.Errorf("registry artifact has %d immutables; this build checks 6", len(imm))
+	}
+	vw, _ := word("verifier")
+	if !bytes.Equal(vw[:12], make([]byte, 12)) {
+		return fmt.Errorf("registry %s: verifier immutable %x is not an address", reg.Address.Hex(), vw)
+	}
+	vAddr := common.BytesToAddress(vw[12:])
+	nAssets, _ := uintOf("numAssets")
+	nInputs, _ := uintOf("numPublicInputs")
+	feedDelay, _ := uintOf("feedDelay")
+	maxAge, _ := uintOf("maxReservesAge")
+	sel, _ := word("verifySelector")
+	if !nAssets.IsInt64() {
+		return fmt.Errorf("registry %s: numAssets %s", reg.Address.Hex(), nAssets)
+	}
+	wantInputs, err := NumPublicInputs(int(nAssets.Int64()))
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", reg.Address.Hex(), err)
+	}
+	if nInputs.Cmp(big.NewInt(int64(wantInputs))) != 0 {
+		return fmt.Errorf("registry %s: %s public inputs for %s assets, want %d", reg.Address.Hex(), nInputs, nAssets, wantInputs)
+	}
+	wantSel := crypto.Keccak256([]byte(fmt.Sprintf("verifyProof(bytes,uint256[%d])", wantInputs)))[:4]
+	if !bytes.Equal(sel[:4], wantSel) || !bytes.Equal(sel[4:], make([]byte, 28)) {
+		return fmt.Errorf("registry %s: verifier selector %x, want %x", reg.Address.Hex(), sel[:4], wantSel)
+	}
+	if feedDelay.Cmp(new(big.Int).SetUint64(uint64(MinFeedDelay/time.Second))) < 0 ||
+		feedDelay.Cmp(new(big.Int).SetUint64(uint64(MaxFeedDelay/time.Second))) > 0 {
+		return fmt.Errorf("registry %s: feed delay %ss is out of range", reg.Address.Hex(), feedDelay)
+	}
+	if maxAge.Sign() == 0 || maxAge.Cmp(new(big.Int).SetUint64(MaxReservesAgeLimit)) > 0 {
+		return fmt.Errorf("registry %s: max reserves age %s blocks is out of range", reg.Address.Hex(), maxAge)
+	}
+	if addrs != nil {
+		if addrs.Registry != reg.Address {
+			return fmt.Errorf("the addresses file names registry %s, not %s", addrs.Registry.Hex(), reg.Address.Hex())
+		}
+		switch {
+		case vAddr != addrs.Verifier:
+			return fmt.Errorf("registry %s: its verifier is %s, the addresses file says %s (V2)", reg.Address.Hex(), vAddr.Hex(), addrs.Verifier.Hex())
+		case nAssets.Cmp(big.NewInt(int64(addrs.NumAssets))) != 0:
+			return fmt.Errorf("registry %s: built for %s assets, the addresses file says %d", reg.Address.Hex(), nAssets, addrs.NumAssets)
+		case feedDelay.Cmp(new(big.Int).SetUint64(addrs.FeedDelaySeconds)) != 0:
+			return fmt.Errorf("registry %s: feed delay %ss, the addresses file says %ds", reg.Address.Hex(), feedDelay, addrs.FeedDelaySeconds)
+		case maxAge.Cmp(new(big.Int).SetUint64(addrs.MaxReservesAgeBlocks)) != 0:
+			return fmt.Errorf("registry %s: max reserves age %s blocks, the addresses file says %d", reg.Address.Hex(), maxAge, addrs.MaxReservesAgeBlocks)
+		}
+	}
+	onChain, err := backend.CodeAt(ctx, vAddr, nil)
+	if err != nil {
+		return fmt.Errorf("read verifier code at %s: %w", vAddr.Hex(), err)
 	}
 	want, err := verifier.RuntimeCode()
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(onChain, want) {
-		return fmt.Errorf("the verifier at %s does not hold the bytecode compiled from the pinned key (V2)", addr.Hex())
+	if len(want) == 0 || !bytes.Equal(onChain, want) {
+		return fmt.Errorf("the verifier at %s does not hold the bytecode compiled from the pinned key (V2)", vAddr.Hex())
+	}
+	if addrs != nil && addrs.VerifierCodeHash != (common.Hash{}) && crypto.Keccak256Hash(onChain) != addrs.VerifierCodeHash {
+		return fmt.Errorf("the verifier at %s: code hash differs from the addresses file's", vAddr.Hex())
 	}
 	return nil
 }

@@ -100,7 +100,14 @@ type simEnv struct {
 	feeds   []*DevFeed
 	answers []*big.Int
 	keys    *echoKeys
+	// snapshotTimes fixes each snapshot epoch's time at its first use: one epoch, one snapshot
+	// (S7), as the registry requires.
+	snapshotTimes map[uint64]uint64
 }
+
+// testMaxReservesAge is the simulated registries' max reserves age, in blocks: small, so a test
+// can age a reserves block past it by sealing a few empty blocks.
+const testMaxReservesAge = 64
 
 // devFeedSpecs alternates USD pairs (8 decimals) and ETH-style pairs (18 decimals) so both
 // normalisation branches run.
@@ -184,7 +191,8 @@ func newSimEnv(ctx context.Context, keys *echoKeys, rules *params.ChainConfig) (
 func newEnvOn(ctx context.Context, keys *echoKeys, chain, other *Chain) (*simEnv, error) {
 	specs := devFeedSpecs(keys.numAssets, 3600)
 	addrs, err := Deploy(ctx, chain, DeployConfig{
-		NumAssets: keys.numAssets, Verifier: keys.verifier, DevFeeds: specs, FeedDelay: 24 * time.Hour,
+		NumAssets: keys.numAssets, Verifier: keys.verifier, DevFeeds: specs, FeedDelay: MinFeedDelay,
+		MaxReservesAge: testMaxReservesAge,
 	})
 	if err != nil {
 		return nil, err
@@ -196,7 +204,7 @@ func newEnvOn(ctx context.Context, keys *echoKeys, chain, other *Chain) (*simEnv
 	if err := reg.SetPolicyHash(ctx, chain, testPolicyHash(chain.ChainID, addrs.Registry, 0)); err != nil {
 		return nil, err
 	}
-	env := &simEnv{chain: chain, other: other, addrs: addrs, reg: reg, keys: keys}
+	env := &simEnv{chain: chain, other: other, addrs: addrs, reg: reg, keys: keys, snapshotTimes: map[uint64]uint64{}}
 	for i, f := range addrs.Feeds {
 		feed, err := NewDevFeed(f.Aggregator, chain.Backend)
 		if err != nil {
@@ -225,23 +233,30 @@ func (e *simEnv) refreshRounds(ctx context.Context) error {
 	return nil
 }
 
-// statement builds an unproven statement for cycle over each feed's latest round.
+// statement builds an unproven statement for cycle over each feed's latest round, with the
+// reserves claimed at the head block and epoch's snapshot: LC 1000 + epoch, taken a minute before
+// the head the first time the epoch is used, at the same time ever after.
 func (e *simEnv) statement(ctx context.Context, cycle, epoch uint64) (*Attestation, error) {
 	head, err := e.chain.Backend.HeaderByNumber(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read head: %w", err)
+	}
+	snapTime, ok := e.snapshotTimes[epoch]
+	if !ok {
+		snapTime = head.Time - 60
+		e.snapshotTimes[epoch] = snapTime
 	}
 	policy, err := e.reg.PolicyHash(ctx)
 	if err != nil {
 		return nil, err
 	}
 	a := &Attestation{
-		Cycle: cycle, ReservesBlock: head.Number.Uint64(), SnapshotEpoch: epoch, SnapshotTime: head.Time - 60,
+		Cycle: cycle, ReservesBlock: head.Number.Uint64(), SnapshotEpoch: epoch, SnapshotTime: snapTime,
 		BundleDigest: crypto.Keccak256Hash([]byte(fmt.Sprintf("bundle %d", cycle))),
 		BundleURI:    fmt.Sprintf("https://example.org/bundles/%d", cycle),
 	}
 	a.PolicyHash.SetBytes(policy[:])
-	a.LC.SetUint64(1000 + cycle)
+	a.LC.SetUint64(1000 + epoch)
 	a.RC.SetUint64(2000 + cycle)
 	prices, err := e.reg.LatestPrices(ctx)
 	if err != nil {

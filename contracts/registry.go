@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum"
@@ -96,6 +97,11 @@ type Latest struct {
 	SnapshotTime  uint64      `json:"snapshotTime,string"`
 	PublishedAt   uint64      `json:"publishedAt,string"`
 	Count         uint64      `json:"count,string"`
+	// ReservesBlock is the block at which the latest attestation claims its reserves (R1).
+	ReservesBlock uint64 `json:"reservesBlock,string"`
+	// LC is the latest attestation's liabilities commitment (32 bytes, big-endian): every later
+	// statement with the same snapshot epoch must name it (S7).
+	LC common.Hash `json:"lc"`
 }
 
 // LatestAttestation reads the latest attestation's summary; Count is 0 before the first.
@@ -104,7 +110,7 @@ func (r *Registry) LatestAttestation(ctx context.Context) (Latest, error) {
 	if err != nil {
 		return Latest{}, err
 	}
-	if len(vals) != 6 {
+	if len(vals) != 8 {
 		return Latest{}, fmt.Errorf("registry.latestAttestation: %d results", len(vals))
 	}
 	cycle, ok1 := vals[0].(uint64)
@@ -113,11 +119,56 @@ func (r *Registry) LatestAttestation(ctx context.Context) (Latest, error) {
 	stime, ok4 := vals[3].(*big.Int)
 	pub, ok5 := vals[4].(*big.Int)
 	count, ok6 := vals[5].(*big.Int)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+	reserves, ok7 := vals[6].(uint64)
+	lc, ok8 := vals[7].(*big.Int)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || lc.BitLen() > 256 {
 		return Latest{}, errors.New("registry.latestAttestation: unexpected result types")
 	}
 	return Latest{Cycle: cycle, Hash: hash, SnapshotEpoch: epoch, SnapshotTime: stime.Uint64(),
-		PublishedAt: pub.Uint64(), Count: count.Uint64()}, nil
+		PublishedAt: pub.Uint64(), Count: count.Uint64(), ReservesBlock: reserves, LC: common.BigToHash(lc)}, nil
+}
+
+// ReservesAge returns how many blocks the latest attestation's reserves block lies behind the
+// chain's current block, and that reserves block (both 0 before the first attestation).
+func (r *Registry) ReservesAge(ctx context.Context) (ageBlocks, reservesBlock uint64, err error) {
+	vals, err := r.call(ctx, common.Address{}, "reservesAge")
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(vals) != 2 {
+		return 0, 0, fmt.Errorf("registry.reservesAge: %d results", len(vals))
+	}
+	age, ok1 := vals[0].(*big.Int)
+	block, ok2 := vals[1].(uint64)
+	if !ok1 || !ok2 || !age.IsUint64() {
+		return 0, 0, errors.New("registry.reservesAge: unexpected result types")
+	}
+	return age.Uint64(), block, nil
+}
+
+// FeedDelay returns the registry's immutable timelock on feed changes.
+func (r *Registry) FeedDelay(ctx context.Context) (time.Duration, error) {
+	d, err := one[*big.Int](r.call(ctx, common.Address{}, "feedDelay"))
+	if err != nil {
+		return 0, err
+	}
+	if !d.IsInt64() || d.Int64() > int64(MaxFeedDelay/time.Second) {
+		return 0, fmt.Errorf("registry.feedDelay: %s seconds is out of range", d)
+	}
+	return time.Duration(d.Int64()) * time.Second, nil
+}
+
+// MaxReservesAge returns the registry's immutable limit, in blocks, on a statement's reserves
+// block age.
+func (r *Registry) MaxReservesAge(ctx context.Context) (uint64, error) {
+	n, err := one[*big.Int](r.call(ctx, common.Address{}, "maxReservesAge"))
+	if err != nil {
+		return 0, err
+	}
+	if !n.IsUint64() {
+		return 0, fmt.Errorf("registry.maxReservesAge: %s is out of range", n)
+	}
+	return n.Uint64(), nil
 }
 
 // AttestationHash returns the stored hash of cycle's attestation; zero when none is recorded.

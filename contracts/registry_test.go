@@ -137,8 +137,12 @@ func TestPublishValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if latest.Cycle != 1 || latest.Count != 1 || latest.Hash != res.AttestationHash || latest.SnapshotTime != a.SnapshotTime {
+	if latest.Cycle != 1 || latest.Count != 1 || latest.Hash != res.AttestationHash || latest.SnapshotTime != a.SnapshotTime ||
+		latest.ReservesBlock != a.ReservesBlock || latest.LC != common.Hash(a.LC.Bytes()) {
 		t.Fatalf("latest %+v", latest)
+	}
+	if age, block, err := env.reg.ReservesAge(ctx); err != nil || block != a.ReservesBlock || age == 0 || age > 10 {
+		t.Fatalf("reservesAge = %d, %d, %v", age, block, err)
 	}
 	if fresh, err := env.reg.IsFresh(ctx, 3600); err != nil || !fresh {
 		t.Fatalf("isFresh(1h) = %v, %v", fresh, err)
@@ -164,16 +168,29 @@ func TestPublishValid(t *testing.T) {
 		t.Fatalf("conflicting republish: %v", err)
 	}
 
-	// A second cycle publishes and both records are recoverable.
+	// A second cycle publishes and both records are recoverable. It reuses the first cycle's
+	// snapshot (same epoch, LC and time) with reserves at a later block, as the engine does.
 	b := provenStatement(t, env, 2, 1)
+	if b.SnapshotTime != a.SnapshotTime || !b.LC.Equal(&a.LC) || b.ReservesBlock <= a.ReservesBlock {
+		t.Fatal("the second statement does not reuse the snapshot")
+	}
 	if _, err := env.reg.Publish(ctx, env.chain, b); err != nil {
+		t.Fatal(err)
+	}
+	// The same reserves block again is fine too (monotone, not strictly increasing).
+	c := provenStatement(t, env, 3, 1)
+	c.ReservesBlock = b.ReservesBlock
+	if err := env.prove(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.reg.Publish(ctx, env.chain, c); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := env.reg.Records(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 2 || recs[0].Cycle != 1 || recs[1].Cycle != 2 {
+	if len(recs) != 3 || recs[0].Cycle != 1 || recs[1].Cycle != 2 || recs[2].Cycle != 3 {
 		t.Fatalf("records: %d", len(recs))
 	}
 }
@@ -194,7 +211,7 @@ func TestPublishRejects(t *testing.T) {
 	})
 	t.Run("changed public input", func(t *testing.T) {
 		a := provenStatement(t, env, 6, 3)
-		a.LC.SetUint64(424242)
+		a.RC.SetUint64(424242)
 		wantRevert(t, rawPublish(t, env, env.chain, a), "ProofInvalid")
 	})
 	t.Run("changed cycle", func(t *testing.T) {
@@ -281,7 +298,8 @@ func TestPublishRejects(t *testing.T) {
 		wantRevert(t, rawPublish(t, env, env.chain, a), "ReservesBlockInFuture")
 	})
 	t.Run("future snapshot", func(t *testing.T) {
-		a := provenStatement(t, env, 6, 3)
+		// A new epoch, so the snapshot sequence checks pass and the time check is what refuses.
+		a := provenStatement(t, env, 6, 4)
 		a.SnapshotTime += 3600
 		if err := env.prove(a); err != nil {
 			t.Fatal(err)
@@ -313,6 +331,65 @@ func TestPublishRejects(t *testing.T) {
 		a.RoundIDs[3] = round
 		wantRevert(t, rawPublish(t, env, env.chain, a), "NonPositivePrice")
 	})
+	// S7: one snapshot epoch is one snapshot.
+	t.Run("same epoch, another LC", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.LC.SetUint64(4242)
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotMismatch")
+	})
+	t.Run("same epoch, another snapshot time", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.SnapshotTime--
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotMismatch")
+	})
+	t.Run("new epoch taken before the latest snapshot", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 4)
+		a.SnapshotTime = first.SnapshotTime - 1
+		a.LC.SetUint64(77)
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotTimeRegressed")
+	})
+	// R1: reserves blocks move forward and are recent.
+	t.Run("reserves block before the latest", func(t *testing.T) {
+		a := provenStatement(t, env, 6, 3)
+		a.ReservesBlock = first.ReservesBlock - 1
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ReservesBlockRegressed")
+	})
+	t.Run("reserves block too old", func(t *testing.T) {
+		for i := 0; i <= testMaxReservesAge; i++ {
+			env.sim.Commit()
+		}
+		a := provenStatement(t, env, 6, 3)
+		a.ReservesBlock = first.ReservesBlock // not before the latest, but too far behind the head
+		if err := env.prove(a); err != nil {
+			t.Fatal(err)
+		}
+		wantRevert(t, rawPublish(t, env, env.chain, a), "ReservesBlockTooOld")
+		if _, err := env.reg.PublicInputs(ctx, a); RevertName(err) != "ReservesBlockTooOld" {
+			t.Fatalf("publicInputs view: %v", err)
+		}
+	})
+	t.Run("heartbeat above the cap", func(t *testing.T) {
+		feeds := make([]FeedConfig, len(env.feeds))
+		for i, f := range env.feeds {
+			feeds[i] = FeedConfig{Aggregator: f.Address, Heartbeat: 3600}
+		}
+		feeds[2].Heartbeat = MaxHeartbeat + 1
+		wantRevert(t, env.reg.ProposeFeeds(ctx, env.chain, feeds), "HeartbeatOutOfRange")
+		feeds[2].Heartbeat = 0
+		wantRevert(t, env.reg.ProposeFeeds(ctx, env.chain, feeds), "HeartbeatOutOfRange")
+	})
 	t.Run("governance only", func(t *testing.T) {
 		err := env.reg.SetPolicyHash(ctx, env.other, testPolicyHash(env.chain.ChainID, env.addrs.Registry, 1))
 		wantRevert(t, err, "NotGovernance")
@@ -339,7 +416,7 @@ func TestPublishRejects(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRevert(t, env.reg.ApplyFeeds(ctx, env.chain), "FeedsTimelocked")
-		if err := env.sim.AdjustTime(25 * time.Hour); err != nil {
+		if err := env.sim.AdjustTime(MinFeedDelay + time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if err := env.reg.ApplyFeeds(ctx, env.chain); err != nil {
@@ -366,6 +443,117 @@ func TestPublishGas(t *testing.T) {
 			n, rep.PublicInputs, rep.FirstPublish, rep.Publish, rep.Budget, rep.FutureFirstPublish, rep.FuturePublish)
 		if rep.FirstPublish > rep.Budget || rep.Publish > rep.Budget {
 			t.Errorf("publish at %d assets exceeds the budget of %d gas", n, rep.Budget)
+		}
+	}
+}
+
+// TestRegistryConstructorRejects: the registry refuses, in its constructor, a feed timelock
+// outside [MIN_FEED_DELAY, MAX_FEED_DELAY] (P1), a heartbeat above MAX_HEARTBEAT (P1), and a
+// max reserves age of zero or above MAX_RESERVES_AGE (R1); its constants are the Go ones.
+func TestRegistryConstructorRejects(t *testing.T) {
+	ctx := context.Background()
+	env := newTestEnv(t, 4)
+	art, err := RegistryArtifact()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rabi, err := art.ParsedABI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := art.Code()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aggs := make([]common.Address, len(env.addrs.Feeds))
+	for i, f := range env.addrs.Feeds {
+		aggs[i] = f.Aggregator
+	}
+	deploy := func(heartbeat uint32, delay, maxAge uint64) error {
+		hbs := []uint32{3600, 3600, heartbeat, 3600}
+		args, err := rabi.Pack("", env.addrs.Verifier, big.NewInt(4), env.chain.From(), env.chain.From(), aggs, hbs,
+			new(big.Int).SetUint64(delay), new(big.Int).SetUint64(maxAge))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = env.chain.deploy(ctx, "registry", code, args, rabi)
+		return err
+	}
+	minDelay, maxDelay := uint64(MinFeedDelay/time.Second), uint64(MaxFeedDelay/time.Second)
+	if err := deploy(MaxHeartbeat, minDelay, MaxReservesAgeLimit); err != nil {
+		t.Fatalf("the bounds themselves are refused: %v", err)
+	}
+	for _, c := range []struct {
+		name      string
+		heartbeat uint32
+		delay     uint64
+		maxAge    uint64
+		want      string
+	}{
+		{"feed delay zero", 3600, 0, 7200, "FeedDelayOutOfRange"},
+		{"feed delay below the minimum", 3600, minDelay - 1, 7200, "FeedDelayOutOfRange"},
+		{"feed delay above the maximum", 3600, maxDelay + 1, 7200, "FeedDelayOutOfRange"},
+		{"heartbeat above the cap", MaxHeartbeat + 1, minDelay, 7200, "HeartbeatOutOfRange"},
+		{"heartbeat zero", 0, minDelay, 7200, "HeartbeatOutOfRange"},
+		{"max reserves age zero", 3600, minDelay, 0, "ReservesAgeOutOfRange"},
+		{"max reserves age absurd", 3600, minDelay, MaxReservesAgeLimit + 1, "ReservesAgeOutOfRange"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wantRevert(t, deploy(c.heartbeat, c.delay, c.maxAge), c.want)
+		})
+	}
+	// Deploy checks the same bounds before sending anything.
+	for _, cfg := range []DeployConfig{
+		{FeedDelay: MinFeedDelay - time.Second},
+		{FeedDelay: MinFeedDelay + time.Millisecond},
+		{MaxReservesAge: MaxReservesAgeLimit + 1},
+	} {
+		cfg.NumAssets, cfg.Verifier, cfg.DevFeeds = 4, env.keys.verifier, devFeedSpecs(4, 3600)
+		if _, err := Deploy(ctx, env.chain, cfg); err == nil {
+			t.Errorf("Deploy accepted %+v", cfg)
+		}
+	}
+	cfg := DeployConfig{NumAssets: 4, Verifier: env.keys.verifier, DevFeeds: devFeedSpecs(4, MaxHeartbeat+1)}
+	if _, err := Deploy(ctx, env.chain, cfg); err == nil {
+		t.Error("Deploy accepted a heartbeat above the cap")
+	}
+	// The zero config gets the minimum feed delay and the default max reserves age.
+	addrs, err := Deploy(ctx, env.chain, DeployConfig{NumAssets: 4, Verifier: env.keys.verifier, DevFeeds: devFeedSpecs(4, 3600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addrs.FeedDelaySeconds != minDelay || addrs.MaxReservesAgeBlocks != DefaultMaxReservesAge {
+		t.Fatalf("defaults: %+v", addrs)
+	}
+	reg, err := addrs.Bind(env.chain.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := reg.FeedDelay(ctx); err != nil || d != MinFeedDelay {
+		t.Fatalf("feedDelay = %v, %v", d, err)
+	}
+	if n, err := reg.MaxReservesAge(ctx); err != nil || n != DefaultMaxReservesAge {
+		t.Fatalf("maxReservesAge = %d, %v", n, err)
+	}
+	for name, want := range map[string]uint64{
+		"MIN_FEED_DELAY": minDelay, "MAX_FEED_DELAY": maxDelay, "MAX_HEARTBEAT": uint64(MaxHeartbeat),
+		"MAX_RESERVES_AGE": MaxReservesAgeLimit,
+	} {
+		vals, err := reg.call(ctx, common.Address{}, name)
+		if err != nil || len(vals) != 1 {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got uint64
+		switch v := vals[0].(type) {
+		case *big.Int:
+			got = v.Uint64()
+		case uint32:
+			got = uint64(v)
+		default:
+			t.Fatalf("%s: %T", name, v)
+		}
+		if got != want {
+			t.Errorf("%s = %d in Solidity, %d in Go", name, got, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -244,23 +245,88 @@ func TestArtifactsUpToDate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if arts[name] == nil || arts[name].Bytecode != committed.Bytecode || arts[name].DeployedBytecode != committed.DeployedBytecode {
+		if arts[name] == nil || arts[name].Bytecode != committed.Bytecode || arts[name].DeployedBytecode != committed.DeployedBytecode ||
+			!reflect.DeepEqual(arts[name].ImmutableReferences, committed.ImmutableReferences) ||
+			!reflect.DeepEqual(arts[name].ImmutableNames, committed.ImmutableNames) {
 			t.Errorf("artifacts/%s.json is stale: run go generate ./contracts", name)
 		}
 	}
 }
 
-// TestVerifyDeployment checks V2's auditor path: the registry's verifier holds the compiled
-// export of the key, and a verifier of another key is told apart.
+// TestVerifyDeployment checks V2's auditor path: the registry's code is the compiled registry
+// (immutables masked), its immutables match the addresses file, and its verifier holds the
+// compiled export of the key. A verifier of another key, a look-alike registry and an addresses
+// file that misstates an immutable are each told apart.
 func TestVerifyDeployment(t *testing.T) {
 	env := newTestEnv(t, 4)
 	ctx := context.Background()
-	if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, env.keys.verifier); err != nil {
+	if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, env.addrs, env.keys.verifier); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, nil, env.keys.verifier); err != nil {
 		t.Fatal(err)
 	}
 	other := testKeys(t, 8).verifier
-	if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, other); err == nil {
+	if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, env.addrs, other); err == nil {
 		t.Fatal("another key's verifier matched")
+	}
+
+	// A look-alike: another contract (a dev feed) at the address the file calls the registry.
+	feed, err := DeployDevFeed(ctx, env.chain, devFeedSpecs(1, 3600)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := *env.addrs
+	fake.Registry = feed.Address
+	fakeReg, err := fake.Bind(env.chain.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*Addresses{&fake, nil} {
+		err := VerifyDeployment(ctx, env.chain.Backend, fakeReg, a, env.keys.verifier)
+		if !errors.Is(err, ErrNotRegistry) {
+			t.Fatalf("a look-alike registry was accepted: %v", err)
+		}
+	}
+	// No code at all.
+	empty := *env.addrs
+	empty.Registry = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
+	emptyReg, _ := empty.Bind(env.chain.Backend)
+	if err := VerifyDeployment(ctx, env.chain.Backend, emptyReg, &empty, env.keys.verifier); !errors.Is(err, ErrNotRegistry) {
+		t.Fatal("an address without code was accepted")
+	}
+
+	// An addresses file that misstates an immutable.
+	for name, edit := range map[string]func(a *Addresses){
+		"verifier":         func(a *Addresses) { a.Verifier = feed.Address },
+		"feed delay":       func(a *Addresses) { a.FeedDelaySeconds++ },
+		"max reserves age": func(a *Addresses) { a.MaxReservesAgeBlocks++ },
+		"asset count":      func(a *Addresses) { a.NumAssets = 5 },
+		"verifier code":    func(a *Addresses) { a.VerifierCodeHash[0] ^= 1 },
+	} {
+		lie := *env.addrs
+		edit(&lie)
+		if err := VerifyDeployment(ctx, env.chain.Backend, env.reg, &lie, env.keys.verifier); err == nil {
+			t.Errorf("an addresses file with another %s was accepted", name)
+		}
+	}
+
+	// A genuine registry with other immutables passes against its own file: only the
+	// immutables' places are masked.
+	addrs, err := Deploy(ctx, env.chain, DeployConfig{NumAssets: 4, Verifier: env.keys.verifier,
+		DevFeeds: devFeedSpecs(4, 3600), FeedDelay: 2 * MinFeedDelay, MaxReservesAge: 12345})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := addrs.Bind(env.chain.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyDeployment(ctx, env.chain.Backend, reg, addrs, env.keys.verifier); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyDeployment(ctx, env.chain.Backend, reg, env.addrs, env.keys.verifier); err == nil {
+		t.Fatal("another registry's addresses file was accepted")
 	}
 }
 

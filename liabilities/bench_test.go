@@ -93,3 +93,43 @@ func BenchmarkHashes(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkProof: serving one inclusion proof from an open store (B = 512): an index search,
+// one record, one batch's leaves, about 70 node hashes for the in-batch siblings and the check
+// of the finished proof.
+func BenchmarkProof(b *testing.B) {
+	tab := benchTable(b)
+	var csv bytes.Buffer
+	if err := Generate(&csv, tab, GenerateOptions{Users: 2000, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	var ids []string
+	var accts []Account
+	if err := ParseAccounts(bytes.NewReader(csv.Bytes()), "bench.csv", tab, func(a Account) error {
+		accts = append(accts, a)
+		ids = append(ids, a.ID)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	s, err := Build(context.Background(), tab, accts, BuildOptions{Epoch: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	if err := s.Write(dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	st, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	i := 0
+	for b.Loop() {
+		if _, err := st.Proof(ids[i%len(ids)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

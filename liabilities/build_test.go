@@ -3,12 +3,14 @@ package liabilities
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -673,5 +675,52 @@ func TestWriteDirIsAllOrNothing(t *testing.T) {
 	}
 	if _, err := Open(out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLookupSurvivesKeyCollisions: index keys are truncated hashes; when many entries share the
+// key, the id stored in each record decides.
+func TestLookupSurvivesKeyCollisions(t *testing.T) {
+	accts := testAccounts(40, 3, 13)
+	_, st, dir := buildDir(t, accts, 1)
+	target := accts[17].ID
+	want, err := st.Lookup(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	path := filepath.Join(dir, IndexBin)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(target))
+	entries := raw[headerSize:]
+	for off := 0; off < len(entries); off += indexEntry {
+		copy(entries[off:off+8], sum[:8]) // every entry now has the target's key
+	}
+	// Keep the file sorted: equal keys, ordered by leaf index (big-endian bytes).
+	recs := make([][indexEntry]byte, len(entries)/indexEntry)
+	for i := range recs {
+		copy(recs[i][:], entries[i*indexEntry:])
+	}
+	slices.SortFunc(recs, func(a, b [indexEntry]byte) int { return bytes.Compare(a[:], b[:]) })
+	for i := range recs {
+		copy(entries[i*indexEntry:], recs[i][:])
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	got, err := st2.Lookup(target)
+	if err != nil || got != want {
+		t.Fatalf("Lookup(%q) = %d, %v; want %d", target, got, err, want)
+	}
+	if _, err := st2.Lookup(accts[3].ID); err == nil {
+		t.Fatal("an account whose key is gone was found")
 	}
 }

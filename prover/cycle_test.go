@@ -48,9 +48,10 @@ func TestProveCycle_EndToEnd(t *testing.T) {
 	if want := (fixtureUsers + 7) / 8; rep.Batches != want || len(m.Batches) != want {
 		t.Fatalf("%d batches in the report, %d in the manifest; want %d", rep.Batches, len(m.Batches), want)
 	}
-	// Dev keys say so in the bundle and in the report (V1).
-	if m.Trust != string(keys.TrustDev) || rep.Trust != string(keys.TrustDev) {
-		t.Fatalf("trust %q / %q, want %q", m.Trust, rep.Trust, keys.TrustDev)
+	// Dev keys say so in the bundle; the report shows that claim beside the trust its pins
+	// establish, and never calls plain digests a ceremony (V1).
+	if m.Trust != string(keys.TrustDev) || rep.ClaimedTrust != string(keys.TrustDev) || strings.HasPrefix(rep.Trust, string(keys.TrustCeremony)) {
+		t.Fatalf("trust %q / claimed %q / pinned %q, want %q", m.Trust, rep.ClaimedTrust, rep.Trust, keys.TrustDev)
 	}
 	if m.Statement.Cycle != 9 || m.Statement.ReservesBlock != 21000000 || m.Statement.SnapshotEpoch != 5 {
 		t.Fatalf("statement %+v", m.Statement)
@@ -65,23 +66,6 @@ func TestProveCycle_EndToEnd(t *testing.T) {
 	// Every statement named by the solvency proof matches the twin's passing report.
 	if !fx.manifest.Report.Pass {
 		t.Fatal("the fixture's twin report does not pass")
-	}
-	// V5: once the bundle is checked, a user's inclusion proof from the private store verifies
-	// against the bundle's LC (and so its balance was counted); a proof checked against another
-	// cycle's LC does not.
-	for _, acc := range fx.data.Accounts[:3] {
-		p, err := fx.store.Proof(acc.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := liabilities.VerifyInclusionLC(p, m.Statement.LC.Element); err != nil {
-			t.Fatalf("inclusion proof of %s against the verified bundle's LC: %v", acc.ID, err)
-		}
-		other := m.Statement.LC.Element
-		other.SetUint64(12345)
-		if err := liabilities.VerifyInclusionLC(p, other); err == nil {
-			t.Fatalf("inclusion proof of %s verified against an unrelated LC", acc.ID)
-		}
 	}
 }
 
@@ -344,4 +328,28 @@ func TestProveCycle_InterruptedThenResumed(t *testing.T) {
 		t.Fatalf("the rerun started from %d proved batches, want the %d kept", first, whole)
 	}
 	verifyOK(t, out, fx.pins)
+}
+
+// V5: a user's inclusion proof from the private store verifies against the LC of a bundle that
+// verify accepted (so the balance was counted); checked against any other LC it does not.
+func TestV5_InclusionCountsAgainstTheVerifiedBundle(t *testing.T) {
+	verifyOK(t, fx.bundle, fx.pins)
+	m, err := bundle.ReadManifest(fx.bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, acc := range fx.data.Accounts[:3] {
+		p, err := fx.store.Proof(acc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := liabilities.VerifyInclusionLC(p, m.Statement.LC.Element); err != nil {
+			t.Fatalf("inclusion proof of %s against the verified bundle's LC: %v", acc.ID, err)
+		}
+		other := m.Statement.LC.Element
+		other.SetUint64(12345)
+		if err := liabilities.VerifyInclusionLC(p, other); err == nil {
+			t.Fatalf("inclusion proof of %s verified against an unrelated LC", acc.ID)
+		}
+	}
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Copies the sample treasury's fixtures from testdata/ into the embedded demo package
-# (treasury/sample/files). TestSampleMatchesTestdata fails when they drift apart.
+# Copies the demo treasury's fixtures from testdata/ into the embedded sample package
+# (treasury/sample/files), flattening their paths; the sample's own config.json names them.
+# TestSampleMatchesTestdata fails when they drift apart.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dst=treasury/sample/files
 mkdir -p "$dst"
-cp testdata/policy.json testdata/positions.json testdata/liabilities.json "$dst/"
-for f in venues.json rebalance.json executor.json addressbook.json market.json; do
-  cp "testdata/treasury/$f" "$dst/"
+cp testdata/policy.json "$dst/policy.json"
+for f in positions.json liabilities.json rebalance.json; do
+  cp "testdata/treasury/scenario/$f" "$dst/$f"
 done
-cp testdata/treasury/config.json "$dst/config.json"
+for f in venues.json executor.json addressbook.json market.json; do
+  cp "testdata/treasury/$f" "$dst/$f"
+done

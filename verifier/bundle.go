@@ -48,15 +48,26 @@ type Check struct {
 
 // Report is the outcome of VerifyBundle.
 type Report struct {
-	Valid       bool    `json:"valid"`
-	Trust       string  `json:"trust"`
-	Cycle       uint64  `json:"cycle"`
-	Epoch       uint64  `json:"snapshot_epoch"`
-	Batches     int     `json:"batches"`
-	MaxAccounts int     `json:"max_accounts"` // n*B: an upper bound on the number of accounts
-	LC          string  `json:"lc"`
-	Root        string  `json:"root"`
-	Checks      []Check `json:"checks"`
+	Valid bool `json:"valid"`
+	// Trust is what the auditor's pins establish about the keys' setup ("ceremony" only when
+	// the pins come from a verified ceremony transcript); ClaimedTrust is the operator's word in
+	// the manifest, reported but never relied on (V1).
+	Trust        string `json:"trust"`
+	ClaimedTrust string `json:"claimed_trust"`
+	// What was attested, for the auditor to compare with governance's policy and the chain.
+	PolicyHash     string  `json:"policy_hash"`
+	RC             string  `json:"rc"`
+	ReservesBlock  uint64  `json:"reserves_block"`
+	ChainID        uint64  `json:"chain_id"`
+	Registry       string  `json:"registry"`
+	ManifestSHA256 string  `json:"manifest_sha256"` // what the registry records as the bundle digest
+	Cycle          uint64  `json:"cycle"`
+	Epoch          uint64  `json:"snapshot_epoch"`
+	Batches        int     `json:"batches"`
+	MaxAccounts    int     `json:"max_accounts"` // n*B: an upper bound on the number of accounts
+	LC             string  `json:"lc"`
+	Root           string  `json:"root"`
+	Checks         []Check `json:"checks"`
 }
 
 func (r *Report) add(name string, err error) bool {
@@ -83,21 +94,45 @@ func (r *Report) Failed() *Check {
 type Options struct {
 	// Workers bounds parallel proof verification; 0 means the number of CPUs.
 	Workers int
+	// Trust is what the pins' source establishes: "ceremony" only for pins re-derived from a
+	// verified ceremony transcript (then TranscriptDigest names it); anything else is reported
+	// as given. Empty means "pinned digests, setup not verified".
+	Trust            string
+	TranscriptDigest string
+	// PolicyHash, when set, is governance's policy hash: the bundle must be proven under it.
+	PolicyHash *fr.Element
 }
 
 // VerifyBundle checks the bundle in dir against pins. An error wrapping ErrUnusable means the
 // bundle could not be read; otherwise the report says which checks passed.
 func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
-	m, err := bundle.ReadManifest(dir)
+	rep, _, err := VerifyBundleManifest(dir, pins, opt)
+	return rep, err
+}
+
+// VerifyBundleManifest is VerifyBundle that also returns the manifest it verified, read once,
+// so that a caller checks that exact manifest against other sources (the chain, a user's proof).
+func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.Manifest, error) {
+	m, raw, err := bundle.ReadManifestRaw(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnusable, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrUnusable, err)
+	}
+	if m.Liabilities.Batches < 1 || m.Liabilities.Batches > maxBatches {
+		return nil, nil, fmt.Errorf("%w: %d batches is outside 1..%d", ErrUnusable, m.Liabilities.Batches, maxBatches)
 	}
 	h := poseidon.NewHasher()
 	st := &m.Statement
 	lb := &m.Liabilities
+	trust := opt.Trust
+	if trust == "" {
+		trust = "pinned digests (setup not verified)"
+	}
 	rep := &Report{
-		Valid: true, Trust: m.Trust, Cycle: st.Cycle, Epoch: st.SnapshotEpoch,
-		Batches: lb.Batches, MaxAccounts: lb.Batches * lb.BatchSize,
+		Valid: true, Trust: trust, ClaimedTrust: m.Trust, Cycle: st.Cycle, Epoch: st.SnapshotEpoch,
+		PolicyHash: poseidon.Hex(st.PolicyHash.Element), RC: poseidon.Hex(st.RC.Element),
+		ReservesBlock: st.ReservesBlock, ChainID: st.ChainID, Registry: st.Registry,
+		ManifestSHA256: bundle.SHA256Hex(raw),
+		Batches:        lb.Batches, MaxAccounts: lb.Batches * lb.BatchSize,
 		LC: poseidon.Hex(st.LC.Element), Root: poseidon.Hex(lb.Root.Element),
 	}
 
@@ -107,11 +142,24 @@ func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
 	solvVK, err2 := readPinnedVK(dir, bundle.SolvencyVKFile, SolvencyCircuit, pins, m.Keys.SolvencyVK)
 	rep.add("solvency verifying key matches its pin (V1)", err2)
 	if err != nil || err2 != nil {
-		return rep, nil
+		return rep, m, nil
+	}
+	if opt.TranscriptDigest != "" || m.Trust == "ceremony" {
+		var terr error
+		switch {
+		case m.Trust == "ceremony" && opt.TranscriptDigest == "":
+			terr = errors.New("the bundle claims ceremony keys, but the pins do not come from a verified transcript")
+		case m.Keys.Transcript != opt.TranscriptDigest:
+			terr = fmt.Errorf("the bundle names transcript %q; the pins come from transcript %q", m.Keys.Transcript, opt.TranscriptDigest)
+		}
+		rep.add("keys come from the pinned ceremony transcript (V1)", terr)
+	}
+	if opt.PolicyHash != nil {
+		rep.add("proven under governance's policy", eq(st.PolicyHash.Element, *opt.PolicyHash, "the bundle's policy hash"))
 	}
 
 	if !rep.add("tree shape is consistent", checkShape(lb, len(m.Batches))) {
-		return rep, nil
+		return rep, m, nil
 	}
 	assetsHash := m.Assets.Hash(h)
 	rep.add("asset table hashes to assetsHash (L8)", eq(assetsHash, lb.AssetsHash.Element, "assetsHash"))
@@ -136,8 +184,11 @@ func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
 	if err == nil {
 		rep.add("solvency proof verifies against the statement", verifyProof(dir, m.Solvency, solvVK, words))
 	}
-	return rep, nil
+	return rep, m, nil
 }
+
+// maxBatches bounds a manifest's batch count before any loop or allocation depends on it.
+const maxBatches = 1 << 30
 
 func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (groth16.VerifyingKey, error) {
 	want, ok := pins[circuit]

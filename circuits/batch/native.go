@@ -224,9 +224,10 @@ func log8(n int) (int, bool) {
 
 // TopHeight is the height of the tree above the batches: max(1, ceil(log8 n)).
 func TopHeight(batches int) int {
-	ht, slots := 1, poseidon.Arity
-	for slots < batches {
-		slots *= poseidon.Arity
+	// Divide down rather than multiply up: a slot count multiplied past 2^63 would wrap and loop
+	// forever on a crafted batch count.
+	ht := 1
+	for rest := (batches - 1) / poseidon.Arity; rest > 0; rest /= poseidon.Arity {
 		ht++
 	}
 	return ht

@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"crypto/rand"
+	"math"
 	"math/big"
 	mrand "math/rand/v2"
 	"strings"
@@ -311,4 +312,16 @@ func FuzzIDHashInjective(f *testing.F) {
 			t.Fatalf("ids %q and %q share an idHash", a, b)
 		}
 	})
+}
+
+// TestTopHeightHugeCountTerminates: a crafted batch count near 2^63 must not hang a verifier.
+func TestTopHeightHugeCountTerminates(t *testing.T) {
+	for n, want := range map[int]int{1: 1, 8: 1, 9: 2, 64: 2, 65: 3, 512: 3, 513: 4} {
+		if got := TopHeight(n); got != want {
+			t.Errorf("TopHeight(%d) = %d, want %d", n, got, want)
+		}
+	}
+	if got := TopHeight(math.MaxInt); got != 21 {
+		t.Errorf("TopHeight(MaxInt) = %d, want 21", got)
+	}
 }

@@ -163,6 +163,9 @@ func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(w, "setup        %.1fs (compile %.1fs), single-party dev keys (%s)\n", r.SetupSeconds, r.CompileSeconds, r.Trust)
 	fmt.Fprintf(w, "liabilities  snapshot built in %.2fs\n", r.LiabilitiesBuildSeconds)
 	fmt.Fprintf(w, "batches      %.1fs for %d batches (%.2fs each): %.0f accounts/s\n", r.BatchProveSeconds, r.Batches, r.SecondsPerBatch, r.AccountsPerSecond)
+	if r.BatchProveCPUSeconds > 0 {
+		fmt.Fprintf(w, "             %.1f CPU-seconds (%.2f of %d cores on average): %.0f accounts per CPU-second\n", r.BatchProveCPUSeconds, r.CPUShare, m.NumCPU, r.AccountsPerCPUSecond)
+	}
 	fmt.Fprintf(w, "solvency     %.2fs\n", r.SolvencyProveSeconds)
 	fmt.Fprintf(w, "verify       %.2fs for the bundle (%.1f ms per proof)\n", r.VerifySeconds, 1000*r.VerifySecondsPerProof)
 	fmt.Fprintf(w, "memory       peak RSS %s, Go runtime %s\n", mib(r.PeakRSSBytes), mib(int64(r.GoSysBytes)))

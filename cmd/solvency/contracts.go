@@ -236,6 +236,7 @@ func newContractsDeployCmd() *cobra.Command {
 		devDecimals int
 		heartbeat   time.Duration
 		feedDelay   time.Duration
+		maxAge      uint64
 		governance  string
 		prover      string
 		policyHash  string
@@ -269,7 +270,13 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 			if _, err := contracts.NumPublicInputs(vk.assets); err != nil {
 				return exitError(exitBadInput, fmt.Errorf("--assets: %w", err))
 			}
-			cfg := contracts.DeployConfig{NumAssets: vk.assets, FeedDelay: feedDelay}
+			if err := contracts.CheckFeedDelay(feedDelay); err != nil {
+				return exitError(exitBadInput, fmt.Errorf("--feed-delay: %w", err))
+			}
+			if err := contracts.CheckMaxReservesAge(maxAge); err != nil {
+				return exitError(exitBadInput, fmt.Errorf("--max-reserves-age: %w", err))
+			}
+			cfg := contracts.DeployConfig{NumAssets: vk.assets, FeedDelay: feedDelay, MaxReservesAge: maxAge}
 			if verifierArt != "" {
 				if vk.vkFile != "" || vk.keysDir != "" {
 					return exitError(exitBadInput, errors.New("give --verifier or a verifying key, not both"))
@@ -294,8 +301,9 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 			case devFeeds && len(feeds) > 0:
 				return exitError(exitBadInput, errors.New("give --dev-feeds or --feeds, not both"))
 			case devFeeds:
-				if heartbeat <= 0 || heartbeat/time.Second > 1<<32-1 {
-					return exitError(exitBadInput, errors.New("--heartbeat must be positive and below 2^32 s"))
+				if heartbeat <= 0 || heartbeat%time.Second != 0 || heartbeat > time.Duration(contracts.MaxHeartbeat)*time.Second {
+					return exitError(exitBadInput, fmt.Errorf("--heartbeat must be whole seconds in [1s, %s]",
+						time.Duration(contracts.MaxHeartbeat)*time.Second))
 				}
 				if devDecimals < 0 || devDecimals > contracts.MaxFeedDecimals {
 					return exitError(exitBadInput, fmt.Errorf("--dev-decimals must be in [0, %d]", contracts.MaxFeedDecimals))
@@ -315,8 +323,11 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 						return exitError(exitBadInput, fmt.Errorf("--feeds: %q is not an address", f))
 					}
 					hb, err := strconv.ParseUint(heartbeats[i], 10, 32)
-					if err != nil || hb == 0 {
-						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q is not a positive number of seconds", heartbeats[i]))
+					if err == nil {
+						err = contracts.CheckHeartbeat(uint32(hb))
+					}
+					if err != nil {
+						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q: want seconds in [1, %d]", heartbeats[i], contracts.MaxHeartbeat))
 					}
 					cfg.Feeds = append(cfg.Feeds, contracts.FeedConfig{Aggregator: common.HexToAddress(f), Heartbeat: uint32(hb)})
 				}
@@ -373,6 +384,7 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 				}
 				fmt.Fprintf(w, "feed %-4d %s heartbeat %ds%s\n", i, f.Aggregator.Hex(), f.Heartbeat, dev)
 			}
+			fmt.Fprintf(w, "feed delay %ds, max reserves age %d blocks\n", addrs.FeedDelaySeconds, addrs.MaxReservesAgeBlocks)
 			fmt.Fprintf(w, "wrote %s\n", out)
 			return nil
 		},
@@ -385,8 +397,11 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 	f.StringSliceVar(&feeds, "feeds", nil, "existing Chainlink feed addresses, one per asset, comma-separated")
 	f.StringSliceVar(&heartbeats, "heartbeats", nil, "each feed's heartbeat in seconds, comma-separated")
 	f.IntVar(&devDecimals, "dev-decimals", 8, "decimals of the dev feeds")
-	f.DurationVar(&heartbeat, "heartbeat", time.Hour, "heartbeat of the dev feeds")
-	f.DurationVar(&feedDelay, "feed-delay", 48*time.Hour, "timelock on feed changes")
+	f.DurationVar(&heartbeat, "heartbeat", time.Hour, "heartbeat of the dev feeds (at most 7 days)")
+	f.DurationVar(&feedDelay, "feed-delay", 48*time.Hour,
+		fmt.Sprintf("timelock on feed changes, in [%s, %s]", contracts.MinFeedDelay, contracts.MaxFeedDelay))
+	f.Uint64Var(&maxAge, "max-reserves-age", contracts.DefaultMaxReservesAge,
+		fmt.Sprintf("most blocks a statement's reserves block may lie behind the recording block, in [1, %d]", contracts.MaxReservesAgeLimit))
 	f.StringVar(&governance, "governance", "", "governance address (default: the deployer)")
 	f.StringVar(&prover, "prover", "", "prover address (default: the deployer)")
 	f.StringVar(&policyHash, "policy-hash", "", "policy hash to set after deployment (0x + 64 hex digits)")
@@ -532,14 +547,19 @@ func newContractsCheckCmd() *cobra.Command {
 		chainOpts ocChainOptions
 		regOpts   ocRegistryOptions
 		asJSON    bool
+		codeErr   error
 	)
 	cmd := &cobra.Command{
 		Use:   "check (--vk FILE | --keys DIR) --assets N --rpc URL",
 		Short: "Check a deployed registry against a pinned verifying key (auditors, V2)",
-		Long: `check compiles the verifier for the pinned verifying key with the pinned solc and compares it
-byte for byte with the code at the registry's immutable verifier address (V2), checks the
-registry's asset count, and shows its governance, prover, policy hash and feeds. Take the key
-from the ceremony transcript, not from the operator (V1). Exit code 1 when the code differs.`,
+		Long: `check compares the code at the registry address with the committed SolvencyRegistry artifact
+byte for byte outside its immutables (solc's immutableReferences), checks the immutables (the
+verifier address, asset count, feed delay and max reserves age; against the addresses file
+unless --registry is given), compiles the verifier for the pinned verifying key with the pinned
+solc and compares it byte for byte with the code at the registry's immutable verifier address
+(V2), and shows the registry's governance, prover, policy hash, feed delay, feeds with their
+heartbeats, and the latest reserves block's age. Take the key from the ceremony transcript, not
+from the operator (V1). Exit code 1 when anything differs.`,
 		Example: `  solvency contracts check --keys keys/ --assets 8 --rpc $RPC --addresses addresses.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -553,9 +573,16 @@ from the ceremony transcript, not from the operator (V1). Exit code 1 when the c
 				return err
 			}
 			defer client.Close()
-			reg, _, err := regOpts.bind(ctx, client)
+			reg, addrs, err := regOpts.bind(ctx, client)
 			if err != nil {
 				return ocExit(err)
+			}
+			// The code first: no view of a contract is trusted before its code is known.
+			if err := contracts.VerifyDeployment(ctx, client, reg, addrs, art); err != nil {
+				if errors.Is(err, contracts.ErrNotRegistry) {
+					return exitError(exitInvalid, err)
+				}
+				codeErr = err
 			}
 			n, err := reg.NumAssets(ctx)
 			if err != nil {
@@ -564,7 +591,18 @@ from the ceremony transcript, not from the operator (V1). Exit code 1 when the c
 			if n != vk.assets {
 				return exitError(exitInvalid, fmt.Errorf("the registry is built for %d assets, not %d", n, vk.assets))
 			}
-			codeErr := contracts.VerifyDeployment(ctx, client, reg, art)
+			feedDelay, err := reg.FeedDelay(ctx)
+			if err != nil {
+				return ocExit(err)
+			}
+			maxAge, err := reg.MaxReservesAge(ctx)
+			if err != nil {
+				return ocExit(err)
+			}
+			age, reservesBlock, err := reg.ReservesAge(ctx)
+			if err != nil {
+				return ocExit(err)
+			}
 			verifier, err := reg.Verifier(ctx)
 			if err != nil {
 				return ocExit(err)
@@ -589,22 +627,31 @@ from the ceremony transcript, not from the operator (V1). Exit code 1 when the c
 			}
 			if asJSON {
 				if err := ocPrintJSON(cmd.OutOrStdout(), map[string]any{
-					"registry": reg.Address, "verifier": verifier, "verifierMatchesKey": codeErr == nil,
-					"numAssets": n, "governance": gov, "prover": prover, "policyHash": policy, "feeds": feeds,
+					"registry": reg.Address, "verifier": verifier, "verifierMatchesKey": codeErr == nil, "deploymentMatches": codeErr == nil,
+					"numAssets": n, "governance": gov, "prover": prover, "policyHash": policy,
+					"feedDelaySeconds": strconv.FormatInt(int64(feedDelay/time.Second), 10), "feeds": feeds,
+					"maxReservesAgeBlocks": strconv.FormatUint(maxAge, 10),
+					"latestReservesBlock":  strconv.FormatUint(reservesBlock, 10), "reservesAgeBlocks": strconv.FormatUint(age, 10),
 				}); err != nil {
 					return err
 				}
 			} else {
 				w := cmd.OutOrStdout()
-				status := "matches the pinned key"
+				status := "registry code and immutables match; verifier matches the pinned key"
 				if codeErr != nil {
-					status = "DOES NOT match the pinned key"
+					status = "DOES NOT MATCH: " + codeErr.Error()
 				}
-				fmt.Fprintf(w, "registry    %s (%d assets)\nverifier    %s: %s\ngovernance  %s\nprover      %s\npolicy hash %s\n",
+				fmt.Fprintf(w, "registry    %s (%d assets)\nverifier    %s\ncheck       %s\ngovernance  %s\nprover      %s\npolicy hash %s\n",
 					reg.Address.Hex(), n, verifier.Hex(), status, gov.Hex(), prover.Hex(), policy.Hex())
+				fmt.Fprintf(w, "feed delay  %s (%ds)\n", feedDelay, int64(feedDelay/time.Second))
 				for i, f := range feeds {
 					fmt.Fprintf(w, "feed %-6d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
 				}
+				fmt.Fprintf(w, "reserves    max age %d blocks", maxAge)
+				if reservesBlock != 0 {
+					fmt.Fprintf(w, "; latest attestation's reserves block %d is %d blocks old", reservesBlock, age)
+				}
+				fmt.Fprintln(w)
 			}
 			if codeErr != nil {
 				return exitError(exitInvalid, codeErr)
@@ -651,8 +698,11 @@ with --apply once the delay has passed. With neither flag it shows the current f
 						return exitError(exitBadInput, fmt.Errorf("--feeds: %q is not an address", f))
 					}
 					hb, err := strconv.ParseUint(heartbeats[i], 10, 32)
-					if err != nil || hb == 0 {
-						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q is not a positive number of seconds", heartbeats[i]))
+					if err == nil {
+						err = contracts.CheckHeartbeat(uint32(hb))
+					}
+					if err != nil {
+						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q: want seconds in [1, %d]", heartbeats[i], contracts.MaxHeartbeat))
 					}
 					proposal = append(proposal, contracts.FeedConfig{Aggregator: common.HexToAddress(f), Heartbeat: uint32(hb)})
 				}

@@ -128,9 +128,11 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	fmt.Fprintf(out, "  bundles           %s\n", abs(filepath.Join(state, "cycles")))
 	fmt.Fprintf(out, "  users' proofs     %s (private store; one file per user on request)\n", abs(filepath.Join(eng.LiabilitiesDir(), "private")))
 	fmt.Fprintf(out, "  keys              %s (development keys: single party, NOT for production)\n", abs(filepath.Join(state, "keys")))
-	fmt.Fprintf(out, "\nCheck %s's inclusion against the chain: start the demo's chain, then verify:\n", account)
-	fmt.Fprintf(out, "  solvency devnet --datadir %s --http 127.0.0.1:8545 &\n", abs(chainDir))
-	fmt.Fprintf(out, "  solvency verify inclusion --proof %s --rpc http://127.0.0.1:8545 --addresses %s\n", abs(proofPath), abs(filepath.Join(state, "addresses.json")))
+	fmt.Fprintf(out, "\nCheck that %s's balance was counted, against the chain: start the demo's chain, then verify\n", account)
+	fmt.Fprintf(out, "(the bundle named on chain is verified first, keys pinned from the demo's keys directory):\n")
+	fmt.Fprintf(out, "  go run ./cmd/solvency devnet --datadir %s --http 127.0.0.1:8545 &\n", abs(chainDir))
+	fmt.Fprintf(out, "  go run ./cmd/solvency verify inclusion --proof %s --account %s \\\n      --rpc http://127.0.0.1:8545 --addresses %s --keys-from %s\n",
+		abs(proofPath), account, abs(filepath.Join(state, "addresses.json")), abs(filepath.Join(state, "keys")))
 	return nil
 }
 

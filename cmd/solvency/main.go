@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/consensys/gnark/logger"
 )
 
 func main() {
@@ -14,6 +16,8 @@ func main() {
 
 // run executes the CLI with args and returns the process exit code; tests call it directly.
 func run(args []string) int {
+	// gnark logs compilation to stdout, which would corrupt --json output and the summaries.
+	logger.Disable()
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.Execute()

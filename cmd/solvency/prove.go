@@ -70,8 +70,9 @@ func newProveCmd() *cobra.Command {
 		Use:   "prove --keys KEYS --policy F --positions F --prices F (--accounts CSV | --liabilities DIR) --cycle N --out BUNDLE",
 		Short: "Prove a cycle: every liabilities batch and the solvency statement, into a public bundle",
 		Long: `prove makes one cycle's public bundle. It checks the treasury against the policy with the
-native twin first: if any risk limit fails it prints the twin's report, writes nothing and exits 1
-(a bundle is never written for a false statement). Otherwise it proves every liabilities batch
+native twin first: if any risk limit fails it prints the twin's report, proves nothing, writes no
+bundle and exits 1 (a bundle is never written for a false statement; a snapshot built from
+--accounts stays in BUNDLE.private for the next run). Otherwise it proves every liabilities batch
 (in parallel, resumably), proves the solvency statement, verifies both, and writes BUNDLE
 atomically: the manifest (statement, public inputs, batch digests, the tree above the batches,
 key digests), the proofs and the verifying keys. BUNDLE holds nothing private (V4).
@@ -95,12 +96,12 @@ Keys come from 'solvency setup' (single-party, development only: every output sa
 ceremony ('solvency ceremony finalize'). --profile, when given, must be the keys' profile.
 
 Progress goes to stderr (a bar on a terminal, plain lines otherwise). Exit status: 0 bundle
-written, 1 a risk limit fails (nothing written), 2 unusable input or an error.`,
+written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
 		Example: `  solvency setup --profile test --out keys
   solvency prove --profile test --keys keys --accounts accounts.csv \
       --policy policy.json --positions positions.json --prices prices.json \
       --cycle 1 --reserves-block 21000000 --out out/cycle-1
-  solvency verify bundle out/cycle-1 --keys-from keys/pins.json
+  solvency verify bundle out/cycle-1 --keys-from keys     # auditors: pins from outside (V1)
 
   # reuse a snapshot built by 'liabilities build', JSON summary on stdout
   solvency prove --keys keys --liabilities snap --policy policy.json \

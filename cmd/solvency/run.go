@@ -134,8 +134,14 @@ func printSummary(out io.Writer, s *engine.Summary, asJSON bool) {
 	fmt.Fprintf(out, "cycle %d  %s\n", s.Cycle, s.Stage)
 	fmt.Fprintf(out, "  collateral ratio  %s\n", orDash(s.CollateralRatio))
 	fmt.Fprintf(out, "  value-at-risk     %s\n", orDash(s.VaR))
-	fmt.Fprintf(out, "  worst stress      surplus %s\n", orDash(s.WorstStress))
+	fmt.Fprintf(out, "  worst stress      surplus %s (the scenario that hurts most)\n", orDash(s.WorstStress))
 	fmt.Fprintf(out, "  trades            %d\n", s.Trades)
+	for _, r := range s.Reasons {
+		fmt.Fprintf(out, "    why             %s\n", r)
+	}
+	for _, t := range s.TradeList {
+		fmt.Fprintf(out, "    trade           %s\n", t)
+	}
 	for _, b := range s.Binding {
 		fmt.Fprintf(out, "  BINDING           %s\n", b)
 	}

@@ -7,6 +7,6 @@ func newVerifyCmd() *cobra.Command {
 		Use:   "verify",
 		Short: "Verify a cycle's bundle (auditors) or one account's inclusion (users)",
 	}
-	cmd.AddCommand(newVerifyInclusionCmd(), newVerifyBundleCmd())
+	cmd.AddCommand(newVerifyInclusionCmd(), newVerifyBundleCmd(), newVerifyReservesCmd())
 	return cmd
 }

@@ -6,17 +6,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/prover/ceremony"
 	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/verifier"
 )
 
 type verifyBundleOptions struct {
 	dir      string
 	keysFrom string
+	policy   string
 	json     bool
 	workers  int
 }
@@ -31,58 +39,98 @@ the batches and its padding constants against LC (L4), the solvency proof agains
 and the verifying keys against digests pinned outside the bundle (V1). It needs no private data,
 no network and none of the prover's state.
 
---keys-from names where the key digests come from: a digests file (JSON: {"verifying_keys":
-{"batch": "<sha256>", "solvency": "<sha256>"}}, e.g. published with a ceremony's result, or
-written by 'solvency setup' as KEYS/pins.json) or a keys directory whose keys.json records them.
+--keys-from names where the key digests come from, strongest first:
+  - a ceremony directory: its transcript is re-verified here and the keys it derives are pinned;
+  - a digests file (JSON: {"transcript_digest": "...", "verifying_keys": {"batch": "<sha256>",
+    "solvency": "<sha256>"}}), e.g. published with a ceremony's result;
+  - a keys directory, whose keys.json records the digests (its trust label is only a claim).
+The report's trust comes from that source, never from the bundle's own claim (V1).
+
+--policy checks that the bundle was proven under governance's policy (a policy file, hashed here
+with its chain id and registry, or the hash itself).
 
 Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`,
-		Example: `  solvency verify bundle out/bundle-1 --keys-from keys/pins.json
-  solvency verify bundle out/bundle-1 --keys-from pins.json --json`,
+		Example: `  solvency verify bundle out/bundle-1 --keys-from ceremony-dir --policy testdata/policy.json
+  solvency verify bundle out/bundle-1 --keys-from pins.json --json
+  solvency verify bundle solvency-demo/state/cycles/000001/bundle --keys-from solvency-demo/state/keys`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// gnark logs every verification to stdout, which must carry only the report (--json).
 			logger.Disable()
 			o.dir = args[0]
-			return runVerifyBundle(cmd.OutOrStdout(), o)
+			return runVerifyBundle(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.keysFrom, "keys-from", "", "digests file or keys directory to pin the verifying keys (required)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
+	cmd.Flags().StringVar(&o.policy, "policy", "", "governance's policy: a policy file or its hash (0x...); the bundle must be proven under it")
 	cmd.Flags().IntVar(&o.workers, "workers", 0, "parallel proof verifications (default: number of CPUs)")
 	_ = cmd.MarkFlagRequired("keys-from")
 	return cmd
 }
 
-// loadPins reads pinned verifying-key digests from a digests file or a keys directory.
-func loadPins(path string) (verifier.Pins, error) {
+// pinSource is what an auditor's pins establish.
+type pinSource struct {
+	pins       verifier.Pins
+	trust      string
+	transcript string
+}
+
+// loadPins reads pinned verifying-key digests from a ceremony transcript directory (re-verified
+// here: the strongest source), a digests file, or a keys directory (whose trust is only claimed).
+func loadPins(path string, progress io.Writer) (*pinSource, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if st.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, "ceremony.json")); err == nil {
+			fmt.Fprintf(progress, "re-verifying the ceremony transcript in %s (every contribution; this takes a while)\n", path)
+			res, err := ceremony.Verify(path, ceremony.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("ceremony transcript: %w", err)
+			}
+			p, err := res.Pins()
+			if err != nil {
+				return nil, err
+			}
+			return &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: string(keys.TrustCeremony), transcript: p.TranscriptDigest}, nil
+		}
 		meta, err := keys.ReadMetadata(path)
 		if err != nil {
 			return nil, err
 		}
-		pins := verifier.Pins{}
+		ps := &pinSource{pins: verifier.Pins{}, trust: "keys directory says " + string(meta.Trust) + " (not re-verified)"}
 		for _, c := range meta.Circuits {
-			pins[c.Name] = c.VKDigest
+			ps.pins[c.Name] = c.VKDigest
 		}
-		return pins, nil
+		if meta.Trust == keys.TrustCeremony && meta.Ceremony != nil {
+			ps.transcript = meta.Ceremony.TranscriptDigest
+		}
+		return ps, nil
 	}
 	p, err := keys.ReadPins(path)
 	if err != nil {
 		return nil, err
 	}
-	return verifier.Pins(p.VerifyingKeys), nil
+	ps := &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: "pinned digests (setup not verified)"}
+	if p.TranscriptDigest != "" {
+		// The auditor vouches for this file: it names the transcript the digests came from.
+		ps.trust, ps.transcript = string(keys.TrustCeremony)+" (transcript pinned by "+path+")", p.TranscriptDigest
+	}
+	return ps, nil
 }
 
-func runVerifyBundle(out io.Writer, o *verifyBundleOptions) error {
-	pins, err := loadPins(o.keysFrom)
+func runVerifyBundle(out, errw io.Writer, o *verifyBundleOptions) error {
+	ps, err := loadPins(o.keysFrom, errw)
 	if err != nil {
 		return exitError(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
-	rep, err := verifier.VerifyBundle(o.dir, pins, verifier.Options{Workers: o.workers})
+	opt := verifier.Options{Workers: o.workers, Trust: ps.trust, TranscriptDigest: ps.transcript}
+	if opt.PolicyHash, err = expectedPolicy(o.policy); err != nil {
+		return exitError(exitBadInput, err)
+	}
+	rep, err := verifier.VerifyBundle(o.dir, ps.pins, opt)
 	if err != nil {
 		if errors.Is(err, verifier.ErrUnusable) {
 			return exitError(exitBadInput, err)
@@ -119,7 +167,34 @@ func printBundleReport(out io.Writer, rep *verifier.Report) {
 		fmt.Fprintf(out, "bundle valid: cycle %d, snapshot epoch %d, %d batches (at most %d accounts), LC %s\n",
 			rep.Cycle, rep.Epoch, rep.Batches, rep.MaxAccounts, rep.LC)
 	}
-	if rep.Trust != string(keys.TrustCeremony) {
-		fmt.Fprintf(out, "NOTE: keys trust is %q: whoever ran the setup could forge these proofs.\n", rep.Trust)
+	fmt.Fprintf(out, "statement: policy %s, RC %s, reserves block %d, chain %d, registry %s\n",
+		rep.PolicyHash, rep.RC, rep.ReservesBlock, rep.ChainID, rep.Registry)
+	fmt.Fprintf(out, "bundle digest (sha256 of manifest.json, as recorded on chain): %s\n", rep.ManifestSHA256)
+	if !strings.HasPrefix(rep.Trust, string(keys.TrustCeremony)) {
+		fmt.Fprintf(out, "NOTE: keys: %s; the bundle claims %q. Unless the keys come from a ceremony you verified, whoever ran the setup could forge these proofs.\n", rep.Trust, rep.ClaimedTrust)
 	}
+}
+
+// expectedPolicy reads --policy: a policy file (hashed here, chain id and registry included) or
+// a hash.
+func expectedPolicy(arg string) (*fr.Element, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(arg, "0x") {
+		h, err := poseidon.ParseHex(arg)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		return &h, nil
+	}
+	pf, err := policy.Load(arg)
+	if err != nil {
+		return nil, fmt.Errorf("--policy: %w", err)
+	}
+	h, err := pf.Hash()
+	if err != nil {
+		return nil, fmt.Errorf("--policy: %w", err)
+	}
+	return &h, nil
 }

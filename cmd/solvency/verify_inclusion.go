@@ -17,13 +17,17 @@ import (
 )
 
 // rootCaveat is printed with every inclusion result (V5): the check is only as good as the root.
-const rootCaveat = `This shows your balance is in the tree under the root you gave. It shows your balance was
-counted in the liabilities only if that root comes from a cycle bundle that 'solvency verify
-bundle' accepted, or from the on-chain attestation. A root copied from the operator's own files
-proves nothing about counting.`
+const rootCaveat = `LIABILITIES NOT VERIFIED: this shows your balance is in the tree under the root (or LC) you
+gave, not that it was counted. An LC, even the one on chain, does not prove that every leaf of
+its tree was summed into the liabilities; only the batch proofs of a verified bundle do (V5).
+Check with --bundle DIR --keys-from PINS, or --rpc URL --addresses FILE --keys-from PINS.`
 
 type verifyInclusionOptions struct {
 	proofFile string
+	bundle    string
+	keysFrom  string
+	rpc       string
+	addresses string
 	root      string
 	account   string
 	expect    []string
@@ -35,9 +39,23 @@ type verifyInclusionOptions struct {
 func newVerifyInclusionCmd() *cobra.Command {
 	var o verifyInclusionOptions
 	cmd := &cobra.Command{
-		Use:   "inclusion --proof FILE --root HEX",
+		Use:   "inclusion --proof FILE (--bundle DIR | --rpc URL --addresses FILE) --keys-from PINS",
 		Short: "Check that an account is included in a liabilities snapshot",
-		Long: `inclusion checks a user's inclusion proof file against a root: it recomputes the account's
+		Long: `inclusion checks that your balance was counted in a cycle's attested liabilities.
+
+With --bundle DIR --keys-from PINS it first verifies the cycle's bundle (every batch proof, the
+chain of running sums, the tree above the batches, LC, the solvency proof; keys pinned by PINS:
+a ceremony directory, a digests file or a keys directory), then checks your proof against that
+bundle's root. With --rpc URL --addresses FILE it reads the registry's attestations (all of
+them: nothing about you is sent to the endpoint), picks the one for your proof's LC, fetches the
+bundle it names (file:// URIs; otherwise fetch it yourself and use --bundle), checks the bundle's
+digest against the one recorded on chain, and verifies it the same way. Only then does it say
+your balance was counted (V5).
+
+With --root or --lc alone it checks tree inclusion only and says plainly that the liabilities
+were not verified.
+
+The inclusion check itself recomputes the account's
 idHash from the id and salt in the file, the leaf from the balances in the file, and the path
 (exactly D levels; directions from the leaf index's base-8 digits; index below n*B) up to the
 root; it recomputes assetsHash from the asset table and LC from its preimage fields.
@@ -50,7 +68,10 @@ Exit 0 when everything holds, 1 with the reason when something does not (a chang
 sibling, direction, index or root), 2 when the file cannot be read.
 
 ` + rootCaveat,
-		Example: `  solvency verify inclusion --proof proof.json --root 0x1c2f...
+		Example: `  solvency verify inclusion --proof me.json --bundle bundle --keys-from pins.json --account user-0000123
+  solvency verify inclusion --proof me.json --rpc http://127.0.0.1:8545 --addresses addresses.json \
+      --keys-from solvency-demo/state/keys --expect ETH=1.25
+  solvency verify inclusion --proof proof.json --root 0x1c2f...
   solvency verify inclusion --proof proof.json --root 0x1c2f... --account user-0000123 \
       --expect ETH=1.25 --expect USDC=300 --lc 0x0a7e...
   solvency verify inclusion --proof proof.json --lc 0x0a7e...        # LC from the registry
@@ -62,7 +83,11 @@ sibling, direction, index or root), 2 when the file cannot be read.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.proofFile, "proof", "", "inclusion proof file (required)")
-	f.StringVar(&o.root, "root", "", "the liabilities root you trust, 0x + 64 hex digits")
+	f.StringVar(&o.bundle, "bundle", "", "the cycle's bundle directory: verified, then your proof is checked against it")
+	f.StringVar(&o.keysFrom, "keys-from", "", "where the verifying-key digests come from (ceremony dir, digests file or keys dir)")
+	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint: find the attestation for your snapshot on chain")
+	f.StringVar(&o.addresses, "addresses", "", "with --rpc: the deployment's addresses file")
+	f.StringVar(&o.root, "root", "", "the liabilities root you trust, 0x + 64 hex digits (tree inclusion only)")
 	f.StringVar(&o.account, "account", "", "your account id; the proof must be for exactly this id")
 	f.StringArrayVar(&o.expect, "expect", nil, "SYMBOL=AMOUNT: the balance you expect (repeatable)")
 	f.StringVar(&o.lc, "lc", "", "the liabilities commitment LC you trust, 0x + 64 hex digits (enough without --root: LC binds the root)")
@@ -84,6 +109,8 @@ type inclusionResult struct {
 	LC           string                     `json:"lc,omitempty"`
 	Balances     []liabilities.ProofBalance `json:"balances,omitempty"`
 	Checked      []string                   `json:"checked,omitempty"`
+	Counted      bool                       `json:"counted"` // the bundle behind the root verified (V5)
+	Cycle        uint64                     `json:"cycle,omitempty"`
 	Note         string                     `json:"note"`
 }
 
@@ -98,8 +125,11 @@ func runVerifyInclusion(stdout io.Writer, o verifyInclusionOptions) error {
 		}
 		return exitError(code, err)
 	}
+	if o.bundle != "" || o.rpc != "" {
+		return runCountedInclusion(stdout, o, &res, fail)
+	}
 	if o.root == "" && o.lc == "" {
-		return fail(exitBadInput, errors.New("give the --root (or the --lc) you trust: from a verified bundle or the on-chain attestation"))
+		return fail(exitBadInput, errors.New("give --bundle DIR --keys-from PINS (or --rpc URL --addresses FILE --keys-from PINS); --root or --lc alone checks tree inclusion only"))
 	}
 	var root fr.Element
 	var err error
@@ -174,7 +204,7 @@ func runVerifyInclusion(stdout io.Writer, o verifyInclusionOptions) error {
 	if o.json {
 		return writeJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "OK: account %q is included with these balances:\n", p.AccountID)
+	fmt.Fprintf(stdout, "OK (tree inclusion only): account %q is in the tree with these balances:\n", p.AccountID)
 	for _, b := range p.Balances {
 		if b.Units != 0 {
 			fmt.Fprintf(stdout, "  %-8s %s\n", b.Symbol, b.Amount)

@@ -182,6 +182,12 @@ func Start(cfg Config) (d *Devnet, err error) {
 	ethConf := ethconfig.Defaults
 	ethConf.NetworkId = ChainID
 	ethConf.SyncMode = ethconfig.FullSync
+	// Archive mode on the hash scheme writes every block's state through to the database, so a
+	// process killed mid-cycle (kill -9) restarts at its last block instead of rewinding to the
+	// last periodic flush: published attestations survive a crash, which crash recovery (V6)
+	// relies on. A dev chain's state is small enough for this to cost nothing noticeable.
+	ethConf.StateScheme = "hash"
+	ethConf.NoPruning = true
 	// The genesis is a function of the developer address and the gas limit only, so a restart
 	// on the same data directory (same key) finds the same genesis in its database.
 	ethConf.Genesis = core.DeveloperGenesisBlock(gasLimit, &addr)

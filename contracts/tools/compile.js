@@ -8,7 +8,13 @@
 //
 // For every contract C defined in the given files it writes OUT_DIR/C.json:
 //   {"contractName": C, "sourceName": FILE, "compiler": "0.8.37+commit...", "settings": {...},
-//    "abi": [...], "bytecode": "0x...", "deployedBytecode": "0x..."}
+//    "abi": [...], "bytecode": "0x...", "deployedBytecode": "0x...",
+//    "immutableReferences": {"<AST id>": [{"start": N, "length": 32}, ...]},
+//    "immutableNames": {"<AST id>": "variableName"}}
+// immutableReferences is solc's evm.deployedBytecode.immutableReferences: where the constructor
+// writes each immutable into the runtime code (zero in deployedBytecode). immutableNames names
+// each id from the AST, so an auditor can mask the immutables, compare the rest of the deployed
+// code byte for byte, and check each immutable's value (V2).
 // Errors from the compiler are printed to stderr and the exit status is 1.
 'use strict';
 
@@ -31,7 +37,10 @@ const SETTINGS = {
   evmVersion: 'cancun',
   metadata: { bytecodeHash: 'none', appendCBOR: false },
   outputSelection: {
-    '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] },
+    '*': {
+      '': ['ast'],
+      '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'],
+    },
   },
 };
 
@@ -51,9 +60,31 @@ function compile(sources) {
     for (const e of errors) process.stderr.write(e.formattedMessage + '\n');
     process.exit(1);
   }
+  // Every immutable state variable's AST id and name.
+  const names = {};
+  const walk = (node) => {
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    if (node.nodeType === 'VariableDeclaration' && node.mutability === 'immutable') {
+      names[String(node.id)] = node.name;
+    }
+    for (const v of Object.values(node)) {
+      if (v && typeof v === 'object') walk(v);
+    }
+  };
+  for (const src of Object.values(output.sources || {})) walk(src.ast);
   const out = {};
   for (const [sourceName, contracts] of Object.entries(output.contracts || {})) {
     for (const [contractName, c] of Object.entries(contracts)) {
+      const refs = c.evm.deployedBytecode.immutableReferences || {};
+      const refNames = {};
+      for (const id of Object.keys(refs)) {
+        if (!(id in names)) throw new Error(`${contractName}: immutable reference ${id} has no declaration`);
+        refNames[id] = names[id];
+      }
       out[sourceName + ':' + contractName] = {
         contractName,
         sourceName,
@@ -62,6 +93,8 @@ function compile(sources) {
         abi: c.abi,
         bytecode: '0x' + c.evm.bytecode.object,
         deployedBytecode: '0x' + c.evm.deployedBytecode.object,
+        immutableReferences: refs,
+        immutableNames: refNames,
       };
     }
   }

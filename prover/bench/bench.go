@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,9 @@ type Result struct {
 	BatchProveSeconds       float64 `json:"batch_prove_seconds"`
 	SecondsPerBatch         float64 `json:"seconds_per_batch"`
 	AccountsPerSecond       float64 `json:"accounts_per_second"`
+	BatchProveCPUSeconds    float64 `json:"batch_prove_cpu_seconds"`
+	AccountsPerCPUSecond    float64 `json:"accounts_per_cpu_second"`
+	CPUShare                float64 `json:"batch_prove_cpu_share"`
 	SolvencyProveSeconds    float64 `json:"solvency_prove_seconds"`
 	VerifySeconds           float64 `json:"verify_seconds"`
 	VerifySecondsPerProof   float64 `json:"verify_seconds_per_proof"`
@@ -192,8 +196,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := &Result{Machine: DescribeMachine(), Profile: p.Name, Users: cfg.Users, Assets: p.Assets, BatchSize: p.BatchSize()}
 
-	dir := cfg.Dir
-	if dir == "" {
+	dir, keep := cfg.Dir, cfg.Dir != ""
+	if !keep {
 		tmp, err := os.MkdirTemp("", "solvency-bench-")
 		if err != nil {
 			return nil, fmt.Errorf("bench: work directory: %w", err)
@@ -245,6 +249,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 
+	if keep {
+		// The kept bundle can be verified later: solvency verify bundle DIR/bundle --keys-from DIR/pins.json
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		b, err := json.MarshalIndent(keys.Pins{VerifyingKeys: Pins(k)}, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "pins.json"), append(b, '\n'), 0o644); err != nil {
+			return nil, fmt.Errorf("bench: write pins: %w", err)
+		}
+	}
+
 	logf("building the liabilities snapshot")
 	t0 := time.Now()
 	snap, err := liabilities.Build(ctx, ds.Table, ds.Accounts, liabilities.BuildOptions{Epoch: 1, SnapshotTime: 1764000000, Height: p.BatchHeight})
@@ -265,11 +283,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	logf("proving %d batches of %d accounts and the solvency statement", res.Batches, p.BatchSize())
 	bundleDir := filepath.Join(dir, "bundle")
+	// CPU time over exactly the batch-proving window (first progress call to the last): with
+	// other work on the machine, wall-clock rates understate what the prover does per core.
+	var cpuStart, cpuEnd float64
+	var wallStart, wallEnd time.Time
+	progress := func(done, total int) {
+		switch {
+		case wallStart.IsZero():
+			cpuStart, wallStart = cpuSeconds(), time.Now()
+		case done == total:
+			cpuEnd, wallEnd = cpuSeconds(), time.Now()
+		}
+		if cfg.BatchProgress != nil {
+			cfg.BatchProgress(done, total)
+		}
+	}
 	cr, err := prover.ProveCycle(ctx, &prover.CycleRequest{
 		Keys: k, Store: store, ProofDir: filepath.Join(dir, "batch-proofs"),
 		Policy: ds.Policy, Positions: ds.Positions, Prices: ds.Prices,
 		Cycle: 1, ReservesBlock: 1, Out: bundleDir, Replace: true,
-		Provers: cfg.Provers, BatchProgress: cfg.BatchProgress,
+		Provers: cfg.Provers, BatchProgress: progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: prove: %w", err)
@@ -278,6 +311,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.SecondsPerBatch = cr.BatchSeconds / float64(res.Batches)
 	res.AccountsPerSecond = float64(cfg.Users) / cr.BatchSeconds
 	res.SolvencyProveSeconds = cr.SolvencySecs
+	if cpuEnd > cpuStart && wallEnd.After(wallStart) {
+		res.BatchProveCPUSeconds = cpuEnd - cpuStart
+		res.AccountsPerCPUSecond = float64(cfg.Users) / res.BatchProveCPUSeconds
+		res.CPUShare = res.BatchProveCPUSeconds / wallEnd.Sub(wallStart).Seconds()
+	}
 
 	logf("verifying the bundle")
 	t1 := time.Now()

@@ -89,7 +89,7 @@ func TestRun_TestProfile(t *testing.T) {
 	for _, k := range []string{"machine", "profile", "trust", "users", "assets", "batch_size", "batches",
 		"batch_constraints", "constraints_per_account", "solvency_constraints", "compile_seconds",
 		"setup_seconds", "liabilities_build_seconds", "batch_prove_seconds", "seconds_per_batch",
-		"accounts_per_second", "solvency_prove_seconds", "verify_seconds", "verify_seconds_per_proof",
+		"accounts_per_second", "batch_prove_cpu_seconds", "accounts_per_cpu_second", "batch_prove_cpu_share", "solvency_prove_seconds", "verify_seconds", "verify_seconds_per_proof",
 		"total_seconds", "peak_rss_bytes", "go_sys_bytes", "sizes"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("JSON has no field %q", k)

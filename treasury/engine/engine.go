@@ -65,6 +65,15 @@ type Options struct {
 	Chain    Chain
 	Log      io.Writer // progress lines (stderr)
 	Provers  int
+	// Fault, when set, is called at named points ("batch-proved", "published") so a crash test
+	// can kill the process where a real crash would hurt most. Production code leaves it nil.
+	Fault func(point string)
+}
+
+func (e *Engine) fault(point string) {
+	if e.opt.Fault != nil {
+		e.opt.Fault(point)
+	}
 }
 
 // Engine is an opened treasury.
@@ -296,6 +305,7 @@ type Summary struct {
 	WorstStress     string   `json:"worstStressSurplus"`
 	Trades          int      `json:"trades"`
 	Reasons         []string `json:"rebalanceReasons,omitempty"`
+	TradeList       []string `json:"tradeList,omitempty"`
 	Binding         []string `json:"binding,omitempty"`
 	ProveSeconds    float64  `json:"proveSeconds"`
 	Bundle          string   `json:"bundle,omitempty"`
@@ -416,6 +426,10 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		return nil, err
 	}
 	sum.Trades = len(rec.Trades)
+	sum.Reasons = rec.Notes
+	for _, t := range rec.Trades {
+		sum.TradeList = append(sum.TradeList, t.String())
+	}
 
 	// Execute: simulated fills update positions and pools in one recorded step.
 	if rec.Stage < state.StageExecuted {
@@ -478,6 +492,29 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		return sum, fmt.Errorf("cycle %d: %w: %v", c, ErrBinding, sum.Binding)
 	}
 
+	// A proof whose reserves block the chain no longer has (a reorg, or a dev chain that lost
+	// its last blocks in a crash) cannot be published: prove again at the current head.
+	if rec.Stage >= state.StageProved && rec.Stage < state.StagePublished {
+		head, err := e.opt.Chain.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		published, ok, err := e.opt.Chain.PublishedCycle(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if head < rec.ReservesBlock && !(ok && published >= c) {
+			note := fmt.Sprintf("chain head %d is below the reserves block %d: proving again", head, rec.ReservesBlock)
+			e.logf("cycle %d: %s", c, note)
+			if err := e.st.Reprove(c, note); err != nil {
+				return nil, err
+			}
+			if rec, err = e.st.Record(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	// Prove.
 	bundleDir := filepath.Join(e.cycleDir(c), "bundle")
 	if rec.Stage < state.StageProved {
@@ -508,6 +545,7 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 			Out: bundleDir, PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
 			Provers: e.opt.Provers,
 			BatchProgress: func(done, total int) {
+				e.fault("batch-proved")
 				if pct := done * 100 / total; pct/10 != lastPct/10 {
 					lastPct = pct
 					e.logf("cycle %d: liabilities batches %d/%d proved", c, done, total)
@@ -569,6 +607,7 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		} else if pub, err = e.opt.Chain.Publish(ctx, bundleDir, m); err != nil {
 			return sum, fmt.Errorf("cycle %d: publish: %w", c, err)
 		}
+		e.fault("published")
 		if err := advance(state.StagePublished, func(r *state.CycleRecord) error {
 			r.PublishTx, r.PublishBlock, r.GasUsed = pub.Tx, pub.Block, pub.GasUsed
 			return nil
@@ -589,11 +628,12 @@ func fillSummary(s *Summary, rep *solvency.Report) {
 		switch l.ID {
 		case "collateral":
 			s.CollateralRatio = l.Value
-		case "var":
-			s.VaR = l.Value
 		}
 	}
-	s.WorstStress = solvency.FormatFine(rep.WorstStress)
+	if rep.VaRValue != nil {
+		s.VaR = "$" + solvency.FormatFine(rep.VaRValue)
+	}
+	s.WorstStress = "$" + solvency.FormatFine(rep.WorstStress)
 }
 
 func passFail(ok bool) string {

@@ -10,20 +10,22 @@ import (
 // TestSampleMatchesTestdata keeps the embedded demo treasury equal to the fixtures the tests use
 // (scripts/sync-sample.sh copies them).
 func TestSampleMatchesTestdata(t *testing.T) {
-	src := map[string]string{
-		"policy.json": "../../testdata/policy.json", "positions.json": "../../testdata/positions.json",
-		"liabilities.json": "../../testdata/liabilities.json",
-		"config.json":      "../../testdata/treasury/config.json",
+	src := map[string]string{"policy.json": "../../testdata/policy.json"}
+	for _, f := range []string{"positions.json", "liabilities.json", "rebalance.json"} {
+		src[f] = filepath.Join("../../testdata/treasury/scenario", f)
 	}
-	for _, f := range []string{"venues.json", "rebalance.json", "executor.json", "addressbook.json", "market.json"} {
+	for _, f := range []string{"venues.json", "executor.json", "addressbook.json", "market.json"} {
 		src[f] = filepath.Join("../../testdata/treasury", f)
 	}
 	names, err := Files()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != len(src) {
+	if len(names) != len(src)+1 { // + the sample's own config.json
 		t.Fatalf("sample has %d files, want %d", len(names), len(src))
+	}
+	if _, err := Read(ConfigFile); err != nil {
+		t.Fatal(err)
 	}
 	for name, path := range src {
 		want, err := os.ReadFile(path)

@@ -399,3 +399,30 @@ func (s *Store) Advance(c uint64, to Stage, update func(*CycleRecord) error, eff
 	}
 	return nil
 }
+
+// Reprove moves an unpublished cycle that reached StageProved or StageVerified back to
+// StageExecuted, forgetting its proof: the chain no longer has the block its reserves were
+// claimed at (a reorg, or a dev chain that lost its last blocks in a crash), so the bundle must
+// be proven again at the current head. Trades and positions are kept: they were executed. A
+// published cycle is never reopened.
+func (s *Store) Reprove(c uint64, note string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		cy := tx.Bucket(bucketCycles())
+		rec := &CycleRecord{}
+		ok, err := getJSON(cy, cycleKey(c), rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("cycle %d not begun: %w", c, ErrStageOrder)
+		}
+		if rec.Stage < StageProved || rec.Stage >= StagePublished {
+			return fmt.Errorf("cycle %d is at %s; only a proved, unpublished cycle can be re-proven: %w", c, rec.Stage, ErrStageOrder)
+		}
+		rec.Stage = StageExecuted
+		rec.ReservesBlock, rec.ProofPath, rec.BundlePath, rec.ProveSeconds, rec.Verified = 0, "", "", "", false
+		rec.Notes = append(rec.Notes, note)
+		rec.UpdatedAt = s.now().Unix()
+		return putJSON(cy, cycleKey(c), rec)
+	})
+}

@@ -1,0 +1,56 @@
+package verifier_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/solvency-dev/solvency/verifier"
+)
+
+// TestV5_InclusionNotCountedWhenBundleFails: a user's proof whose path is fine is still refused
+// as "counted" when the bundle behind the root does not verify (here: one batch proof removed
+// from the chain by breaking its file), and a bundle for another snapshot is refused too.
+func TestV5_InclusionNotCountedWhenBundleFails(t *testing.T) {
+	acct := fx.data.Accounts[0].ID
+	p, err := fx.store.Proof(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc, _, err := verifier.CheckInclusion(p, fx.bundle, fx.pins, verifier.Options{})
+	if err != nil || !inc.Counted {
+		t.Fatalf("valid bundle: counted=%v err=%v", inc != nil && inc.Counted, err)
+	}
+
+	dir := freshBundle(t)
+	m := readManifest(t, dir)
+	proof := filepath.Join(dir, m.Batches[0].Path)
+	if err := os.WriteFile(proof, []byte("not a proof"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inc, _, err = verifier.CheckInclusion(p, dir, fx.pins, verifier.Options{})
+	if !errors.Is(err, verifier.ErrNotCounted) || inc.Counted {
+		t.Fatalf("broken bundle: err %v, counted %v; want ErrNotCounted", err, inc != nil && inc.Counted)
+	}
+}
+
+// TestV1_TrustComesFromPinsNotFromTheBundle: a bundle that claims ceremony keys is reported with
+// the pins' trust, and refused outright when the pins name no (or another) transcript.
+func TestV1_TrustComesFromPinsNotFromTheBundle(t *testing.T) {
+	dir := freshBundle(t)
+	m := readManifest(t, dir)
+	m.Trust = "ceremony"
+	writeManifest(t, dir, m)
+	ok, rep, err := accepted(t, dir, fx.pins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		t.Fatal("a bundle claiming ceremony keys verified with pins from no transcript")
+	}
+	if rep.Trust == "ceremony" || rep.ClaimedTrust != "ceremony" {
+		t.Fatalf("trust %q, claimed %q", rep.Trust, rep.ClaimedTrust)
+	}
+	failedCheck(t, rep, "pinned ceremony transcript")
+}

@@ -1,0 +1,479 @@
+package verifier
+
+// Reserves (R1). The solvency proof shows that the portfolio committed in RC meets the policy; it
+// does not show that the treasury holds that portfolio. An auditor given RC's opening (the file
+// the prover writes privately, reserves-opening-NNNNNN.json) recomputes RC from it, compares it
+// with the statement's RC (the bundle's, the registry's), and compares every opened
+// (venue, asset) amount with the balance they observe on chain at the statement's reserves block.
+// When every check holds they can countersign (cycle, RC, block).
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/solvency"
+)
+
+// ReservesOpeningVersion is the opening file format this code reads.
+const ReservesOpeningVersion = 1
+
+// ObservedBalancesVersion is the observed-balances file format this code reads.
+const ObservedBalancesVersion = 1
+
+// maxReservesFile bounds the opening and balances files read from disk.
+const maxReservesFile = 16 << 20
+
+// maxRecordIndex is the largest venue or asset index an 81-bit RC record holds (8 bits each).
+const maxRecordIndex = 255
+
+// ErrReservesMismatch marks a reserves check that ran and failed (exit code 1): the opening does
+// not open the statement's RC, names another cycle or block, or claims more than the chain shows.
+// Any other error from this file means the input could not be checked at all (exit code 2).
+var ErrReservesMismatch = errors.New("reserves check failed")
+
+// mismatchError is a failed comparison: errors.Is(err, ErrReservesMismatch) holds, and its text
+// is the comparison's alone.
+type mismatchError struct{ msg string }
+
+func (e *mismatchError) Error() string        { return e.msg }
+func (e *mismatchError) Is(target error) bool { return target == ErrReservesMismatch }
+
+func mismatch(format string, args ...any) error {
+	return &mismatchError{fmt.Sprintf(format, args...)}
+}
+
+// ReservesOpening is the private opening of RC as the prover writes it (prover.ReservesOpening;
+// this package cannot import the prover, which imports it). Slots is P, the number of position
+// slots the circuit hashes; 0 when the file predates the field.
+type ReservesOpening struct {
+	Version   int              `json:"version"`
+	Cycle     uint64           `json:"cycle"`
+	RC        string           `json:"rc"`
+	Salt      string           `json:"salt"`
+	Block     uint64           `json:"reserves_block"`
+	Slots     int              `json:"slots,omitempty"`
+	Positions []OpenPosition   `json:"positions"`
+	Assets    []assets.Asset   `json:"assets"`
+	Venues    []solvency.Venue `json:"venues"`
+}
+
+// OpenPosition is one opened position: a signed amount in circuit units (the asset's precision);
+// a negative amount is a short or a borrow.
+type OpenPosition struct {
+	Venue  int    `json:"venue"`
+	Asset  int    `json:"asset"`
+	Amount string `json:"amount_units"`
+}
+
+// ReadReservesOpening reads and strictly decodes an opening file: unknown fields, trailing data
+// and a wrong version are errors. Values are parsed canonically by Parse.
+func ReadReservesOpening(path string) (*ReservesOpening, error) {
+	raw, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	o, err := DecodeReservesOpening(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return o, nil
+}
+
+// DecodeReservesOpening strictly decodes an opening.
+func DecodeReservesOpening(raw []byte) (*ReservesOpening, error) {
+	var o ReservesOpening
+	if err := decodeStrict(raw, &o); err != nil {
+		return nil, err
+	}
+	if o.Version != ReservesOpeningVersion {
+		return nil, fmt.Errorf("reserves opening version %d; this tool reads version %d", o.Version, ReservesOpeningVersion)
+	}
+	return &o, nil
+}
+
+// OpenedReserves is a parsed opening: every value canonical and within the RC record's ranges.
+type OpenedReserves struct {
+	Cycle     uint64
+	Block     uint64
+	RC        fr.Element // the RC the opening claims to open
+	Salt      fr.Element
+	Slots     int // 0 when the file does not say
+	Positions []solvency.Position
+	Assets    []assets.Asset
+	Venues    []solvency.Venue
+}
+
+var signedDecimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// ParseSignedUnits parses a canonical signed decimal integer: no sign on zero, no '+', no leading
+// zeros, no spaces, no exponent. A negative amount is a short or a borrow. Magnitudes of maxBits
+// bits or more are refused (0: no bound beyond 256 bits).
+func ParseSignedUnits(s string, maxBits uint) (*big.Int, error) {
+	if len(s) > 80 || !signedDecimalRE.MatchString(s) || s == "-0" {
+		return nil, fmt.Errorf("amount %q is not a canonical signed decimal integer", s)
+	}
+	v, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		return nil, fmt.Errorf("amount %q is not a canonical signed decimal integer", s)
+	}
+	if maxBits == 0 {
+		maxBits = 256
+	}
+	if v.CmpAbs(new(big.Int).Lsh(big.NewInt(1), maxBits)) >= 0 {
+		return nil, fmt.Errorf("amount %s is not below 2^%d in magnitude", s, maxBits)
+	}
+	return v, nil
+}
+
+// Parse checks every field canonically: RC and salt as canonical field elements (V3), amounts
+// as canonical signed decimals below 2^64 in magnitude, venue and asset indices in [0, 255] and
+// inside the opening's own venue and asset tables when it carries them.
+func (o *ReservesOpening) Parse() (*OpenedReserves, error) {
+	out := &OpenedReserves{Cycle: o.Cycle, Block: o.Block, Slots: o.Slots, Assets: o.Assets, Venues: o.Venues}
+	var err error
+	if out.RC, err = poseidon.ParseHex(o.RC); err != nil {
+		return nil, fmt.Errorf("rc: %w", err)
+	}
+	if out.Salt, err = poseidon.ParseHex(o.Salt); err != nil {
+		return nil, fmt.Errorf("salt: %w", err)
+	}
+	if o.Slots < 0 {
+		return nil, fmt.Errorf("slots %d is negative", o.Slots)
+	}
+	if len(o.Assets) > 0 {
+		t := assets.Table{Assets: o.Assets}
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("assets: %w", err)
+		}
+	}
+	for i, p := range o.Positions {
+		if p.Venue < 0 || p.Venue > maxRecordIndex || (len(o.Venues) > 0 && p.Venue >= len(o.Venues)) {
+			return nil, fmt.Errorf("positions[%d]: venue %d is outside the venue table (%d venues, at most %d)", i, p.Venue, len(o.Venues), maxRecordIndex+1)
+		}
+		if p.Asset < 0 || p.Asset > maxRecordIndex || (len(o.Assets) > 0 && p.Asset >= len(o.Assets)) {
+			return nil, fmt.Errorf("positions[%d]: asset %d is outside the asset table (%d assets, at most %d)", i, p.Asset, len(o.Assets), maxRecordIndex+1)
+		}
+		amt, err := ParseSignedUnits(p.Amount, 64)
+		if err != nil {
+			return nil, fmt.Errorf("positions[%d]: %w", i, err)
+		}
+		out.Positions = append(out.Positions, solvency.Position{Venue: p.Venue, Asset: p.Asset, Amount: amt})
+	}
+	return out, nil
+}
+
+// OpeningRC recomputes RC from parsed positions and salt, padded with zero-amount slots
+// (venue 0, asset 0) up to slots, exactly as the prover and the circuit hash it. More positions
+// than slots is a mismatch: such an opening cannot be the committed portfolio.
+func OpeningRC(positions []solvency.Position, salt fr.Element, slots int) (fr.Element, error) {
+	if slots < 1 {
+		return fr.Element{}, fmt.Errorf("slots %d: the circuit has at least one position slot", slots)
+	}
+	if len(positions) > slots {
+		return fr.Element{}, mismatch("the opening has %d positions; the circuit commits %d slots", len(positions), slots)
+	}
+	padded := append([]solvency.Position(nil), positions...)
+	for len(padded) < slots {
+		padded = append(padded, solvency.Position{Amount: new(big.Int)})
+	}
+	return solvency.ReservesCommitment(poseidon.NewHasher(), padded, salt)
+}
+
+// CheckReservesOpening parses the opening canonically, recomputes RC over its positions padded
+// to slots, and compares it with the statement's RC and with every further RC given (the
+// on-chain record's). The opening's own "rc" field must name the same RC. A failed comparison
+// wraps ErrReservesMismatch; any other error means the opening is unusable.
+func CheckReservesOpening(o *ReservesOpening, statementRC fr.Element, slots int, more ...fr.Element) error {
+	op, err := o.Parse()
+	if err != nil {
+		return err
+	}
+	_, err = op.Check(statementRC, slots, more...)
+	return err
+}
+
+// Check is CheckReservesOpening on a parsed opening; it returns the recomputed RC.
+func (op *OpenedReserves) Check(statementRC fr.Element, slots int, more ...fr.Element) (fr.Element, error) {
+	if op.Slots != 0 && op.Slots != slots {
+		return fr.Element{}, fmt.Errorf("the opening says %d slots, the check was asked for %d", op.Slots, slots)
+	}
+	rc, err := OpeningRC(op.Positions, op.Salt, slots)
+	if err != nil {
+		return rc, err
+	}
+	if !rc.Equal(&op.RC) {
+		return rc, mismatch("the positions and salt, padded to %d slots, hash to RC %s, but the opening names %s", slots, poseidon.Hex(rc), poseidon.Hex(op.RC))
+	}
+	if !rc.Equal(&statementRC) {
+		return rc, mismatch("the opening hashes to RC %s, but the statement's RC is %s", poseidon.Hex(rc), poseidon.Hex(statementRC))
+	}
+	for _, m := range more {
+		if !rc.Equal(&m) {
+			return rc, mismatch("the opening hashes to RC %s, but the on-chain RC is %s", poseidon.Hex(rc), poseidon.Hex(m))
+		}
+	}
+	return rc, nil
+}
+
+// ObservedBalances is what an auditor observed on chain at the reserves block, one signed amount
+// per (venue, asset): positive a holding, negative a debt (a borrow, a short). It is produced by
+// the auditor's own tooling from their own node; this package does not read chain state.
+type ObservedBalances struct {
+	Version  int               `json:"version"`
+	Block    uint64            `json:"reserves_block"`
+	ChainID  uint64            `json:"chain_id,omitempty"`
+	Balances []ObservedBalance `json:"balances"`
+}
+
+// ObservedBalance is one observed (venue, asset) amount, given either in circuit units (the
+// asset's precision, as the opening) or in on-chain base units (the token's decimals), which
+// are compared exactly. Symbol, when present, must be the asset table's symbol for Asset.
+type ObservedBalance struct {
+	Venue       int    `json:"venue"`
+	Asset       int    `json:"asset"`
+	Symbol      string `json:"symbol,omitempty"`
+	AmountUnits string `json:"amount_units,omitempty"`
+	AmountBase  string `json:"amount_base,omitempty"`
+	Source      string `json:"source,omitempty"` // free text: the call or account read
+}
+
+// ReadObservedBalances reads and strictly decodes a balances file.
+func ReadObservedBalances(path string) (*ObservedBalances, error) {
+	raw, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	var b ObservedBalances
+	if err := decodeStrict(raw, &b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if b.Version != ObservedBalancesVersion {
+		return nil, fmt.Errorf("%s: balances version %d; this tool reads version %d", path, b.Version, ObservedBalancesVersion)
+	}
+	return &b, nil
+}
+
+// Position statuses in a BalanceReport.
+const (
+	StatusMatch       = "match"       // opened == observed
+	StatusUnderstated = "understated" // opened < observed: the commitment claims less than held (conservative)
+	StatusOverstated  = "overstated"  // opened > observed: a long above the balance, a debt smaller than observed
+	StatusUnobserved  = "unobserved"  // a nonzero opened amount with no observation
+)
+
+// PositionCheck is the comparison of one (venue, asset).
+type PositionCheck struct {
+	Venue    int    `json:"venue"`
+	Asset    int    `json:"asset"`
+	Symbol   string `json:"symbol,omitempty"`
+	Opened   string `json:"opened_units"`             // the sum of the opening's amounts at (venue, asset)
+	Observed string `json:"observed_units,omitempty"` // in circuit units (base units scaled down, exact or noted)
+	Base     bool   `json:"observed_in_base_units,omitempty"`
+	Status   string `json:"status"`
+	OK       bool   `json:"ok"`
+}
+
+// BalanceReport is the outcome of CompareBalances.
+type BalanceReport struct {
+	OK        bool            `json:"ok"`
+	Positions []PositionCheck `json:"positions"`
+}
+
+// Failed returns the checks that failed.
+func (r *BalanceReport) Failed() []PositionCheck {
+	var out []PositionCheck
+	for _, p := range r.Positions {
+		if !p.OK {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type venueAsset struct{ venue, asset int }
+
+// CompareBalances compares every opened (venue, asset) amount with the observed one. table is
+// the asset table (the bundle's, public) used for symbols and the base-unit scale. It fails a
+// pair when opened > observed as signed amounts: a long above the observed balance, a short or
+// borrow smaller than the observed debt, or a debt observed where the opening shows none; and
+// when a nonzero opened amount has no observation. Opened amounts at one (venue, asset) are
+// summed. An error (not a report) means the balances file is unusable: the wrong block, a
+// duplicate pair, a symbol that is not the table's, a non-canonical amount.
+func CompareBalances(op *OpenedReserves, obs *ObservedBalances, table []assets.Asset) (*BalanceReport, error) {
+	if obs.Block != op.Block {
+		return nil, fmt.Errorf("the balances were observed at block %d; the opening's reserves block is %d", obs.Block, op.Block)
+	}
+	opened := map[venueAsset]*big.Int{}
+	for _, p := range op.Positions {
+		if p.Asset >= len(table) {
+			return nil, fmt.Errorf("opened asset %d is outside the %d-asset table", p.Asset, len(table))
+		}
+		k := venueAsset{p.Venue, p.Asset}
+		if opened[k] == nil {
+			opened[k] = new(big.Int)
+		}
+		opened[k].Add(opened[k], p.Amount)
+	}
+	type observation struct {
+		v    *big.Int
+		base bool
+	}
+	observed := map[venueAsset]observation{}
+	for i, b := range obs.Balances {
+		if b.Venue < 0 || b.Venue > maxRecordIndex {
+			return nil, fmt.Errorf("balances[%d]: venue %d is outside [0, %d]", i, b.Venue, maxRecordIndex)
+		}
+		if b.Asset < 0 || b.Asset >= len(table) {
+			return nil, fmt.Errorf("balances[%d]: asset %d is outside the %d-asset table", i, b.Asset, len(table))
+		}
+		if b.Symbol != "" && b.Symbol != table[b.Asset].Symbol {
+			return nil, fmt.Errorf("balances[%d]: symbol %q, but asset %d is %s", i, b.Symbol, b.Asset, table[b.Asset].Symbol)
+		}
+		k := venueAsset{b.Venue, b.Asset}
+		if _, dup := observed[k]; dup {
+			return nil, fmt.Errorf("balances[%d]: (venue %d, asset %d) is observed twice", i, b.Venue, b.Asset)
+		}
+		if (b.AmountUnits == "") == (b.AmountBase == "") {
+			return nil, fmt.Errorf("balances[%d]: give exactly one of amount_units and amount_base", i)
+		}
+		var o observation
+		var err error
+		if b.AmountBase != "" {
+			o.v, err = ParseSignedUnits(b.AmountBase, 0)
+			o.base = true
+		} else {
+			o.v, err = ParseSignedUnits(b.AmountUnits, 0)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("balances[%d]: %w", i, err)
+		}
+		observed[k] = o
+	}
+
+	keys := map[venueAsset]bool{}
+	for k := range opened {
+		keys[k] = true
+	}
+	for k := range observed {
+		keys[k] = true
+	}
+	order := make([]venueAsset, 0, len(keys))
+	for k := range keys {
+		order = append(order, k)
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].venue != order[j].venue {
+			return order[i].venue < order[j].venue
+		}
+		return order[i].asset < order[j].asset
+	})
+
+	rep := &BalanceReport{OK: true}
+	for _, k := range order {
+		a := table[k.asset]
+		open := opened[k]
+		if open == nil {
+			open = new(big.Int)
+		}
+		pc := PositionCheck{Venue: k.venue, Asset: k.asset, Symbol: a.Symbol, Opened: open.String()}
+		o, seen := observed[k]
+		switch {
+		case !seen && open.Sign() == 0:
+			pc.Status, pc.OK = StatusMatch, true
+		case !seen:
+			pc.Status = StatusUnobserved
+		default:
+			lhs, rhs := new(big.Int).Set(open), o.v
+			pc.Base = o.base
+			if o.base {
+				// Compare exactly in base units: opened * 10^(decimals - precision).
+				scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(a.Decimals)-int64(a.Precision)), nil)
+				lhs.Mul(lhs, scale)
+				pc.Observed = assets.FormatUnits(o.v, a.Decimals-a.Precision)
+			} else {
+				pc.Observed = o.v.String()
+			}
+			switch c := lhs.Cmp(rhs); {
+			case c == 0:
+				pc.Status, pc.OK = StatusMatch, true
+			case c < 0:
+				pc.Status, pc.OK = StatusUnderstated, true
+			default:
+				pc.Status = StatusOverstated
+			}
+		}
+		if !pc.OK {
+			rep.OK = false
+		}
+		rep.Positions = append(rep.Positions, pc)
+	}
+	return rep, nil
+}
+
+// CountersignDigest is sha256(cycle ‖ RC ‖ block): the cycle and the reserves block as 8-byte
+// big-endian integers around RC's 32-byte big-endian encoding (48 bytes hashed).
+func CountersignDigest(cycle uint64, rc fr.Element, block uint64) [32]byte {
+	var buf [48]byte
+	binary.BigEndian.PutUint64(buf[0:8], cycle)
+	rcb := rc.Bytes()
+	copy(buf[8:40], rcb[:])
+	binary.BigEndian.PutUint64(buf[40:48], block)
+	return sha256.Sum256(buf[:])
+}
+
+// CountersignStatement is the text an auditor signs (with their own key and tool) once every
+// check holds. chain names where RC was read ("" when only a bundle was checked).
+func CountersignStatement(cycle uint64, rc fr.Element, block uint64, chain string) string {
+	d := CountersignDigest(cycle, rc, block)
+	var b strings.Builder
+	fmt.Fprintf(&b, "I checked the opening of the reserves commitment RC %s of solvency cycle %d", poseidon.Hex(rc), cycle)
+	if chain != "" {
+		fmt.Fprintf(&b, " (%s)", chain)
+	}
+	fmt.Fprintf(&b, " against chain state at block %d: every opened (venue, asset) amount is at most the balance I observed,"+
+		" and every observed debt is at least matched by an opened short or borrow. countersign sha256:%s", block, hex.EncodeToString(d[:]))
+	return b.String()
+}
+
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxReservesFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(raw) > maxReservesFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxReservesFile)
+	}
+	return raw, nil
+}
+
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON document")
+	}
+	return nil
+}
