@@ -32,6 +32,7 @@ import (
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/profile"
+	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Format is the metadata format identifier; readers refuse any other.
@@ -234,23 +235,7 @@ func VKDigest(vk groth16.VerifyingKey) (string, error) {
 // (re-encoding gives the same bytes), so that one key has exactly one accepted encoding and one
 // digest. It returns the key's digest.
 func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	n, err := vk.ReadFrom(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", fmt.Errorf("read verifying key: %w", err)
-	}
-	if n != int64(len(data)) {
-		return nil, "", fmt.Errorf("verifying key has %d trailing bytes", int64(len(data))-n)
-	}
-	var buf bytes.Buffer
-	if _, err := vk.WriteTo(&buf); err != nil {
-		return nil, "", fmt.Errorf("re-encode verifying key: %w", err)
-	}
-	if !bytes.Equal(buf.Bytes(), data) {
-		return nil, "", errors.New("verifying key is not canonically encoded")
-	}
-	sum := sha256.Sum256(data)
-	return vk, hex.EncodeToString(sum[:]), nil
+	return verifier.ReadVerifyingKey(data)
 }
 
 // Save writes a keys directory at dir (built in a temporary sibling and renamed into place, so

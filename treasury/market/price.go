@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/solvency-dev/solvency/contracts"
 )
 
 // PriceDecimals is the fixed precision of every normalised price: USD with 8 decimals, the
@@ -30,22 +32,9 @@ const MaxPrice = uint64(1)<<63 - 1
 // the two must stay identical. A non-positive answer, a result of zero after flooring, or a
 // result of 2^63 or more is an error, never clamped.
 func Normalize(answer *big.Int, decimals uint8) (uint64, error) {
-	if answer == nil || answer.Sign() <= 0 {
-		return 0, fmt.Errorf("feed answer %v is not positive", answer)
-	}
-	v := new(big.Int).Set(answer)
-	if decimals <= PriceDecimals {
-		v.Mul(v, pow10(int64(PriceDecimals-decimals)))
-	} else {
-		v.Quo(v, pow10(int64(decimals-PriceDecimals)))
-	}
-	if v.Sign() == 0 {
-		return 0, fmt.Errorf("feed answer %v with %d decimals normalises to zero", answer, decimals)
-	}
-	if !v.IsUint64() || v.Uint64() > MaxPrice {
-		return 0, fmt.Errorf("feed answer %v with %d decimals normalises to %v, above the 63-bit price bound", answer, decimals, v)
-	}
-	return v.Uint64(), nil
+	// One implementation of the rule, the registry contract's Go twin, so that Go and Solidity
+	// cannot drift apart (P1).
+	return contracts.NormalisePrice(answer, decimals)
 }
 
 // ParsePrice parses a decimal USD price ("3012.5") into 8-decimal units. More than 8 decimals is

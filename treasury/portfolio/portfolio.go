@@ -17,6 +17,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/treasury/policy"
 )
 
@@ -116,20 +117,9 @@ var uintRE = regexp.MustCompile(`^[0-9]{1,78}$`)
 // d <= 8, else floor(answer / 10^(d-8)). The answer must be positive (P1) and the result in
 // (0, 2^63).
 func Normalize(answer *big.Int, decimals uint8) (uint64, error) {
-	if answer.Sign() <= 0 {
-		return 0, fmt.Errorf("answer %s is not positive", answer)
-	}
-	v := new(big.Int).Set(answer)
-	ten := big.NewInt(10)
-	if decimals <= 8 {
-		v.Mul(v, new(big.Int).Exp(ten, big.NewInt(int64(8-decimals)), nil))
-	} else {
-		v.Quo(v, new(big.Int).Exp(ten, big.NewInt(int64(decimals-8)), nil))
-	}
-	if v.Sign() == 0 || v.BitLen() > solvency.PriceBits {
-		return 0, fmt.Errorf("answer %s with %d decimals normalises to %s, outside (0, 2^63)", answer, decimals, v)
-	}
-	return v.Uint64(), nil
+	// One implementation of the rule, the registry contract's Go twin, so that Go and Solidity
+	// cannot drift apart (P1).
+	return contracts.NormalisePrice(answer, decimals)
 }
 
 // LoadPrices reads a prices file and returns the prices in asset-table order.
