@@ -152,7 +152,17 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	return nil
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+// mib renders a byte count in B, KiB or MiB.
+func mib(b int64) string {
+	switch {
+	case b < 1<<10:
+		return fmt.Sprintf("%d B", b)
+	case b < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	}
+}
 
 func printBench(w io.Writer, r *benchReport) {
 	m := r.Machine

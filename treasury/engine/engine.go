@@ -428,7 +428,15 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 	sum.Trades = len(rec.Trades)
 	sum.Reasons = rec.Notes
 	for _, t := range rec.Trades {
-		sum.TradeList = append(sum.TradeList, t.String())
+		amt := t.Amount.String()
+		if a, ok := e.assets[t.FromAsset]; ok && t.Amount != nil {
+			amt = venues.FormatAmount(t.Amount, a)
+		}
+		line := fmt.Sprintf("%s %s from %s into %s at %s", amt, t.FromAsset, t.FromVenue, t.ToAsset, t.ToVenue)
+		if t.Reason != "" {
+			line += " (" + t.Reason + ")"
+		}
+		sum.TradeList = append(sum.TradeList, line)
 	}
 
 	// Execute: simulated fills update positions and pools in one recorded step.
