@@ -40,8 +40,8 @@ func verifyOK(t *testing.T, dir string, pins verifier.Pins) *verifier.Report {
 // End to end: generated accounts -> snapshot -> every batch proved -> solvency proof -> bundle,
 // and the bundle verifies offline against keys pinned outside it.
 func TestProveCycle_EndToEnd(t *testing.T) {
-	rep := verifyOK(t, fx.bundle, fx.pins)
-	m, err := bundle.ReadManifest(fx.bundle)
+	rep := verifyOK(t, fx.Bundle, fx.Pins)
+	m, err := bundle.ReadManifest(fx.Bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +56,15 @@ func TestProveCycle_EndToEnd(t *testing.T) {
 	if m.Statement.Cycle != 9 || m.Statement.ReservesBlock != 21000000 || m.Statement.SnapshotEpoch != 5 {
 		t.Fatalf("statement %+v", m.Statement)
 	}
-	if m.Profile != fx.profile.Name {
+	if m.Profile != fx.Profile.Name {
 		t.Fatalf("profile %q", m.Profile)
 	}
 	// The RC opening lives in the private directory, not in the bundle.
-	if _, err := os.Stat(filepath.Join(fx.private, "reserves-opening-000009.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(fx.Private, "reserves-opening-000009.json")); err != nil {
 		t.Fatalf("RC opening: %v", err)
 	}
 	// Every statement named by the solvency proof matches the twin's passing report.
-	if !fx.manifest.Report.Pass {
+	if !fx.Manifest.Report.Pass {
 		t.Fatal("the fixture's twin report does not pass")
 	}
 }
@@ -76,7 +76,7 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 	dir := t.TempDir()
 	// A copy of everything, so that deleting the private store does not disturb other tests.
 	bdir := filepath.Join(dir, "bundle")
-	copyDir(t, fx.bundle, bdir)
+	copyDir(t, fx.Bundle, bdir)
 
 	var files [][]byte
 	var names []string
@@ -123,10 +123,10 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 		}
 		needles = append(needles, needle{what, []byte(s)}, needle{what + " (formatted)", []byte(assets.FormatUnits(bigU(units), prec))})
 	}
-	table := fx.data.Table
-	for _, acc := range fx.data.Accounts {
+	table := fx.Data.Table
+	for _, acc := range fx.Data.Accounts {
 		needles = append(needles, needle{"account id " + acc.ID, []byte(acc.ID)})
-		p, err := fx.store.Proof(acc.ID)
+		p, err := fx.Store.Proof(acc.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,8 +135,8 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 			addAmount("balance of "+acc.ID, b, table.Assets[a].Precision)
 		}
 	}
-	for i := range fx.store.Public().Batches {
-		in, err := fx.store.Batch(i)
+	for i := range fx.Store.Public().Batches {
+		in, err := fx.Store.Batch(i)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +148,7 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 		}
 	}
 	// The reserves commitment's salt (R1's opening) is private too.
-	opening, err := os.ReadFile(filepath.Join(fx.private, "reserves-opening-000009.json"))
+	opening, err := os.ReadFile(filepath.Join(fx.Private, "reserves-opening-000009.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,10 +170,10 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 	t.Logf("scanned %d files for %d needles (%d balances under 6 digits not scannable)", len(files), len(needles), skippedSmall)
 
 	// Verification works with every private file gone: only the copied bundle is left.
-	verifyOK(t, bdir, fx.pins)
+	verifyOK(t, bdir, fx.Pins)
 	// The private directory sits beside the bundle, never inside it.
-	if rel, err := filepath.Rel(fx.bundle, fx.private); err == nil && !strings.HasPrefix(rel, "..") {
-		t.Fatalf("private output %s is inside the bundle %s", fx.private, fx.bundle)
+	if rel, err := filepath.Rel(fx.Bundle, fx.Private); err == nil && !strings.HasPrefix(rel, "..") {
+		t.Fatalf("private output %s is inside the bundle %s", fx.Private, fx.Bundle)
 	}
 }
 
@@ -182,8 +182,8 @@ func TestV4_BundleHoldsNoPrivateData(t *testing.T) {
 func TestProveCycle_ResumesFromProvedBatches(t *testing.T) {
 	dir := t.TempDir()
 	proofs := filepath.Join(dir, "batch-proofs")
-	copyDir(t, fx.proofs, proofs)
-	n := fx.store.Public().Batches
+	copyDir(t, fx.Proofs, proofs)
+	n := fx.Store.Public().Batches
 	kept, err := os.ReadFile(prover.ProofPath(proofs, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestProveCycle_ResumesFromProvedBatches(t *testing.T) {
 		mu    sync.Mutex // progress may be called from several provers at once
 		calls [][2]int
 	)
-	req := fx.request(filepath.Join(dir, "bundle"), proofs, "")
+	req := fx.Request(filepath.Join(dir, "bundle"), proofs, "")
 	req.BatchProgress = func(done, total int) {
 		mu.Lock()
 		calls = append(calls, [2]int{done, total})
@@ -236,7 +236,7 @@ func TestProveCycle_ResumesFromProvedBatches(t *testing.T) {
 	if bytes.Equal(fixed, corrupt) {
 		t.Fatal("the corrupted proof of batch 2 was kept")
 	}
-	verifyOK(t, filepath.Join(dir, "bundle"), fx.pins)
+	verifyOK(t, filepath.Join(dir, "bundle"), fx.Pins)
 
 	// A third run has nothing left to prove.
 	calls = nil
@@ -247,18 +247,18 @@ func TestProveCycle_ResumesFromProvedBatches(t *testing.T) {
 	if len(calls) != 1 || calls[0] != [2]int{n, n} {
 		t.Fatalf("progress calls %v on a complete cache: want one call reporting %d of %d", calls, n, n)
 	}
-	verifyOK(t, req.Out, fx.pins)
+	verifyOK(t, req.Out, fx.Pins)
 }
 
 // A treasury that fails a limit is refused with the twin's report, before any proving: no
 // bundle, no private output, no batch proof is written.
 func TestProveCycle_LimitFailureWritesNothing(t *testing.T) {
-	bad, err := bench.Generate(fx.profile, fixtureUsers, 1, 0)
+	bad, err := bench.Generate(fx.Profile, fixtureUsers, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	req := fx.request(filepath.Join(dir, "bundle"), filepath.Join(dir, "proofs"), filepath.Join(dir, "private"))
+	req := fx.Request(filepath.Join(dir, "bundle"), filepath.Join(dir, "proofs"), filepath.Join(dir, "private"))
 	req.Positions = bad.Positions
 	res, err := prover.ProveCycle(context.Background(), req)
 	var le *prover.LimitsError
@@ -288,7 +288,7 @@ func TestProveCycle_InterruptedThenResumed(t *testing.T) {
 	out := filepath.Join(dir, "bundle")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req := fx.request(out, proofs, "")
+	req := fx.Request(out, proofs, "")
 	req.Provers = 1
 	req.BatchProgress = func(done, total int) {
 		if done >= 1 {
@@ -305,7 +305,7 @@ func TestProveCycle_InterruptedThenResumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := fx.store.Public().Batches
+	n := fx.Store.Public().Batches
 	whole := 0
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ".proof") {
@@ -327,19 +327,19 @@ func TestProveCycle_InterruptedThenResumed(t *testing.T) {
 	if first != whole {
 		t.Fatalf("the rerun started from %d proved batches, want the %d kept", first, whole)
 	}
-	verifyOK(t, out, fx.pins)
+	verifyOK(t, out, fx.Pins)
 }
 
 // V5: a user's inclusion proof from the private store verifies against the LC of a bundle that
 // verify accepted (so the balance was counted); checked against any other LC it does not.
 func TestV5_InclusionCountsAgainstTheVerifiedBundle(t *testing.T) {
-	verifyOK(t, fx.bundle, fx.pins)
-	m, err := bundle.ReadManifest(fx.bundle)
+	verifyOK(t, fx.Bundle, fx.Pins)
+	m, err := bundle.ReadManifest(fx.Bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, acc := range fx.data.Accounts[:3] {
-		p, err := fx.store.Proof(acc.ID)
+	for _, acc := range fx.Data.Accounts[:3] {
+		p, err := fx.Store.Proof(acc.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

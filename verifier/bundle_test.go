@@ -42,7 +42,7 @@ func accepted(t testing.TB, dir string, pins verifier.Pins) (bool, *verifier.Rep
 func freshBundle(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "bundle")
-	copyDir(t, fx.bundle, dir)
+	copyDir(t, fx.Bundle, dir)
 	return dir
 }
 
@@ -87,7 +87,7 @@ func failedCheck(t *testing.T, rep *verifier.Report, rule string) {
 }
 
 func TestVerifyBundle_FixtureIsValid(t *testing.T) {
-	ok, rep, err := accepted(t, fx.bundle, fx.pins)
+	ok, rep, err := accepted(t, fx.Bundle, fx.Pins)
 	if !ok {
 		t.Fatalf("fixture bundle rejected: %v %+v", err, rep)
 	}
@@ -97,7 +97,7 @@ func TestVerifyBundle_FixtureIsValid(t *testing.T) {
 // manifest's sha256 pin is left alone (the pin catches it) or updated to match (the checked
 // proof reader or the pairing check catches it).
 func TestMutation_EveryProofByte(t *testing.T) {
-	m := readManifest(t, fx.bundle)
+	m := readManifest(t, fx.Bundle)
 	files := []bundle.ProofFile{m.Solvency}
 	for _, b := range m.Batches {
 		files = append(files, b.ProofFile)
@@ -120,7 +120,7 @@ func TestMutation_EveryProofByte(t *testing.T) {
 				if err := os.WriteFile(path, mut, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				mm := readManifest(t, fx.bundle)
+				mm := readManifest(t, fx.Bundle)
 				if repin {
 					if fi == 0 {
 						mm.Solvency.SHA256 = bundle.SHA256Hex(mut)
@@ -129,7 +129,7 @@ func TestMutation_EveryProofByte(t *testing.T) {
 					}
 				}
 				writeManifest(t, dir, mm)
-				if ok, _, _ := accepted(t, dir, fx.pins); ok {
+				if ok, _, _ := accepted(t, dir, fx.Pins); ok {
 					t.Errorf("%s with byte %d flipped (repinned %v) verifies", pf.Path, i, repin)
 				}
 				tried++
@@ -139,8 +139,8 @@ func TestMutation_EveryProofByte(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeManifest(t, dir, readManifest(t, fx.bundle))
-	if ok, rep, err := accepted(t, dir, fx.pins); !ok {
+	writeManifest(t, dir, readManifest(t, fx.Bundle))
+	if ok, rep, err := accepted(t, dir, fx.Pins); !ok {
 		t.Fatalf("restored bundle rejected: %v %+v", err, rep)
 	}
 	t.Logf("%d proof mutations over %d files, all rejected", tried, len(files))
@@ -279,7 +279,7 @@ func setLeaf(root any, path []any, f func(any) any) {
 // every liabilities field, the asset table, the key digests) makes verification fail, except
 // the documented unbound fields.
 func TestMutation_EveryManifestField(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(fx.bundle, bundle.ManifestFile))
+	raw, err := os.ReadFile(filepath.Join(fx.Bundle, bundle.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestMutation_EveryManifestField(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, bundle.ManifestFile), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		ok, _, _ := accepted(t, dir, fx.pins)
+		ok, _, _ := accepted(t, dir, fx.Pins)
 		name := l.String()
 		counts[strings.SplitN(name, ".", 2)[0]]++
 		reason, isU := isUnbound(name)
@@ -326,7 +326,7 @@ func TestMutation_EveryManifestField(t *testing.T) {
 // L3: a skipped, repeated or reordered batch fails verification, also when the manifest is
 // otherwise made consistent around the change.
 func TestL3_SkippedRepeatedReorderedBatchesFail(t *testing.T) {
-	base := readManifest(t, fx.bundle)
+	base := readManifest(t, fx.Bundle)
 	if len(base.Batches) < 3 {
 		t.Fatalf("fixture has %d batches, need 3", len(base.Batches))
 	}
@@ -369,10 +369,10 @@ func TestL3_SkippedRepeatedReorderedBatchesFail(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := freshBundle(t)
-			m := readManifest(t, fx.bundle)
+			m := readManifest(t, fx.Bundle)
 			c.edit(m)
 			writeManifest(t, dir, m)
-			ok, rep, err := accepted(t, dir, fx.pins)
+			ok, rep, err := accepted(t, dir, fx.Pins)
 			if ok {
 				t.Fatal("accepted")
 			}
@@ -400,12 +400,12 @@ func TestL1_Batch0MustStartAtACC0(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := freshBundle(t)
-			m := readManifest(t, fx.bundle)
+			m := readManifest(t, fx.Bundle)
 			m.Batches[0].Before = poseidon.Element{Element: c.before(m)}
 			m.Batches[0].Digest = poseidon.Element{Element: batch.Digest(h, m.Statement.SnapshotEpoch, 0,
 				m.Batches[0].Root.Element, m.Batches[0].Before.Element, m.Batches[0].After.Element)}
 			writeManifest(t, dir, m)
-			ok, rep, err := accepted(t, dir, fx.pins)
+			ok, rep, err := accepted(t, dir, fx.Pins)
 			if ok || err != nil {
 				t.Fatalf("accepted=%v err=%v; want a failed check", ok, err)
 			}
@@ -430,7 +430,7 @@ func checkDetail(rep *verifier.Report, name string) string {
 // tree above it, the root, LC and the statement's public inputs are all recomputed to match it.
 func TestL4_PaddingSlotMustBeEmptyConstant(t *testing.T) {
 	h := poseidon.NewHasher()
-	base := readManifest(t, fx.bundle)
+	base := readManifest(t, fx.Bundle)
 	n := base.Liabilities.Batches
 	slots := len(base.Liabilities.TopLevels[0])
 	if slots <= n {
@@ -439,7 +439,7 @@ func TestL4_PaddingSlotMustBeEmptyConstant(t *testing.T) {
 	for _, slot := range []int{n, slots - 1} {
 		t.Run(fmt.Sprintf("slot %d", slot), func(t *testing.T) {
 			dir := freshBundle(t)
-			m := readManifest(t, fx.bundle)
+			m := readManifest(t, fx.Bundle)
 			lb := &m.Liabilities
 			// A "hidden" subtree: the root of one real batch, an unproven copy of its accounts.
 			lb.TopLevels[0][slot] = m.Batches[0].Root
@@ -466,7 +466,7 @@ func TestL4_PaddingSlotMustBeEmptyConstant(t *testing.T) {
 				st.PublicInputs[i] = poseidon.Element{Element: words[i]}
 			}
 			writeManifest(t, dir, m)
-			ok, rep, err := accepted(t, dir, fx.pins)
+			ok, rep, err := accepted(t, dir, fx.Pins)
 			if ok || err != nil {
 				t.Fatalf("accepted=%v err=%v; want a failed check", ok, err)
 			}
@@ -491,11 +491,11 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 	t.Run("pin differs", func(t *testing.T) {
 		for _, circuit := range []string{verifier.BatchCircuit, verifier.SolvencyCircuit} {
 			pins := verifier.Pins{}
-			for k, v := range fx.pins {
+			for k, v := range fx.Pins {
 				pins[k] = v
 			}
 			pins[circuit] = strings.Repeat("ab", 32)
-			ok, rep, err := accepted(t, fx.bundle, pins)
+			ok, rep, err := accepted(t, fx.Bundle, pins)
 			if ok || err != nil {
 				t.Fatalf("%s: accepted=%v err=%v", circuit, ok, err)
 			}
@@ -503,14 +503,14 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 		}
 	})
 	t.Run("pin missing", func(t *testing.T) {
-		ok, rep, err := accepted(t, fx.bundle, verifier.Pins{verifier.SolvencyCircuit: fx.pins[verifier.SolvencyCircuit]})
+		ok, rep, err := accepted(t, fx.Bundle, verifier.Pins{verifier.SolvencyCircuit: fx.Pins[verifier.SolvencyCircuit]})
 		if ok || err != nil {
 			t.Fatalf("accepted=%v err=%v", ok, err)
 		}
 		failedCheck(t, rep, "batch verifying key matches its pin (V1)")
 	})
 	t.Run("key swapped, manifest rewritten to match", func(t *testing.T) {
-		bk, err := fx.keys.Get(verifier.BatchCircuit)
+		bk, err := fx.Keys.Get(verifier.BatchCircuit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -530,7 +530,7 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 		m := readManifest(t, dir)
 		m.Keys.BatchVK = bundle.SHA256Hex(buf.Bytes())
 		writeManifest(t, dir, m)
-		ok, rep, err := accepted(t, dir, fx.pins)
+		ok, rep, err := accepted(t, dir, fx.Pins)
 		if ok || err != nil {
 			t.Fatalf("accepted=%v err=%v", ok, err)
 		}
@@ -547,11 +547,11 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 // V3: field elements in the manifest are parsed canonically: a value >= p, uppercase hex, a
 // missing prefix or a wrong length make the bundle unusable (exit 2), never reduced mod p.
 func TestV3_NonCanonicalManifestIsUnusable(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(fx.bundle, bundle.ManifestFile))
+	raw, err := os.ReadFile(filepath.Join(fx.Bundle, bundle.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := readManifest(t, fx.bundle)
+	m := readManifest(t, fx.Bundle)
 	lc := poseidon.Hex(m.Statement.LC.Element)
 	p := fr.Modulus()
 	pPlus := new(big.Int).Add(p, new(big.Int).SetBytes(m.Statement.LC.Element.Marshal()))
@@ -586,7 +586,7 @@ func TestV3_NonCanonicalManifestIsUnusable(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, bundle.ManifestFile), mut, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			ok, rep, err := accepted(t, dir, fx.pins)
+			ok, rep, err := accepted(t, dir, fx.Pins)
 			if ok {
 				t.Fatal("accepted")
 			}
@@ -614,7 +614,7 @@ func TestV3_NonCanonicalManifestIsUnusable(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, bundle.ManifestFile), mut, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := verifier.VerifyBundle(dir, fx.pins, verifier.Options{}); !errors.Is(err, verifier.ErrUnusable) {
+			if _, err := verifier.VerifyBundle(dir, fx.Pins, verifier.Options{}); !errors.Is(err, verifier.ErrUnusable) {
 				t.Fatalf("want ErrUnusable, got %v", err)
 			}
 		})
@@ -625,7 +625,7 @@ func TestV3_NonCanonicalManifestIsUnusable(t *testing.T) {
 // copy of the bundle alone, far from any private file.
 func TestV4_VerifiesWithoutPrivateStore(t *testing.T) {
 	dir := freshBundle(t)
-	if ok, rep, err := accepted(t, dir, fx.pins); !ok {
+	if ok, rep, err := accepted(t, dir, fx.Pins); !ok {
 		t.Fatalf("copy of the bundle alone rejected: %v %+v", err, rep)
 	}
 }

@@ -18,7 +18,7 @@ import (
 //
 //	go test -run '^$' -fuzz FuzzVerifyBundle_Manifest -fuzztime 1m ./verifier
 func FuzzVerifyBundle_Manifest(f *testing.F) {
-	raw, err := os.ReadFile(filepath.Join(fx.bundle, bundle.ManifestFile))
+	raw, err := os.ReadFile(filepath.Join(fx.Bundle, bundle.ManifestFile))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -34,13 +34,13 @@ func FuzzVerifyBundle_Manifest(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(``))
 	dir := filepath.Join(f.TempDir(), "bundle")
-	copyDir(f, fx.bundle, dir)
+	copyDir(f, fx.Bundle, dir)
 	path := filepath.Join(dir, bundle.ManifestFile)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := verifier.VerifyBundle(dir, fx.pins, verifier.Options{Workers: 1})
+		rep, err := verifier.VerifyBundle(dir, fx.Pins, verifier.Options{Workers: 1})
 		if err != nil {
 			if !errors.Is(err, verifier.ErrUnusable) {
 				t.Fatalf("error that is not ErrUnusable: %v", err)

@@ -13,12 +13,12 @@ import (
 // as "counted" when the bundle behind the root does not verify (here: one batch proof removed
 // from the chain by breaking its file), and a bundle for another snapshot is refused too.
 func TestV5_InclusionNotCountedWhenBundleFails(t *testing.T) {
-	acct := fx.data.Accounts[0].ID
-	p, err := fx.store.Proof(acct)
+	acct := fx.Data.Accounts[0].ID
+	p, err := fx.Store.Proof(acct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc, _, err := verifier.CheckInclusion(p, fx.bundle, fx.pins, verifier.Options{})
+	inc, _, err := verifier.CheckInclusion(p, fx.Bundle, fx.Pins, verifier.Options{})
 	if err != nil || !inc.Counted {
 		t.Fatalf("valid bundle: counted=%v err=%v", inc != nil && inc.Counted, err)
 	}
@@ -29,7 +29,7 @@ func TestV5_InclusionNotCountedWhenBundleFails(t *testing.T) {
 	if err := os.WriteFile(proof, []byte("not a proof"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inc, _, err = verifier.CheckInclusion(p, dir, fx.pins, verifier.Options{})
+	inc, _, err = verifier.CheckInclusion(p, dir, fx.Pins, verifier.Options{})
 	if !errors.Is(err, verifier.ErrNotCounted) || inc.Counted {
 		t.Fatalf("broken bundle: err %v, counted %v; want ErrNotCounted", err, inc != nil && inc.Counted)
 	}
@@ -42,7 +42,7 @@ func TestV1_TrustComesFromPinsNotFromTheBundle(t *testing.T) {
 	m := readManifest(t, dir)
 	m.Trust = "ceremony"
 	writeManifest(t, dir, m)
-	ok, rep, err := accepted(t, dir, fx.pins)
+	ok, rep, err := accepted(t, dir, fx.Pins)
 	if err != nil {
 		t.Fatal(err)
 	}

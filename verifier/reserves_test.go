@@ -82,12 +82,12 @@ func TestReservesOpeningMatches(t *testing.T) {
 // TestReservesOpeningOfProvenCycle checks the opening the prover wrote for the fixture's proven
 // cycle against its bundle's statement, at the keys profile's slot count.
 func TestReservesOpeningOfProvenCycle(t *testing.T) {
-	o, err := verifier.ReadReservesOpening(filepath.Join(fx.private, "reserves-opening-000009.json"))
+	o, err := verifier.ReadReservesOpening(filepath.Join(fx.Private, "reserves-opening-000009.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := fx.manifest.Manifest.Statement
-	slots := fx.profile.Positions
+	st := fx.Manifest.Manifest.Statement
+	slots := fx.Profile.Positions
 	if o.Slots != 0 {
 		slots = o.Slots
 	}
