@@ -20,7 +20,6 @@ import (
 	"github.com/consensys/gnark/frontend"
 
 	"github.com/solvency-dev/solvency/bundle"
-	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
@@ -87,24 +86,11 @@ type CycleResult struct {
 }
 
 // ReservesOpening is the private opening of RC, for an auditor who checks reserves against
-// chain state at the reserves block (R1).
-type ReservesOpening struct {
-	Version   int              `json:"version"`
-	Cycle     uint64           `json:"cycle"`
-	RC        string           `json:"rc"`
-	Salt      string           `json:"salt"`
-	Block     uint64           `json:"reserves_block"`
-	Positions []OpenPosition   `json:"positions"`
-	Assets    []assets.Asset   `json:"assets"`
-	Venues    []solvency.Venue `json:"venues"`
-}
+// chain state at the reserves block (R1); the verifier reads the same type.
+type ReservesOpening = verifier.ReservesOpening
 
 // OpenPosition is one opened position slot.
-type OpenPosition struct {
-	Venue  int    `json:"venue"`
-	Asset  int    `json:"asset"`
-	Amount string `json:"amount_units"`
-}
+type OpenPosition = verifier.OpenPosition
 
 // ProveCycle proves every liabilities batch (resuming) and the solvency statement, verifies both
 // locally, and writes the public bundle. It refuses, without writing anything, when a limit fails.
@@ -242,7 +228,7 @@ func writeOpening(dir string, req *CycleRequest, w *solvency.Witness, st *solven
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	o := ReservesOpening{Version: 1, Cycle: req.Cycle, RC: poseidon.Hex(st.RC), Salt: poseidon.Hex(w.RCSalt),
+	o := ReservesOpening{Version: 1, Cycle: req.Cycle, RC: poseidon.Hex(st.RC), Salt: poseidon.Hex(w.RCSalt), Slots: w.Slots,
 		Block: req.ReservesBlock, Assets: w.Table.Assets, Venues: req.Policy.Venues}
 	for _, p := range w.Positions {
 		o.Positions = append(o.Positions, OpenPosition{Venue: p.Venue, Asset: p.Asset, Amount: p.Amount.String()})

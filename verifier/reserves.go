@@ -57,9 +57,9 @@ func mismatch(format string, args ...any) error {
 	return &mismatchError{fmt.Sprintf(format, args...)}
 }
 
-// ReservesOpening is the private opening of RC as the prover writes it (prover.ReservesOpening;
-// this package cannot import the prover, which imports it). Slots is P, the number of position
-// slots the circuit hashes; 0 when the file predates the field.
+// ReservesOpening is the private opening of RC as the prover writes it (prover.ReservesOpening
+// is this type). Slots is P, the number of position slots the circuit hashes; 0 when the file
+// predates the field.
 type ReservesOpening struct {
 	Version   int              `json:"version"`
 	Cycle     uint64           `json:"cycle"`
