@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
+	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/sample"
 )
 
@@ -94,4 +96,41 @@ func TestEngineRunsCyclesOnDevnet(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("rerun ran %d cycles", n)
 	}
+}
+
+// TestOracleCheckStopsCycle: a price that fails an oracle check (here a move beyond the
+// deviation bound between two cycles) stops the cycle before it is proven or published, and
+// the error names the asset and the check.
+func TestOracleCheckStopsCycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits")
+	}
+	dir := t.TempDir()
+	cfg := sampleConfig(t, dir, 20)
+	d, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	ch, err := contracts.NewChain(ctx, d.Client(), d.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: true, Name: "test devnet", MaxDeviationBps: 1}
+	eng, err := Open(ctx, cfg, Options{StateDir: state, Chain: evm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	err = eng.Run(ctx, 2, nil)
+	var ce *market.CheckError
+	if !errors.As(err, &ce) || ce.Asset == "" {
+		t.Fatalf("run: %v; want a price check error naming the asset", err)
+	}
+	if got, ok, _ := evm.PublishedCycle(ctx); !ok || got != 1 {
+		t.Fatalf("registry has cycle %d (%v); want only cycle 1 published", got, ok)
+	}
+	t.Logf("refused: %v", err)
 }

@@ -34,6 +34,11 @@ type EVMChain struct {
 	DevFeeds  bool          // deploy and drive dev price feeds (dev chains only)
 	Heartbeat time.Duration // feed heartbeat for dev feeds
 	Name      string
+	// MaxDeviationBps refuses a cycle whose oracle price moved more than this since the last
+	// cycle this process read (0: 5000, i.e. 50%; a larger move needs a person to look).
+	MaxDeviationBps uint64
+
+	prev *market.Snapshot
 
 	addr *contracts.Addresses
 	reg  *contracts.Registry
@@ -134,6 +139,18 @@ func (c *EVMChain) deploy(ctx context.Context, table *assets.Table) error {
 // latest round is read back and normalised exactly as the registry will (P1).
 func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *assets.Table) ([]bundle.Price, error) {
 	out := make([]bundle.Price, table.Len())
+	if c.DevFeeds {
+		if err := c.setDevFeeds(ctx, snap, table); err != nil {
+			return nil, err
+		}
+	}
+	// Every answer passes the oracle checks (positive, complete round, within its heartbeat,
+	// no jump beyond the deviation bound); a failing one stops the cycle, naming the asset and
+	// the check.
+	checked, err := c.checkedSnapshot(ctx, snap.Cycle, table)
+	if err != nil {
+		return nil, err
+	}
 	for i, a := range table.Assets {
 		fi := c.addr.Feeds[i]
 		feed, err := contracts.NewDevFeed(fi.Aggregator, c.Chain.Backend)
@@ -144,23 +161,9 @@ func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *asse
 		if err != nil {
 			return nil, fmt.Errorf("%s feed decimals: %w", a.Symbol, err)
 		}
-		var round *big.Int
-		if c.DevFeeds && fi.Dev {
-			p, err := snap.Price(a.Symbol)
-			if err != nil {
-				return nil, err
-			}
-			answer := new(big.Int).SetUint64(p)
-			if dec >= 8 {
-				answer.Mul(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec-8)), nil))
-			} else {
-				answer.Div(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(8-dec)), nil))
-			}
-			if round, err = feed.UpdateAnswer(ctx, c.Chain, answer); err != nil {
-				return nil, fmt.Errorf("set %s feed: %w", a.Symbol, err)
-			}
-		} else if round, err = feed.LatestRound(ctx); err != nil {
-			return nil, fmt.Errorf("%s feed: %w", a.Symbol, err)
+		round := checked.Rounds[a.Symbol]
+		if round == nil {
+			return nil, fmt.Errorf("%s feed: no checked round", a.Symbol)
 		}
 		rd, err := feed.RoundData(ctx, round)
 		if err != nil {
@@ -170,10 +173,69 @@ func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *asse
 		if err != nil {
 			return nil, fmt.Errorf("%s feed: %w", a.Symbol, err)
 		}
+		if price != checked.Prices[a.Symbol] {
+			return nil, fmt.Errorf("%s feed: round %v changed while it was read", a.Symbol, round)
+		}
 		out[i] = bundle.Price{Symbol: a.Symbol, Price: price, Answer: rd.Answer.String(), FeedDecimals: dec,
 			Round: round.String(), UpdatedAt: rd.UpdatedAt}
 	}
 	return out, nil
+}
+
+// setDevFeeds posts the snapshot's prices as new rounds of the dev feeds.
+func (c *EVMChain) setDevFeeds(ctx context.Context, snap market.Snapshot, table *assets.Table) error {
+	for i, a := range table.Assets {
+		fi := c.addr.Feeds[i]
+		if !fi.Dev {
+			continue
+		}
+		feed, err := contracts.NewDevFeed(fi.Aggregator, c.Chain.Backend)
+		if err != nil {
+			return err
+		}
+		dec, err := feed.Decimals(ctx)
+		if err != nil {
+			return fmt.Errorf("%s feed decimals: %w", a.Symbol, err)
+		}
+		p, err := snap.Price(a.Symbol)
+		if err != nil {
+			return err
+		}
+		answer := new(big.Int).SetUint64(p)
+		if dec >= 8 {
+			answer.Mul(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(dec-8)), nil))
+		} else {
+			answer.Div(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(8-dec)), nil))
+		}
+		if _, err := feed.UpdateAnswer(ctx, c.Chain, answer); err != nil {
+			return fmt.Errorf("set %s feed: %w", a.Symbol, err)
+		}
+	}
+	return nil
+}
+
+// checkedSnapshot reads every feed's latest round through the oracle checks.
+func (c *EVMChain) checkedSnapshot(ctx context.Context, cycle uint64, table *assets.Table) (market.Snapshot, error) {
+	var feeds []market.Feed
+	for i, a := range table.Assets {
+		fi := c.addr.Feeds[i]
+		feeds = append(feeds, market.Feed{Asset: a.Symbol, Address: fi.Aggregator, Heartbeat: time.Duration(fi.Heartbeat) * time.Second})
+	}
+	src, err := market.NewChainlinkSource(c.Chain.Backend, feeds)
+	if err != nil {
+		return market.Snapshot{}, err
+	}
+	src.MaxDeviationBps = c.MaxDeviationBps
+	if src.MaxDeviationBps == 0 {
+		src.MaxDeviationBps = 5000
+	}
+	src.Previous = c.prev
+	snap, err := src.Snapshot(ctx, cycle)
+	if err != nil {
+		return market.Snapshot{}, err
+	}
+	c.prev = &snap
+	return snap, nil
 }
 
 // Head implements Chain.
