@@ -39,6 +39,9 @@ the solvency circuit's native twin: exactly the integer computation the proof ma
 each limit with its value, its bound and whether it passes, and exits 1 if any fails (a proof
 would not verify). Liabilities come from a liabilities build directory (its final running sums)
 or, before one exists, from a JSON object of per-asset totals (symbol -> decimal).`,
+		Example: `  solvency risk --positions testdata/positions.json --prices testdata/prices.json \
+      --policy testdata/policy.json --liability-totals testdata/liabilities.json
+  solvency risk --positions pos.json --prices prices.json --policy policy.json --liabilities liab --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRisk(o, cmd.OutOrStdout())

@@ -39,6 +39,9 @@ func newSetupCmdWith(circuits func() []profile.CircuitSpec) *cobra.Command {
 keys directory KEYS. Whoever runs it knows the setup's secret randomness and could forge proofs of
 false statements: the keys are NOT fit for production. They are marked "dev-single-party" and
 every output made with them says so. For keys that others can rely on, run a multi-party ceremony: see 'solvency ceremony'.`,
+		Example: `  solvency setup --profile test --out keys          # seconds: tests and quick demos
+  solvency setup --profile production --out keys    # minutes: the 512-account batch circuit
+  solvency setup --profile demo --out keys --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSetup(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
