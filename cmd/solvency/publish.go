@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/treasury/engine"
 )
 
 // newPublishCmd publishes a cycle's attestation to the registry.
@@ -20,8 +22,10 @@ func newPublishCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "publish BUNDLE --rpc URL --key FILE",
 		Short: "Publish a cycle's proof and statement to the attestation registry",
-		Long: `publish reads BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is in
-contracts/README.md), and sends the proof and the statement to the registry, which checks the
+		Long: `publish reads a proven bundle (BUNDLE/manifest.json, as 'solvency prove' writes it: the
+statement, the oracle rounds and the solvency proof; the bundle's digest and location are
+recorded on chain), or BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is
+in contracts/README.md), and sends the proof and the statement to the registry, which checks the
 oracle rounds, builds the public inputs itself and verifies the proof.
 
 It is idempotent by cycle (V6): it first asks the registry whether the cycle is recorded. If the
@@ -36,14 +40,28 @@ policy) is shown by its error name and exits with code 1.`,
 			ctx, stop := ocSignalContext(cmd.Context())
 			defer stop()
 			path := args[0]
+			var att *contracts.Attestation
 			if st, err := os.Stat(path); err != nil {
 				return exitError(exitBadInput, err)
 			} else if st.IsDir() {
-				path = filepath.Join(path, contracts.StatementFileName)
+				if _, err := os.Stat(filepath.Join(path, bundle.ManifestFile)); err == nil {
+					// A bundle from 'solvency prove': the attestation comes from its manifest.
+					m, err := bundle.ReadManifest(path)
+					if err != nil {
+						return exitError(exitBadInput, err)
+					}
+					if att, err = engine.Attestation(path, m); err != nil {
+						return exitError(exitBadInput, err)
+					}
+				} else {
+					path = filepath.Join(path, contracts.StatementFileName)
+				}
 			}
-			att, err := contracts.ReadStatementFile(path)
-			if err != nil {
-				return exitError(exitBadInput, err)
+			if att == nil {
+				var err error
+				if att, err = contracts.ReadStatementFile(path); err != nil {
+					return exitError(exitBadInput, err)
+				}
 			}
 			client, err := chainOpts.dial(ctx)
 			if err != nil {

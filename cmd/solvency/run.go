@@ -48,9 +48,9 @@ publish (the registry says which cycle it has) and without losing or repeating a
 
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
-comes from --key-file or $SOLVENCY_KEY, never from a flag's value.`,
+comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.`,
 		Example: `  solvency run --config testdata/treasury/config.json --cycles 3
-  solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key-file dev.key --dev-feeds`,
+  solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key chain/dev.key --dev-feeds`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
@@ -62,7 +62,7 @@ comes from --key-file or $SOLVENCY_KEY, never from a flag's value.`,
 	f.StringVar(&o.state, "state", "solvency-state", "state directory")
 	f.StringVar(&o.keys, "keys", "", "keys directory (default: development keys made once in STATE/keys)")
 	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint (default: an embedded dev chain in STATE/chain)")
-	f.StringVar(&o.keyFile, "key-file", "", "file holding the publisher's private key (or set $SOLVENCY_KEY)")
+	f.StringVar(&o.keyFile, "key", "", "file holding the publisher's private key (or set $SOLVENCY_KEY)")
 	f.BoolVar(&o.devFeeds, "dev-feeds", false, "with --rpc: deploy and drive settable dev price feeds")
 	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs)")
 	f.BoolVar(&o.json, "json", false, "print one JSON summary per cycle")
