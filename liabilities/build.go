@@ -246,7 +246,7 @@ func Build(ctx context.Context, table *assets.Table, accounts []Account, opt Bui
 	for b := range s.batches {
 		roots[b] = s.batches[b].res.Root
 	}
-	if s.TopLevels, err = topLevels(h, roots, s.Empty[shape.Height:]); err != nil {
+	if s.TopLevels, err = topLevels(h, roots, shape.Height); err != nil {
 		return nil, fmt.Errorf("build: top tree: %w", err)
 	}
 	ht := len(s.TopLevels) - 1
@@ -311,35 +311,20 @@ func (s *Snapshot) openings(n, B int) ([]batch.Opening, error) {
 
 // topLevels builds the tree above the batches: level 0 holds the n batch roots, level l the
 // nodes at height h+l, up to the single root. Only the prefix of each level that covers a real
-// batch is stored; every later entry is the public constant empty[l] = EMPTY_{h+l} (L4), and
-// nodes whose children are all constants are never hashed.
-func topLevels(h *poseidon.Hasher, roots []fr.Element, empty []fr.Element) ([][]fr.Element, error) {
-	ht := batch.TopHeight(len(roots))
-	if len(empty) < ht+1 {
-		return nil, fmt.Errorf("need %d empty-subtree constants, have %d", ht+1, len(empty))
+// batch is stored; every later entry is the public constant EMPTY_{h+l} (L4). It is the prefix of
+// batch.TopLevels, the one construction the prover and the verifier also use.
+func topLevels(h *poseidon.Hasher, roots []fr.Element, height int) ([][]fr.Element, error) {
+	full, err := batch.TopLevels(h, roots, height)
+	if err != nil {
+		return nil, err
 	}
-	levels := [][]fr.Element{roots}
-	for l := 0; l < ht; l++ {
-		cur := levels[l]
-		next := make([]fr.Element, (len(cur)+poseidon.Arity-1)/poseidon.Arity)
-		var ch [poseidon.Arity]fr.Element
-		for k := range next {
-			for c := range ch {
-				if i := k*poseidon.Arity + c; i < len(cur) {
-					ch[c] = cur[i]
-				} else {
-					ch[c] = empty[l]
-				}
-			}
-			node, err := batch.SubtreeRoot(h, ch[:])
-			if err != nil {
-				return nil, err
-			}
-			next[k] = node
-		}
-		levels = append(levels, next)
+	// Keep the nodes over real batches: ceil(n / 8^l) at level l.
+	n := len(roots)
+	for l := range full {
+		full[l] = full[l][:n]
+		n = (n + poseidon.Arity - 1) / poseidon.Arity
 	}
-	return levels, nil
+	return full, nil
 }
 
 // parallel runs work over [0, n) in chunks of chunk items on workers goroutines. newWorker is

@@ -130,8 +130,7 @@ func (p *Public) Check(h *poseidon.Hasher) error {
 	if len(p.TopTree) != p.TopHeight+1 || len(p.TopTree[0]) != p.Batches {
 		return fmt.Errorf("top_tree: want %d levels starting with %d batch roots", p.TopHeight+1, p.Batches)
 	}
-	empty := batch.EmptyRoots(h, p.Depth)
-	levels, err := topLevels(h, unelems(p.TopTree[0]), empty[p.BatchHeight:])
+	levels, err := topLevels(h, unelems(p.TopTree[0]), p.BatchHeight)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func ProveLiabilities(ctx context.Context, store *liabilities.Store, proofDir st
 			ProofFile: bundle.ProofFile{Path: bundle.BatchProofPath(i), SHA256: bundle.SHA256Hex(data)},
 		})
 	}
-	top, err := TopLevels(h, roots, pub.BatchHeight)
+	top, err := batch.TopLevels(h, roots, pub.BatchHeight)
 	if err != nil {
 		return nil, err
 	}
@@ -94,38 +94,6 @@ func ProveLiabilities(ctx context.Context, store *liabilities.Store, proofDir st
 		out.Tree.TopLevels = append(out.Tree.TopLevels, row)
 	}
 	return out, nil
-}
-
-// TopLevels builds the full tree above the batches: level 0 holds 8^ht slots, batch roots then
-// EMPTY_h padding (L4); the last level is the root.
-func TopLevels(h *poseidon.Hasher, roots []fr.Element, height int) ([][]fr.Element, error) {
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("no batches")
-	}
-	ht := batch.TopHeight(len(roots))
-	slots := 1
-	for range ht {
-		slots *= poseidon.Arity
-	}
-	empty := batch.EmptyRoots(h, height)[height]
-	level := make([]fr.Element, slots)
-	for i := range level {
-		if i < len(roots) {
-			level[i] = roots[i]
-		} else {
-			level[i] = empty
-		}
-	}
-	levels := [][]fr.Element{level}
-	for len(level) > 1 {
-		next := make([]fr.Element, len(level)/poseidon.Arity)
-		for i := range next {
-			next[i] = h.Node((*[poseidon.Arity]fr.Element)(level[i*poseidon.Arity : (i+1)*poseidon.Arity]))
-		}
-		levels = append(levels, next)
-		level = next
-	}
-	return levels, nil
 }
 
 func el(e fr.Element) poseidon.Element { return poseidon.Element{Element: e} }

@@ -315,24 +315,18 @@ func checkDigests(h *poseidon.Hasher, epoch uint64, bs []bundle.Batch) error {
 }
 
 func checkTop(h *poseidon.Hasher, lb *bundle.Liabilities, bs []bundle.Batch) error {
-	ht := batch.TopHeight(lb.Batches)
-	slots := 1
-	for range ht {
-		slots *= poseidon.Arity
+	roots := make([]fr.Element, len(bs))
+	for i := range bs {
+		roots[i] = bs[i].Root.Element
 	}
-	empty := batch.EmptyRoots(h, lb.Height)[lb.Height]
-	level := make([]fr.Element, slots)
-	for i := range level {
-		if i < len(bs) {
-			level[i] = bs[i].Root.Element
-		} else {
-			level[i] = empty
-		}
+	levels, err := batch.TopLevels(h, roots, lb.Height)
+	if err != nil {
+		return err
 	}
-	if len(lb.TopLevels) != ht+1 {
-		return fmt.Errorf("top tree has %d levels; want %d", len(lb.TopLevels), ht+1)
+	if len(lb.TopLevels) != len(levels) {
+		return fmt.Errorf("top tree has %d levels; want %d", len(lb.TopLevels), len(levels))
 	}
-	for l := 0; ; l++ {
+	for l, level := range levels {
 		if len(lb.TopLevels[l]) != len(level) {
 			return fmt.Errorf("top tree level %d has %d nodes; want %d", l, len(lb.TopLevels[l]), len(level))
 		}
@@ -344,16 +338,8 @@ func checkTop(h *poseidon.Hasher, lb *bundle.Liabilities, bs []bundle.Batch) err
 				return fmt.Errorf("top tree level %d node %d does not recompute", l, i)
 			}
 		}
-		if len(level) == 1 {
-			break
-		}
-		next := make([]fr.Element, len(level)/poseidon.Arity)
-		for i := range next {
-			next[i] = h.Node((*[poseidon.Arity]fr.Element)(level[i*poseidon.Arity : (i+1)*poseidon.Arity]))
-		}
-		level = next
 	}
-	return eq(level[0], lb.Root.Element, "root")
+	return eq(levels[len(levels)-1][0], lb.Root.Element, "root")
 }
 
 func verifyBatches(dir string, vk groth16.VerifyingKey, bs []bundle.Batch, workers int) error {

@@ -345,3 +345,37 @@ func (p LCPreimage) Validate() error {
 	}
 	return nil
 }
+
+// TopLevels builds the tree above the batches: level 0 holds the 8^ht slots of the top tree,
+// the n batch roots then the constant EMPTY_height in every padding slot (L4); each level above
+// hashes eight children with Node; the last level is the root. A prefix of each level is the
+// compact form that stores only the nodes over real batches.
+func TopLevels(h *poseidon.Hasher, roots []fr.Element, height int) ([][]fr.Element, error) {
+	if len(roots) == 0 {
+		return nil, errors.New("top tree: no batches")
+	}
+	ht := TopHeight(len(roots))
+	slots := 1
+	for range ht {
+		slots *= poseidon.Arity
+	}
+	empty := EmptyRoots(h, height)[height]
+	level := make([]fr.Element, slots)
+	for i := range level {
+		if i < len(roots) {
+			level[i] = roots[i]
+		} else {
+			level[i] = empty
+		}
+	}
+	levels := [][]fr.Element{level}
+	for len(level) > 1 {
+		next := make([]fr.Element, len(level)/poseidon.Arity)
+		for i := range next {
+			next[i] = h.Node((*[poseidon.Arity]fr.Element)(level[i*poseidon.Arity : (i+1)*poseidon.Arity]))
+		}
+		levels = append(levels, next)
+		level = next
+	}
+	return levels, nil
+}
