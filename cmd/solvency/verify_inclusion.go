@@ -158,18 +158,10 @@ func runVerifyInclusion(stdout io.Writer, o verifyInclusionOptions) error {
 			return fail(exitBadInput, fmt.Errorf("--lc: %w", err))
 		}
 	}
-	f, err := os.Open(o.proofFile)
+	p, err := loadInclusionProof(o.proofFile, &res)
 	if err != nil {
-		return fail(exitBadInput, fmt.Errorf("open inclusion proof: %w", err))
+		return fail(exitBadInput, err)
 	}
-	p, err := liabilities.ParseInclusionProof(f)
-	f.Close()
-	if err != nil {
-		return fail(exitBadInput, fmt.Errorf("%s: %w", o.proofFile, err))
-	}
-	res.AccountID, res.LeafIndex = p.AccountID, p.LeafIndex
-	res.Epoch, res.SnapshotTime = p.Snapshot.Epoch, p.Snapshot.SnapshotTime
-	res.LC = poseidon.Hex(p.Snapshot.LC.Fr())
 	if o.root == "" {
 		// Only --lc: LC binds the root, so the root named in the file is checked through it.
 		if err := liabilities.VerifyInclusionLC(p, lc); err != nil {
@@ -236,4 +228,21 @@ func countNonzero(bs []liabilities.ProofBalance) int {
 		}
 	}
 	return n
+}
+
+// loadInclusionProof reads a user's proof file and fills what the result reports about it.
+func loadInclusionProof(path string, res *inclusionResult) (*liabilities.InclusionProof, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open inclusion proof: %w", err)
+	}
+	defer f.Close()
+	p, err := liabilities.ParseInclusionProof(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	res.AccountID, res.LeafIndex = p.AccountID, p.LeafIndex
+	res.Epoch, res.SnapshotTime = p.Snapshot.Epoch, p.Snapshot.SnapshotTime
+	res.LC = poseidon.Hex(p.Snapshot.LC.Fr())
+	return p, nil
 }

@@ -25,18 +25,10 @@ func runCountedInclusion(stdout io.Writer, o verifyInclusionOptions, res *inclus
 	if o.keysFrom == "" {
 		return fail(exitBadInput, errors.New("--keys-from is required: the bundle's verifying keys must be pinned outside it (V1)"))
 	}
-	f, err := os.Open(o.proofFile)
+	p, err := loadInclusionProof(o.proofFile, res)
 	if err != nil {
-		return fail(exitBadInput, fmt.Errorf("open inclusion proof: %w", err))
+		return fail(exitBadInput, err)
 	}
-	p, err := liabilities.ParseInclusionProof(f)
-	f.Close()
-	if err != nil {
-		return fail(exitBadInput, fmt.Errorf("%s: %w", o.proofFile, err))
-	}
-	res.AccountID, res.LeafIndex = p.AccountID, p.LeafIndex
-	res.Epoch, res.SnapshotTime = p.Snapshot.Epoch, p.Snapshot.SnapshotTime
-	res.LC = poseidon.Hex(p.Snapshot.LC.Fr())
 	ps, err := loadPins(o.keysFrom, io.Discard)
 	if err != nil {
 		return fail(exitBadInput, fmt.Errorf("--keys-from: %w", err))

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/venues"
 )
@@ -37,18 +38,17 @@ func (p Portfolio) Clone() Portfolio {
 	return c
 }
 
-// Limit kinds; the same names as the solvency twin's report (circuits/solvency KindX), so an
-// adapter copies them through.
+// Limit kinds: the solvency twin's own (circuits/solvency), so an adapter copies them through.
 const (
-	KindBound      = "bound"
-	KindCollateral = "collateral"
-	KindInKind     = "in-kind"
-	KindLiquidity  = "liquidity"
-	KindAssetCap   = "asset-cap"
-	KindGroupCap   = "group-cap"
-	KindTarget     = "target"
-	KindStress     = "stress"
-	KindVaR        = "var"
+	KindBound      = solvency.KindBound
+	KindCollateral = solvency.KindCollateral
+	KindInKind     = solvency.KindInKind
+	KindLiquidity  = solvency.KindLiquidity
+	KindAssetCap   = solvency.KindAssetCap
+	KindGroupCap   = solvency.KindGroupCap
+	KindTarget     = solvency.KindTarget
+	KindStress     = solvency.KindStress
+	KindVaR        = solvency.KindVaR
 )
 
 // Limit is one checked limit.
