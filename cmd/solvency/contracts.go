@@ -315,22 +315,11 @@ hash binds the chain id and the registry address (S6), so it is usually set afte
 						Answer: one, Heartbeat: uint32(heartbeat / time.Second)})
 				}
 			case len(feeds) > 0:
-				if len(heartbeats) != len(feeds) {
-					return exitError(exitBadInput, fmt.Errorf("%d feeds but %d heartbeats", len(feeds), len(heartbeats)))
+				fcs, err := ocParseFeeds(feeds, heartbeats)
+				if err != nil {
+					return err
 				}
-				for i, f := range feeds {
-					if !common.IsHexAddress(f) {
-						return exitError(exitBadInput, fmt.Errorf("--feeds: %q is not an address", f))
-					}
-					hb, err := strconv.ParseUint(heartbeats[i], 10, 32)
-					if err == nil {
-						err = contracts.CheckHeartbeat(uint32(hb))
-					}
-					if err != nil {
-						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q: want seconds in [1, %d]", heartbeats[i], contracts.MaxHeartbeat))
-					}
-					cfg.Feeds = append(cfg.Feeds, contracts.FeedConfig{Aggregator: common.HexToAddress(f), Heartbeat: uint32(hb)})
-				}
+				cfg.Feeds = fcs
 			default:
 				return exitError(exitBadInput, errors.New("give --dev-feeds, or --feeds and --heartbeats"))
 			}
@@ -515,19 +504,11 @@ preimage holds this chain's id and this registry's address (S6).`,
 			if err != nil {
 				return exitError(exitBadInput, fmt.Errorf("--policy-hash: %w", err))
 			}
-			client, err := chainOpts.dial(ctx)
+			client, reg, chain, err := ocSigner(ctx, &chainOpts, &regOpts)
 			if err != nil {
 				return err
 			}
 			defer client.Close()
-			reg, _, err := regOpts.bind(ctx, client)
-			if err != nil {
-				return ocExit(err)
-			}
-			chain, err := chainOpts.chain(ctx, client)
-			if err != nil {
-				return err
-			}
 			if err := reg.SetPolicyHash(ctx, chain, e); err != nil {
 				return ocExit(err)
 			}
@@ -690,21 +671,9 @@ with --apply once the delay has passed. With neither flag it shows the current f
 			}
 			var proposal []contracts.FeedConfig
 			if len(feeds) > 0 {
-				if len(heartbeats) != len(feeds) {
-					return exitError(exitBadInput, fmt.Errorf("%d feeds but %d heartbeats", len(feeds), len(heartbeats)))
-				}
-				for i, f := range feeds {
-					if !common.IsHexAddress(f) {
-						return exitError(exitBadInput, fmt.Errorf("--feeds: %q is not an address", f))
-					}
-					hb, err := strconv.ParseUint(heartbeats[i], 10, 32)
-					if err == nil {
-						err = contracts.CheckHeartbeat(uint32(hb))
-					}
-					if err != nil {
-						return exitError(exitBadInput, fmt.Errorf("--heartbeats: %q: want seconds in [1, %d]", heartbeats[i], contracts.MaxHeartbeat))
-					}
-					proposal = append(proposal, contracts.FeedConfig{Aggregator: common.HexToAddress(f), Heartbeat: uint32(hb)})
+				var err error
+				if proposal, err = ocParseFeeds(feeds, heartbeats); err != nil {
+					return err
 				}
 			}
 			client, err := chainOpts.dial(ctx)
@@ -757,4 +726,47 @@ with --apply once the delay has passed. With neither flag it shows the current f
 	cmd.Flags().StringSliceVar(&heartbeats, "heartbeats", nil, "proposed heartbeats in seconds, comma-separated")
 	cmd.Flags().BoolVar(&apply, "apply", false, "apply the pending proposal")
 	return cmd
+}
+
+// ocParseFeeds reads --feeds and --heartbeats: one aggregator address and one heartbeat (seconds,
+// within the registry's bounds) per asset slot.
+func ocParseFeeds(feeds, heartbeats []string) ([]contracts.FeedConfig, error) {
+	if len(heartbeats) != len(feeds) {
+		return nil, exitError(exitBadInput, fmt.Errorf("%d feeds but %d heartbeats", len(feeds), len(heartbeats)))
+	}
+	out := make([]contracts.FeedConfig, 0, len(feeds))
+	for i, f := range feeds {
+		if !common.IsHexAddress(f) {
+			return nil, exitError(exitBadInput, fmt.Errorf("--feeds: %q is not an address", f))
+		}
+		hb, err := strconv.ParseUint(heartbeats[i], 10, 32)
+		if err == nil {
+			err = contracts.CheckHeartbeat(uint32(hb))
+		}
+		if err != nil {
+			return nil, exitError(exitBadInput, fmt.Errorf("--heartbeats: %q: want seconds in [1, %d]", heartbeats[i], contracts.MaxHeartbeat))
+		}
+		out = append(out, contracts.FeedConfig{Aggregator: common.HexToAddress(f), Heartbeat: uint32(hb)})
+	}
+	return out, nil
+}
+
+// ocSigner connects, binds the registry and loads the signing key: what every command that sends
+// a registry transaction needs. The caller closes the client.
+func ocSigner(ctx context.Context, chainOpts *ocChainOptions, regOpts *ocRegistryOptions) (*ethclient.Client, *contracts.Registry, *contracts.Chain, error) {
+	client, err := chainOpts.dial(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	reg, _, err := regOpts.bind(ctx, client)
+	if err != nil {
+		client.Close()
+		return nil, nil, nil, ocExit(err)
+	}
+	chain, err := chainOpts.chain(ctx, client)
+	if err != nil {
+		client.Close()
+		return nil, nil, nil, err
+	}
+	return client, reg, chain, nil
 }

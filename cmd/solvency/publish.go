@@ -63,19 +63,11 @@ policy) is shown by its error name and exits with code 1.`,
 					return exitError(exitBadInput, err)
 				}
 			}
-			client, err := chainOpts.dial(ctx)
+			client, reg, chain, err := ocSigner(ctx, &chainOpts, &regOpts)
 			if err != nil {
 				return err
 			}
 			defer client.Close()
-			reg, _, err := regOpts.bind(ctx, client)
-			if err != nil {
-				return ocExit(err)
-			}
-			chain, err := chainOpts.chain(ctx, client)
-			if err != nil {
-				return err
-			}
 			res, err := reg.Publish(ctx, chain, att)
 			if err != nil {
 				return ocExit(err)
