@@ -12,7 +12,10 @@ and publishes the attestation to an on-chain registry. Auditors verify a cycle's
 users check that their balance is included.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       "(see below)",
 	}
+	// --version prints the same as `solvency version`.
+	root.SetVersionTemplate(versionText(buildVersion()))
 	root.AddCommand(
 		newTestdataCmd(),
 		newLiabilitiesCmd(),
@@ -30,6 +33,7 @@ users check that their balance is included.`,
 		newAttestationsCmd(),
 		newRunCmd(),
 		newDemoCmd(),
+		newVersionCmd(),
 	)
 	return root
 }
