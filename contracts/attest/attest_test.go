@@ -90,7 +90,7 @@ func TestS6_MatchBundleChecksChainAndRegistry(t *testing.T) {
 	m := &bundle.Manifest{Statement: bundle.Statement{
 		Cycle: rec.Cycle, ReservesBlock: rec.ReservesBlock, SnapshotEpoch: rec.SnapshotEpoch, SnapshotTime: rec.SnapshotTime,
 		PolicyHash: poseidon.Element{Element: rec.PolicyHash}, LC: poseidon.Element{Element: rec.LC}, RC: poseidon.Element{Element: rec.RC},
-		Prices: []bundle.Price{{Symbol: "ETH", Price: rec.Prices[0], Round: "7"}, {Symbol: "USDC", Price: rec.Prices[1], Round: "9"}},
+		Prices:  []bundle.Price{{Symbol: "ETH", Price: rec.Prices[0], Round: "7"}, {Symbol: "USDC", Price: rec.Prices[1], Round: "9"}},
 		ChainID: 1337, Registry: "0xABCD000000000000000000000000000000000000",
 	}}
 	digest := "0102030000000000000000000000000000000000000000000000000000000000"
