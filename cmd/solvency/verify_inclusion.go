@@ -288,6 +288,9 @@ func printInclusion(out io.Writer, res *inclusionResult, p *liabilities.Inclusio
 			fmt.Fprintf(out, "  - %s\n", c)
 		}
 	}
+	if res.KeysTrust != "" && !strings.HasPrefix(res.KeysTrust, "ceremony") {
+		fmt.Fprintf(out, "NOTE: keys: %s. Unless the keys come from a ceremony you verified, whoever ran the setup could forge these proofs.\n", res.KeysTrust)
+	}
 }
 
 func countNonzero(bs []liabilities.ProofBalance) int {
