@@ -534,7 +534,12 @@ func (r *Registry) Publish(ctx context.Context, c *Chain, a *Attestation) (*Publ
 		if err != nil {
 			return nil, fmt.Errorf("publish cycle %d: already recorded, but: %w", a.Cycle, err)
 		}
-		if err := attest.Match(rec.Statement(), a.Statement()); err != nil {
+		err = attest.Match(rec.Statement(), a.Statement())
+		if err == nil && rec.BundleURI != a.BundleURI {
+			// Not part of the statement, but the operator should learn where users are sent.
+			err = fmt.Errorf("bundle URI %q, recorded %q", a.BundleURI, rec.BundleURI)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("publish cycle %d: %w: it already records a different statement (hash %s): %v",
 				a.Cycle, ErrCycleConflict, stored.Hex(), err)
 		}
