@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/attest"
@@ -40,19 +41,9 @@ func runCountedInclusion(r *inclusionRun) error {
 		return r.fail(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
 
-	dir := o.bundle
-	var oc *onChain
-	if o.rpc != "" {
-		if oc, err = onChainRecord(o.rpc, o.addresses, p); err != nil {
-			return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
-		}
-		if dir == "" {
-			u, err := url.Parse(oc.rec.BundleURI)
-			if err != nil || u.Scheme != "file" {
-				return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: the attestation's bundle is at %q; fetch it and pass --bundle DIR", oc.rec.BundleURI))
-			}
-			dir = u.Path
-		}
+	dir, oc, err := locateBundle(o, p)
+	if err != nil {
+		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
 	inc, m, err := verifier.CheckInclusion(p, o.account, dir, ps.pins, verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript})
 	if err != nil {
@@ -76,6 +67,31 @@ func runCountedInclusion(r *inclusionRun) error {
 			fmt.Sprintf("%s: the manifest names chain %d, registry %s", notCheckedChainName, m.Statement.ChainID, m.Statement.Registry)}
 		return r.finish(p)
 	}
+	return r.matchOnChain(p, oc, m, inc)
+}
+
+// locateBundle reads the on-chain record for the proof's LC (with --rpc) and finds the bundle:
+// --bundle, or the file:// URI the record names.
+func locateBundle(o verifyInclusionOptions, p *liabilities.InclusionProof) (string, *onChain, error) {
+	if o.rpc == "" {
+		return o.bundle, nil, nil
+	}
+	oc, err := onChainRecord(o.rpc, o.addresses, p)
+	if err != nil {
+		return "", nil, err
+	}
+	if o.bundle != "" {
+		return o.bundle, oc, nil
+	}
+	u, err := url.Parse(oc.rec.BundleURI)
+	if err != nil || u.Scheme != "file" {
+		return "", nil, fmt.Errorf("the attestation's bundle is at %q; fetch it and pass --bundle DIR", oc.rec.BundleURI)
+	}
+	return u.Path, oc, nil
+}
+
+// matchOnChain is the last step: the verified bundle must be the one on chain to count.
+func (r *inclusionRun) matchOnChain(p *liabilities.InclusionProof, oc *onChain, m *bundle.Manifest, inc *verifier.Inclusion) error {
 	// One snapshot can serve several cycles: match the record of the bundle's own cycle when the
 	// chain has one for this LC (the latest otherwise, whose mismatch is then reported).
 	if rec, ok := oc.byCycle[m.Statement.Cycle]; ok {
