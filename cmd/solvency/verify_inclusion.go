@@ -95,6 +95,7 @@ const (
 	verdictBundleOnly   = "INCLUDED in a bundle that verified, NOT COUNTED: not matched with an on-chain attestation"
 	verdictTreeOnly     = "INCLUDED in the tree under the root you gave, NOT COUNTED: no bundle verified, not matched with an on-chain attestation"
 	verdictNotCounted   = "NOT COUNTED"
+	verdictDiffers      = "INCLUDED in a bundle that verified, NOT COUNTED: the bundle is not the one attested on chain"
 	notCheckedOnChain   = "the bundle is the one attested on chain (statement, prices and rounds, reserves block, manifest digest): give --rpc URL --addresses FILE"
 	notCheckedBundle    = "the liabilities behind the root were summed and proven (the bundle): give --bundle DIR or --rpc URL --addresses FILE, with --keys-from PINS"
 	notCheckedChainName = "the chain id and registry the manifest names (only a record read from that registry binds them)"
@@ -135,6 +136,7 @@ type inclusionRun struct {
 	o   verifyInclusionOptions
 	out io.Writer
 	res inclusionResult
+	p   *liabilities.InclusionProof // once read
 }
 
 // fail ends the run: the JSON document (when asked) and an error with the exit code.
@@ -148,6 +150,10 @@ func (r *inclusionRun) fail(code int, err error) error {
 		if werr := writeJSON(r.out, r.res); werr != nil {
 			return werr
 		}
+	} else if r.res.Included && r.p != nil {
+		// What held is worth showing beside what failed.
+		printInclusion(r.out, &r.res, r.p)
+		fmt.Fprintf(r.out, "FAILED: %s\n", err)
 	}
 	return exitError(code, err)
 }

@@ -35,6 +35,7 @@ func runCountedInclusion(r *inclusionRun) error {
 	if err := p.CheckAccount(o.account); err != nil {
 		return r.fail(exitInvalid, err)
 	}
+	r.p = p
 	r.res.check("the proof is for the account id you typed")
 	ps, err := loadPins(o.keysFrom, io.Discard)
 	if err != nil {
@@ -98,7 +99,7 @@ func (r *inclusionRun) matchOnChain(p *liabilities.InclusionProof, oc *onChain, 
 		oc.rec = rec
 	}
 	if err := attest.MatchBundle(oc.rec.Statement(), oc.at, m, inc.Bundle.ManifestSHA256); err != nil {
-		r.res.Verdict = verdictBundleOnly
+		r.res.Verdict = verdictDiffers
 		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
 	r.res.OnChainMatched = true

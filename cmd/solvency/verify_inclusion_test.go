@@ -270,6 +270,9 @@ func TestV5_CountedOnlyWhenTheBundleIsTheOneOnChain(t *testing.T) {
 		t.Fatalf("A2 published under B2's digest: exit %d, %v\n%s", code, err, out)
 	}
 	t.Logf("A2 under B2's digest: %v\n%s", err, out)
+	if !strings.HasPrefix(out, verdictDiffers) || !strings.Contains(out, "FAILED: NOT COUNTED") {
+		t.Errorf("the report does not say what held and what failed:\n%s", out)
+	}
 	for _, field := range []string{"reserves block", "price 0", "round 0"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("refusal does not name the %s: %v", field, err)
