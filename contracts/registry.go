@@ -15,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/solvency-dev/solvency/contracts/attest"
 )
 
 // EventAttestationPublished is the registry event that carries a whole attestation.
@@ -329,21 +331,24 @@ type recordABI struct {
 	BundleUri      string
 }
 
-// Matches reports whether the record is the attestation's statement (every statement field;
-// not the proof, which is malleable and not recorded).
-func (rec *Record) Matches(a *Attestation) bool {
-	if rec.Cycle != a.Cycle || rec.ReservesBlock != a.ReservesBlock || rec.SnapshotEpoch != a.SnapshotEpoch ||
-		rec.SnapshotTime != a.SnapshotTime || !rec.PolicyHash.Equal(&a.PolicyHash) || !rec.LC.Equal(&a.LC) ||
-		!rec.RC.Equal(&a.RC) || rec.BundleDigest != a.BundleDigest || rec.BundleURI != a.BundleURI ||
-		len(rec.Prices) != len(a.Prices) || len(rec.RoundIDs) != len(a.RoundIDs) {
-		return false
+// Statement is the record's statement, for attest.Match (the one comparison of a statement with
+// a record: every statement field and the bundle digest; not the proof, which is malleable and
+// not recorded, nor the URI, which says where the bundle is, not what it says).
+func (rec *Record) Statement() *attest.Statement {
+	return &attest.Statement{
+		Cycle: rec.Cycle, ReservesBlock: rec.ReservesBlock, SnapshotEpoch: rec.SnapshotEpoch, SnapshotTime: rec.SnapshotTime,
+		PolicyHash: rec.PolicyHash, LC: rec.LC, RC: rec.RC, Prices: rec.Prices, RoundIDs: rec.RoundIDs,
+		BundleDigest: rec.BundleDigest,
 	}
-	for i := range rec.Prices {
-		if rec.Prices[i] != a.Prices[i] || rec.RoundIDs[i].Cmp(a.RoundIDs[i]) != 0 {
-			return false
-		}
+}
+
+// Statement is the attestation's statement, for attest.Match.
+func (a *Attestation) Statement() *attest.Statement {
+	return &attest.Statement{
+		Cycle: a.Cycle, ReservesBlock: a.ReservesBlock, SnapshotEpoch: a.SnapshotEpoch, SnapshotTime: a.SnapshotTime,
+		PolicyHash: a.PolicyHash, LC: a.LC, RC: a.RC, Prices: a.Prices, RoundIDs: a.RoundIDs,
+		BundleDigest: a.BundleDigest,
 	}
-	return true
 }
 
 // MarshalJSON writes the record with integers as decimal strings and field elements in
@@ -529,9 +534,14 @@ func (r *Registry) Publish(ctx context.Context, c *Chain, a *Attestation) (*Publ
 		if err != nil {
 			return nil, fmt.Errorf("publish cycle %d: already recorded, but: %w", a.Cycle, err)
 		}
-		if !rec.Matches(a) {
-			return nil, fmt.Errorf("publish cycle %d: %w: it already records a different statement (hash %s)",
-				a.Cycle, ErrCycleConflict, stored.Hex())
+		err = attest.Match(rec.Statement(), a.Statement())
+		if err == nil && rec.BundleURI != a.BundleURI {
+			// Not part of the statement, but the operator should learn where users are sent.
+			err = fmt.Errorf("bundle URI %q, recorded %q", a.BundleURI, rec.BundleURI)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("publish cycle %d: %w: it already records a different statement (hash %s): %v",
+				a.Cycle, ErrCycleConflict, stored.Hex(), err)
 		}
 		return &PublishResult{Cycle: a.Cycle, AlreadyPublished: true, AttestationHash: stored, TxHash: rec.TxHash,
 			BlockNumber: rec.PublishedBlock}, nil

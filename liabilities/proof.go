@@ -233,8 +233,16 @@ func (p *InclusionProof) units(table *assets.Table) ([]uint64, error) {
 }
 
 // CheckAccount checks that the proof is for the account id the user typed (L7: the id is never
-// taken on the operator's word).
+// taken from the proof file alone). An empty or malformed id is refused, so a caller that forgot
+// to ask the user cannot pass "" and accept any proof. VerifyInclusion recomputes idHash from the
+// file's id; equal bytes make it the typed id's idHash.
 func (p *InclusionProof) CheckAccount(id string) error {
+	if id == "" {
+		return errors.New("no account id given: type your own account id, the proof must be for exactly that id")
+	}
+	if err := CheckID(id); err != nil {
+		return fmt.Errorf("account id %q: %w", id, err)
+	}
 	if p.AccountID != id {
 		return fmt.Errorf("the proof is for account %q, not %q", p.AccountID, id)
 	}

@@ -18,9 +18,9 @@ func TestV5_InclusionNotCountedWhenBundleFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc, _, err := verifier.CheckInclusion(p, fx.Bundle, fx.Pins, verifier.Options{})
-	if err != nil || !inc.Counted {
-		t.Fatalf("valid bundle: counted=%v err=%v", inc != nil && inc.Counted, err)
+	inc, _, err := verifier.CheckInclusion(p, acct, fx.Bundle, fx.Pins, verifier.Options{})
+	if err != nil || !inc.Included {
+		t.Fatalf("valid bundle: included=%v err=%v", inc != nil && inc.Included, err)
 	}
 
 	dir := freshBundle(t)
@@ -29,9 +29,23 @@ func TestV5_InclusionNotCountedWhenBundleFails(t *testing.T) {
 	if err := os.WriteFile(proof, []byte("not a proof"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inc, _, err = verifier.CheckInclusion(p, dir, fx.Pins, verifier.Options{})
-	if !errors.Is(err, verifier.ErrNotCounted) || inc.Counted {
-		t.Fatalf("broken bundle: err %v, counted %v; want ErrNotCounted", err, inc != nil && inc.Counted)
+	inc, _, err = verifier.CheckInclusion(p, acct, dir, fx.Pins, verifier.Options{})
+	if !errors.Is(err, verifier.ErrNotCounted) || inc.Included {
+		t.Fatalf("broken bundle: err %v, included %v; want ErrNotCounted", err, inc != nil && inc.Included)
+	}
+}
+
+// TestL7_InclusionForAnotherAccountRefused: a valid proof of another account (an operator
+// handing a user someone else's proof), or no typed id at all, is refused before anything else.
+func TestL7_InclusionForAnotherAccountRefused(t *testing.T) {
+	p, err := fx.Store.Proof(fx.Data.Accounts[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{fx.Data.Accounts[0].ID, ""} {
+		if inc, _, err := verifier.CheckInclusion(p, typed, fx.Bundle, fx.Pins, verifier.Options{}); err == nil || inc != nil {
+			t.Fatalf("typed %q, proof for %q: accepted", typed, p.AccountID)
+		}
 	}
 }
 

@@ -204,7 +204,7 @@ The file holds the account's salt and balances: give it to that user only. Exit 
 account is not in the snapshot.`,
 		Example: `  solvency liabilities proof --dir snap --account user-0000123
   solvency liabilities proof --dir snap --account user-0000123 --out proof.json
-  solvency verify inclusion --proof proof.json --root 0x...`,
+  solvency verify inclusion --proof proof.json --account user-0000123 --rpc URL --addresses addresses.json --keys-from pins.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLiabilitiesProof(cmd.OutOrStdout(), o)

@@ -167,8 +167,11 @@ func printBundleReport(out io.Writer, rep *verifier.Report) {
 		fmt.Fprintf(out, "bundle valid: cycle %d, snapshot epoch %d, %d batches (at most %d accounts), LC %s\n",
 			rep.Cycle, rep.Epoch, rep.Batches, rep.MaxAccounts, rep.LC)
 	}
-	fmt.Fprintf(out, "statement: policy %s, RC %s, reserves block %d, chain %d, registry %s\n",
-		rep.PolicyHash, rep.RC, rep.ReservesBlock, rep.ChainID, rep.Registry)
+	fmt.Fprintf(out, "statement: policy %s, RC %s, reserves block %d\n", rep.PolicyHash, rep.RC, rep.ReservesBlock)
+	// The chain id and registry sit inside the policy hash, which this check cannot open: they are
+	// the operator's words until matched with the registry's record (verify inclusion --rpc).
+	fmt.Fprintf(out, "not checked: the manifest names chain %d, registry %s (checked only against the registry's record on chain)\n",
+		rep.ChainID, rep.Registry)
 	fmt.Fprintf(out, "bundle digest (sha256 of manifest.json, as recorded on chain): %s\n", rep.ManifestSHA256)
 	if !strings.HasPrefix(rep.Trust, string(keys.TrustCeremony)) {
 		fmt.Fprintf(out, "NOTE: keys: %s; the bundle claims %q. Unless the keys come from a ceremony you verified, whoever ran the setup could forge these proofs.\n", rep.Trust, rep.ClaimedTrust)

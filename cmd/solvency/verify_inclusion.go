@@ -16,12 +16,6 @@ import (
 	"github.com/solvency-dev/solvency/liabilities"
 )
 
-// rootCaveat is printed with every inclusion result (V5): the check is only as good as the root.
-const rootCaveat = `LIABILITIES NOT VERIFIED: this shows your balance is in the tree under the root (or LC) you
-gave, not that it was counted. An LC, even the one on chain, does not prove that every leaf of
-its tree was summed into the liabilities; only the batch proofs of a verified bundle do (V5).
-Check with --bundle DIR --keys-from PINS, or --rpc URL --addresses FILE --keys-from PINS.`
-
 type verifyInclusionOptions struct {
 	proofFile string
 	bundle    string
@@ -39,185 +33,270 @@ type verifyInclusionOptions struct {
 func newVerifyInclusionCmd() *cobra.Command {
 	var o verifyInclusionOptions
 	cmd := &cobra.Command{
-		Use:   "inclusion --proof FILE (--bundle DIR | --rpc URL --addresses FILE) --keys-from PINS",
-		Short: "Check that an account is included in a liabilities snapshot",
-		Long: `inclusion checks that your balance was counted in a cycle's attested liabilities.
+		Use:   "inclusion --proof FILE --account ID --rpc URL --addresses FILE --keys-from PINS",
+		Short: "Check that your balance was counted in a cycle attested on chain",
+		Long: `inclusion checks that your balance was counted in a cycle's liabilities, as attested on chain.
 
-With --bundle DIR --keys-from PINS it first verifies the cycle's bundle (every batch proof, the
-chain of running sums, the tree above the batches, LC, the solvency proof; keys pinned by PINS:
-a ceremony directory, a digests file or a keys directory), then checks your proof against that
-bundle's root. With --rpc URL --addresses FILE it reads the registry's attestations (all of
-them: nothing about you is sent to the endpoint), picks the one for your proof's LC, fetches the
-bundle it names (file:// URIs; otherwise fetch it yourself and use --bundle), checks the bundle's
-digest against the one recorded on chain, and verifies it the same way. Only then does it say
-your balance was counted (V5).
+It says COUNTED (exit 0) only when all of these hold:
+  - the proof is for the account id you type with --account (required; never taken from the file);
+  - the cycle's bundle verifies: every batch proof, the chain of running sums, the tree above the
+    batches, LC and the solvency proof, with verifying keys pinned by --keys-from (a ceremony
+    directory, a digests file or a keys directory), not by the bundle;
+  - your proof's path leads to that bundle's root;
+  - the bundle is the one recorded by the registry on chain (--rpc URL --addresses FILE): its
+    manifest digest and its whole statement (cycle, LC, policy hash, RC, every price and its feed
+    round, reserves block, snapshot epoch and time) equal the on-chain record, and the chain id
+    and registry that the manifest names are the ones the record was read from.
 
-With --root or --lc alone it checks tree inclusion only and says plainly that the liabilities
-were not verified.
+The registry's attestations are all read (nothing about you is sent to the endpoint); the one for
+your proof's LC names its bundle, which is fetched when it is a file:// URI (otherwise fetch it
+yourself and add --bundle DIR).
 
-The inclusion check itself recomputes the account's
-idHash from the id and salt in the file, the leaf from the balances in the file, and the path
-(exactly D levels; directions from the leaf index's base-8 digits; index below n*B) up to the
-root; it recomputes assetsHash from the asset table and LC from its preimage fields.
+Anything less is reported as what it is, with exit 1: with --bundle DIR and no --rpc, "INCLUDED in
+a bundle that verified, NOT COUNTED" (an operator can hand you a complete bundle that was never
+published and attest another one that leaves you out); with --root or --lc alone, "INCLUDED in the
+tree, NOT COUNTED" (a root or LC does not prove that every leaf was summed). docs/trust-model.md
+explains why.
 
---account makes sure the proof is for the id you type; --expect SYMBOL=AMOUNT (repeatable)
-makes sure the proof carries the balance you expect; --lc compares the proof's LC with one you
-trust (the on-chain attestation's); given --lc alone, the root is the one LC binds.
+--expect SYMBOL=AMOUNT (repeatable) makes sure the proof carries the balance you expect.
 
-Exit 0 when everything holds, 1 with the reason when something does not (a changed balance,
-sibling, direction, index or root), 2 when the file cannot be read.
-
-` + rootCaveat,
-		Example: `  solvency verify inclusion --proof me.json --bundle bundle --keys-from pins.json --account user-0000123
-  solvency verify inclusion --proof me.json --rpc http://127.0.0.1:8545 --addresses addresses.json \
-      --keys-from solvency-demo/state/keys --expect ETH=1.25
-  solvency verify inclusion --proof proof.json --root 0x1c2f...
-  solvency verify inclusion --proof proof.json --root 0x1c2f... --account user-0000123 \
-      --expect ETH=1.25 --expect USDC=300 --lc 0x0a7e...
-  solvency verify inclusion --proof proof.json --lc 0x0a7e...        # LC from the registry
-  solvency verify inclusion --proof proof.json --root 0x1c2f... --json`,
+Exit 0 COUNTED; 1 not counted, or a check failed (the output says which, and what was and was
+not checked); 2 unusable input (a missing flag, a malformed file).`,
+		Example: `  solvency verify inclusion --proof me.json --account user-0000123 \
+      --rpc http://127.0.0.1:8545 --addresses addresses.json --keys-from pins.json --expect ETH=1.25
+  solvency verify inclusion --proof me.json --account user-0000123 \
+      --rpc https://rpc.example --addresses addresses.json --keys-from pins.json --bundle ./bundle-42
+  solvency verify inclusion --proof me.json --account user-0000123 --bundle ./bundle-42 --keys-from pins.json   # not counted: no chain
+  solvency verify inclusion --proof me.json --account user-0000123 --root 0x1c2f... --json                     # tree only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runVerifyInclusion(cmd.OutOrStdout(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.proofFile, "proof", "", "inclusion proof file (required)")
-	f.StringVar(&o.bundle, "bundle", "", "the cycle's bundle directory: verified, then your proof is checked against it")
+	f.StringVar(&o.proofFile, "proof", "", "your inclusion proof file (required)")
+	f.StringVar(&o.account, "account", "", "your account id, typed by you; the proof must be for exactly this id (required)")
+	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint: match the bundle with the registry's attestation on chain")
+	f.StringVar(&o.addresses, "addresses", "", "with --rpc: the deployment's addresses file (which chain, which registry)")
 	f.StringVar(&o.keysFrom, "keys-from", "", "where the verifying-key digests come from (ceremony dir, digests file or keys dir)")
-	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint: find the attestation for your snapshot on chain")
-	f.StringVar(&o.addresses, "addresses", "", "with --rpc: the deployment's addresses file")
-	f.StringVar(&o.root, "root", "", "the liabilities root you trust, 0x + 64 hex digits (tree inclusion only)")
-	f.StringVar(&o.account, "account", "", "your account id; the proof must be for exactly this id")
+	f.StringVar(&o.bundle, "bundle", "", "the cycle's bundle directory (with --rpc: instead of the URI recorded on chain)")
+	f.StringVar(&o.root, "root", "", "a liabilities root, 0x + 64 hex digits (tree inclusion only: never counted)")
+	f.StringVar(&o.lc, "lc", "", "a liabilities commitment LC, 0x + 64 hex digits (binds the root; tree inclusion only: never counted)")
 	f.StringArrayVar(&o.expect, "expect", nil, "SYMBOL=AMOUNT: the balance you expect (repeatable)")
-	f.StringVar(&o.lc, "lc", "", "the liabilities commitment LC you trust, 0x + 64 hex digits (enough without --root: LC binds the root)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
 	_ = cmd.MarkFlagRequired("proof")
+	_ = cmd.MarkFlagRequired("account")
 	return cmd
 }
 
+// Verdicts, strongest first. Only the first is a success.
+const (
+	verdictCounted      = "COUNTED: included in a bundle that verified and matches the attestation on chain"
+	verdictBundleOnly   = "INCLUDED in a bundle that verified, NOT COUNTED: not matched with an on-chain attestation"
+	verdictTreeOnly     = "INCLUDED in the tree under the root you gave, NOT COUNTED: no bundle verified, not matched with an on-chain attestation"
+	verdictNotCounted   = "NOT COUNTED"
+	verdictDiffers      = "INCLUDED in a bundle that verified, NOT COUNTED: the bundle is not the one attested on chain"
+	notCheckedOnChain   = "the bundle is the one attested on chain (statement, prices and rounds, reserves block, manifest digest): give --rpc URL --addresses FILE"
+	notCheckedBundle    = "the liabilities behind the root were summed and proven (the bundle): give --bundle DIR or --rpc URL --addresses FILE, with --keys-from PINS"
+	notCheckedChainName = "the chain id and registry the manifest names (only a record read from that registry binds them)"
+)
+
 // inclusionResult is `verify inclusion --json`'s output.
 type inclusionResult struct {
-	Valid        bool                       `json:"valid"`
-	Malformed    bool                       `json:"malformed,omitempty"`
-	Reason       string                     `json:"reason,omitempty"`
-	AccountID    string                     `json:"account_id,omitempty"`
-	LeafIndex    uint64                     `json:"leaf_index"`
-	Epoch        uint64                     `json:"epoch"`
-	SnapshotTime uint64                     `json:"snapshot_time"`
-	Root         string                     `json:"root,omitempty"`
-	LC           string                     `json:"lc,omitempty"`
-	Balances     []liabilities.ProofBalance `json:"balances,omitempty"`
-	Checked      []string                   `json:"checked,omitempty"`
-	Counted      bool                       `json:"counted"` // the bundle behind the root verified (V5)
-	Cycle        uint64                     `json:"cycle,omitempty"`
-	Note         string                     `json:"note"`
+	OK        bool   `json:"ok"` // COUNTED
+	Verdict   string `json:"verdict"`
+	Reason    string `json:"reason,omitempty"` // why it is not counted, when a check failed
+	Malformed bool   `json:"malformed,omitempty"`
+	// What held: the path leads to the root; the bundle behind the root verified; the bundle is
+	// the one on chain. Counted is all three.
+	Included       bool                       `json:"included"`
+	BundleVerified bool                       `json:"bundle_verified"`
+	OnChainMatched bool                       `json:"on_chain_matched"`
+	Counted        bool                       `json:"counted"`
+	AccountID      string                     `json:"account_id,omitempty"`
+	LeafIndex      uint64                     `json:"leaf_index"`
+	Epoch          uint64                     `json:"snapshot_epoch"`
+	SnapshotTime   uint64                     `json:"snapshot_time"`
+	Root           string                     `json:"root,omitempty"`
+	LC             string                     `json:"lc,omitempty"`
+	Balances       []liabilities.ProofBalance `json:"balances,omitempty"`
+	Cycle          uint64                     `json:"cycle,omitempty"`
+	KeysTrust      string                     `json:"keys_trust,omitempty"`
+	ChainID        string                     `json:"chain_id,omitempty"` // only once matched on chain
+	Registry       string                     `json:"registry,omitempty"` // only once matched on chain
+	TxHash         string                     `json:"tx_hash,omitempty"`
+	Checked        []string                   `json:"checked"`
+	NotChecked     []string                   `json:"not_checked,omitempty"`
+}
+
+func (r *inclusionResult) check(what string) { r.Checked = append(r.Checked, what) }
+
+// inclusionRun carries one run's result and how it ends.
+type inclusionRun struct {
+	o   verifyInclusionOptions
+	out io.Writer
+	res inclusionResult
+	p   *liabilities.InclusionProof // once read
+}
+
+// fail ends the run: the JSON document (when asked) and an error with the exit code.
+func (r *inclusionRun) fail(code int, err error) error {
+	r.res.OK, r.res.Counted, r.res.Malformed = false, false, code == exitBadInput
+	r.res.Reason = err.Error()
+	if r.res.Verdict == "" || r.res.Verdict == verdictCounted {
+		r.res.Verdict = verdictNotCounted
+	}
+	if r.o.json {
+		if werr := writeJSON(r.out, r.res); werr != nil {
+			return werr
+		}
+	} else if r.res.Included && r.p != nil {
+		// What held is worth showing beside what failed.
+		printInclusion(r.out, &r.res, r.p)
+		fmt.Fprintf(r.out, "FAILED: %s\n", err)
+	}
+	return exitError(code, err)
 }
 
 func runVerifyInclusion(stdout io.Writer, o verifyInclusionOptions) error {
-	res := inclusionResult{Note: strings.Join(strings.Fields(rootCaveat), " ")}
-	fail := func(code int, err error) error {
-		if o.json {
-			res.Valid, res.Reason, res.Malformed = false, err.Error(), code == exitBadInput
-			if werr := writeJSON(stdout, res); werr != nil {
-				return werr
-			}
+	r := &inclusionRun{o: o, out: stdout}
+	if o.account == "" {
+		return r.fail(exitBadInput, errors.New("--account is required: type your own account id; the proof must be for exactly that id"))
+	}
+	if o.rpc == "" && o.bundle == "" && o.root == "" && o.lc == "" {
+		return r.fail(exitBadInput, errors.New("give --rpc URL --addresses FILE --keys-from PINS to check that your balance was counted (--bundle DIR, --root or --lc alone check less)"))
+	}
+	if err := checkExpectSyntax(o.expect); err != nil {
+		return r.fail(exitBadInput, err)
+	}
+	if o.rpc != "" || o.bundle != "" {
+		return runCountedInclusion(r)
+	}
+	return runTreeInclusion(r)
+}
+
+// checkExpectSyntax checks --expect's syntax (a bad flag: exit 2); the value is checked against
+// the proof later, at the asset's precision (exit 1 when it differs).
+func checkExpectSyntax(expect []string) error {
+	for _, e := range expect {
+		sym, amt, ok := strings.Cut(e, "=")
+		if !ok || sym == "" || amt == "" {
+			return fmt.Errorf("--expect %q: want SYMBOL=AMOUNT, e.g. ETH=1.5", e)
 		}
-		return exitError(code, err)
+		if _, err := assets.ParseLiability(amt, 0); err != nil {
+			return fmt.Errorf("--expect %s: %w", e, err)
+		}
 	}
-	if o.bundle != "" || o.rpc != "" {
-		return runCountedInclusion(stdout, o, &res, fail)
+	return nil
+}
+
+// checkExpected compares each --expect with the proof's balances.
+func (r *inclusionRun) checkExpected(p *liabilities.InclusionProof) error {
+	for _, e := range r.o.expect {
+		sym, amt, _ := strings.Cut(e, "=")
+		if err := p.CheckBalance(sym, amt); err != nil {
+			return err
+		}
+		r.res.check("balance " + sym + " is the one you expect")
 	}
-	if o.root == "" && o.lc == "" {
-		return fail(exitBadInput, errors.New("give --bundle DIR --keys-from PINS (or --rpc URL --addresses FILE --keys-from PINS); --root or --lc alone checks tree inclusion only"))
-	}
-	var root fr.Element
+	return nil
+}
+
+// runTreeInclusion is --root or --lc alone: tree inclusion only, never counted.
+func runTreeInclusion(r *inclusionRun) error {
+	o := r.o
+	var root, lc fr.Element
 	var err error
 	if o.root != "" {
 		if root, err = poseidon.ParseHex(o.root); err != nil {
-			return fail(exitBadInput, fmt.Errorf("--root: %w", err))
+			return r.fail(exitBadInput, fmt.Errorf("--root: %w", err))
 		}
 	}
-	type expectation struct{ symbol, amount string }
-	var expects []expectation
-	for _, e := range o.expect {
-		sym, amt, ok := strings.Cut(e, "=")
-		if !ok || sym == "" || amt == "" {
-			return fail(exitBadInput, fmt.Errorf("--expect %q: want SYMBOL=AMOUNT, e.g. ETH=1.5", e))
-		}
-		// The syntax is checked here (a bad flag, exit 2); the value against the proof later, at
-		// the asset's precision (exit 1 when it differs).
-		if _, err := assets.ParseLiability(amt, 0); err != nil {
-			return fail(exitBadInput, fmt.Errorf("--expect %s: %w", e, err))
-		}
-		expects = append(expects, expectation{sym, amt})
-	}
-	var lc fr.Element
 	if o.lc != "" {
 		if lc, err = poseidon.ParseHex(o.lc); err != nil {
-			return fail(exitBadInput, fmt.Errorf("--lc: %w", err))
+			return r.fail(exitBadInput, fmt.Errorf("--lc: %w", err))
 		}
 	}
-	p, err := loadInclusionProof(o.proofFile, &res)
+	p, err := loadInclusionProof(o.proofFile, &r.res)
 	if err != nil {
-		return fail(exitBadInput, err)
+		return r.fail(exitBadInput, err)
+	}
+	if err := p.CheckAccount(o.account); err != nil {
+		return r.fail(exitInvalid, err)
+	}
+	r.res.check("the proof is for the account id you typed")
+	if o.lc != "" {
+		if err := p.CheckLC(lc); err != nil {
+			return r.fail(exitInvalid, err)
+		}
+		r.res.check("the proof's LC is the one you gave")
 	}
 	if o.root == "" {
 		// Only --lc: LC binds the root, so the root named in the file is checked through it.
-		if err := liabilities.VerifyInclusionLC(p, lc); err != nil {
-			return fail(exitInvalid, fmt.Errorf("%s: not included: %w", o.proofFile, err))
-		}
 		root = p.Snapshot.Root.Fr()
-	} else if err := liabilities.VerifyInclusion(p, root); err != nil {
-		return fail(exitInvalid, fmt.Errorf("%s: not included: %w", o.proofFile, err))
 	}
-	res.Root = poseidon.Hex(root)
-	res.Checked = append(res.Checked, "path to root", "assets_hash", "lc preimage")
-	if o.account != "" {
-		if err := p.CheckAccount(o.account); err != nil {
-			return fail(exitInvalid, err)
+	if err := liabilities.VerifyInclusion(p, root); err != nil {
+		return r.fail(exitInvalid, fmt.Errorf("%s: not included: %w", o.proofFile, err))
+	}
+	r.res.Root = poseidon.Hex(root)
+	r.res.check("path to the root (exactly D levels, directions from the index, index below n*B), assets hash, LC preimage")
+	if err := r.checkExpected(p); err != nil {
+		return r.fail(exitInvalid, err)
+	}
+	r.res.Included, r.res.Balances = true, p.Balances
+	r.res.Verdict = verdictTreeOnly
+	r.res.NotChecked = []string{notCheckedBundle, notCheckedOnChain}
+	return r.finish(p)
+}
+
+// finish prints the result and ends with exit 0 only when the balance was counted.
+func (r *inclusionRun) finish(p *liabilities.InclusionProof) error {
+	res := &r.res
+	res.OK = res.Included && res.BundleVerified && res.OnChainMatched
+	res.Counted = res.OK
+	if r.o.json {
+		if err := writeJSON(r.out, res); err != nil {
+			return err
 		}
-		res.Checked = append(res.Checked, "account id")
+	} else {
+		printInclusion(r.out, res, p)
 	}
-	for _, e := range expects {
-		if err := p.CheckBalance(e.symbol, e.amount); err != nil {
-			return fail(exitInvalid, err)
-		}
-		res.Checked = append(res.Checked, "balance "+e.symbol)
+	if !res.OK {
+		return exitError(exitInvalid, errors.New(res.Verdict))
 	}
-	if o.lc != "" {
-		if err := p.CheckLC(lc); err != nil {
-			return fail(exitInvalid, err)
-		}
-		res.Checked = append(res.Checked, "lc")
+	return nil
+}
+
+func printInclusion(out io.Writer, res *inclusionResult, p *liabilities.InclusionProof) {
+	fmt.Fprintln(out, res.Verdict)
+	where := ""
+	if res.BundleVerified {
+		where = fmt.Sprintf(" in cycle %d", res.Cycle)
 	}
-	res.Valid = true
-	res.Balances = p.Balances
-	if o.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "OK (tree inclusion only): account %q is in the tree with these balances:\n", p.AccountID)
+	fmt.Fprintf(out, "account %q%s, snapshot epoch %d (balances taken at %s), with:\n", p.AccountID, where, p.Snapshot.Epoch,
+		time.Unix(int64(p.Snapshot.SnapshotTime), 0).UTC().Format(time.RFC3339))
 	for _, b := range p.Balances {
 		if b.Units != 0 {
-			fmt.Fprintf(stdout, "  %-8s %s\n", b.Symbol, b.Amount)
+			fmt.Fprintf(out, "  %-8s %s\n", b.Symbol, b.Amount)
 		}
 	}
 	if nonzero := countNonzero(p.Balances); nonzero < len(p.Balances) {
-		fmt.Fprintf(stdout, "  (zero in the other %d assets)\n", len(p.Balances)-nonzero)
+		fmt.Fprintf(out, "  (zero in the other %d assets)\n", len(p.Balances)-nonzero)
 	}
-	fmt.Fprintf(stdout, "snapshot epoch %d, balances taken at %s\n", p.Snapshot.Epoch,
-		time.Unix(int64(p.Snapshot.SnapshotTime), 0).UTC().Format(time.RFC3339))
-	fmt.Fprintf(stdout, "root %s\nLC   %s", res.Root, res.LC)
-	if o.lc != "" {
-		fmt.Fprint(stdout, " (matches --lc)")
+	fmt.Fprintf(out, "root %s\nLC   %s\n", res.Root, res.LC)
+	fmt.Fprintln(out, "checked:")
+	for _, c := range res.Checked {
+		fmt.Fprintf(out, "  - %s\n", c)
 	}
-	fmt.Fprintln(stdout)
-	if o.account == "" {
-		fmt.Fprintln(stdout, "Pass --account with your id to be sure the proof is yours.")
+	if len(res.NotChecked) > 0 {
+		fmt.Fprintln(out, "NOT checked:")
+		for _, c := range res.NotChecked {
+			fmt.Fprintf(out, "  - %s\n", c)
+		}
 	}
-	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, rootCaveat)
-	return nil
+	if res.KeysTrust != "" && !strings.HasPrefix(res.KeysTrust, "ceremony") {
+		fmt.Fprintf(out, "NOTE: keys: %s. Unless the keys come from a ceremony you verified, whoever ran the setup could forge these proofs.\n", res.KeysTrust)
+	}
 }
 
 func countNonzero(bs []liabilities.ProofBalance) int {

@@ -6,117 +6,122 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/contracts/attest"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/verifier"
 )
 
-// runCountedInclusion is `verify inclusion` with --bundle or --rpc: the bundle behind the root
-// is verified first, so "included" means "counted" (V5).
-func runCountedInclusion(stdout io.Writer, o verifyInclusionOptions, res *inclusionResult, fail func(int, error) error) error {
+// runCountedInclusion is `verify inclusion` with --bundle or --rpc: the bundle behind the root is
+// verified first; with --rpc it must then be the bundle attested on chain, field by field
+// (attest.MatchBundle), before the balance is called counted (V5).
+func runCountedInclusion(r *inclusionRun) error {
+	o := r.o
 	if o.keysFrom == "" {
-		return fail(exitBadInput, errors.New("--keys-from is required: the bundle's verifying keys must be pinned outside it (V1)"))
+		return r.fail(exitBadInput, errors.New("--keys-from is required: the bundle's verifying keys must be pinned outside it"))
 	}
-	p, err := loadInclusionProof(o.proofFile, res)
+	if o.rpc != "" && o.addresses == "" {
+		return r.fail(exitBadInput, errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)"))
+	}
+	p, err := loadInclusionProof(o.proofFile, &r.res)
 	if err != nil {
-		return fail(exitBadInput, err)
+		return r.fail(exitBadInput, err)
 	}
+	if err := p.CheckAccount(o.account); err != nil {
+		return r.fail(exitInvalid, err)
+	}
+	r.p = p
+	r.res.check("the proof is for the account id you typed")
 	ps, err := loadPins(o.keysFrom, io.Discard)
 	if err != nil {
-		return fail(exitBadInput, fmt.Errorf("--keys-from: %w", err))
+		return r.fail(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
 
-	dir := o.bundle
-	var rec *contracts.Record
-	if o.rpc != "" {
-		if o.addresses == "" {
-			return fail(exitBadInput, errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)"))
-		}
-		if rec, err = onChainRecord(o.rpc, o.addresses, p); err != nil {
-			return fail(exitInvalid, err)
-		}
-		res.Cycle = rec.Cycle
-		if dir == "" {
-			u, err := url.Parse(rec.BundleURI)
-			if err != nil || u.Scheme != "file" {
-				return fail(exitInvalid, fmt.Errorf("LIABILITIES NOT VERIFIED: the attestation's bundle is at %q; fetch it and pass --bundle DIR", rec.BundleURI))
-			}
-			dir = u.Path
-		}
+	dir, oc, err := locateBundle(o, p)
+	if err != nil {
+		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
-	inc, m, err := verifier.CheckInclusion(p, dir, ps.pins, verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript})
+	inc, m, err := verifier.CheckInclusion(p, o.account, dir, ps.pins, verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript})
 	if err != nil {
 		if errors.Is(err, verifier.ErrUnusable) {
-			return fail(exitBadInput, err)
+			return r.fail(exitBadInput, err)
 		}
-		return fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
+		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
-	if rec != nil {
-		raw, err := os.ReadFile(filepath.Join(dir, bundle.ManifestFile))
-		if err != nil {
-			return fail(exitBadInput, err)
-		}
-		// The bundle must be the one the registry recorded: its manifest digest and statement.
-		if d := bundle.SHA256Hex(raw); d != strings.TrimPrefix(strings.ToLower(rec.BundleDigest.Hex()), "0x") {
-			return fail(exitInvalid, fmt.Errorf("NOT COUNTED: the bundle's manifest digest %s is not the one recorded on chain (%s)", d, rec.BundleDigest.Hex()))
-		}
-		if d := inc.Bundle.ManifestSHA256; d != bundle.SHA256Hex(raw) {
-			return fail(exitInvalid, errors.New("NOT COUNTED: the manifest changed while it was being verified"))
-		}
-		st := m.Statement
-		if st.Cycle != rec.Cycle || !st.LC.Equal(&rec.LC) || !st.RC.Equal(&rec.RC) || !st.PolicyHash.Equal(&rec.PolicyHash) || st.SnapshotEpoch != rec.SnapshotEpoch {
-			return fail(exitInvalid, errors.New("NOT COUNTED: the bundle's statement differs from the attestation on chain"))
-		}
+	r.res.Included, r.res.BundleVerified = true, true
+	r.res.Root = poseidon.Hex(m.Liabilities.Root.Element)
+	r.res.Cycle, r.res.KeysTrust = m.Statement.Cycle, inc.Bundle.Trust
+	r.res.check("the bundle " + dir + " verifies: every batch proof, the chain of running sums, the tree above the batches, LC, the solvency proof (keys: " + inc.Bundle.Trust + ")")
+	r.res.check("path to the bundle's root (exactly D levels, directions from the index, index below n*B)")
+	if err := r.checkExpected(p); err != nil {
+		return r.fail(exitInvalid, err)
 	}
-	if o.account != "" {
-		if err := p.CheckAccount(o.account); err != nil {
-			return fail(exitInvalid, err)
-		}
+	r.res.Balances = p.Balances
+	if oc == nil {
+		r.res.Verdict = verdictBundleOnly
+		r.res.NotChecked = []string{notCheckedOnChain,
+			fmt.Sprintf("%s: the manifest names chain %d, registry %s", notCheckedChainName, m.Statement.ChainID, m.Statement.Registry)}
+		return r.finish(p)
 	}
-	for _, e := range o.expect {
-		sym, amt, _ := strings.Cut(e, "=")
-		if err := p.CheckBalance(sym, amt); err != nil {
-			return fail(exitInvalid, err)
-		}
+	return r.matchOnChain(p, oc, m, inc)
+}
+
+// locateBundle reads the on-chain record for the proof's LC (with --rpc) and finds the bundle:
+// --bundle, or the file:// URI the record names.
+func locateBundle(o verifyInclusionOptions, p *liabilities.InclusionProof) (string, *onChain, error) {
+	if o.rpc == "" {
+		return o.bundle, nil, nil
 	}
-	res.Valid, res.Counted, res.Balances = true, true, p.Balances
-	res.Root = poseidon.Hex(m.Liabilities.Root.Element)
-	res.Cycle = m.Statement.Cycle
-	res.Note = "the bundle verified: your balance is in the liabilities that the solvency proof covers"
-	res.Checked = []string{"bundle (every proof, chain of sums, tree, LC)", "path to root", "lc"}
-	if rec != nil {
-		res.Checked = append(res.Checked, "bundle digest and statement match the on-chain attestation")
+	oc, err := onChainRecord(o.rpc, o.addresses, p)
+	if err != nil {
+		return "", nil, err
 	}
-	if o.json {
-		return writeJSON(stdout, res)
+	if o.bundle != "" {
+		return o.bundle, oc, nil
 	}
-	fmt.Fprintf(stdout, "COUNTED: account %q is included in cycle %d's attested liabilities with:\n", p.AccountID, m.Statement.Cycle)
-	for _, b := range p.Balances {
-		if b.Units != 0 {
-			fmt.Fprintf(stdout, "  %-8s %s\n", b.Symbol, b.Amount)
-		}
+	u, err := url.Parse(oc.rec.BundleURI)
+	if err != nil || u.Scheme != "file" {
+		return "", nil, fmt.Errorf("the attestation's bundle is at %q; fetch it and pass --bundle DIR", oc.rec.BundleURI)
 	}
-	fmt.Fprintf(stdout, "bundle %s verified (keys: %s)\n", dir, inc.Bundle.Trust)
-	if rec != nil {
-		fmt.Fprintf(stdout, "matches the attestation on chain: cycle %d, tx %s\n", rec.Cycle, rec.TxHash.Hex())
+	return u.Path, oc, nil
+}
+
+// matchOnChain is the last step: the verified bundle must be the one on chain to count.
+func (r *inclusionRun) matchOnChain(p *liabilities.InclusionProof, oc *onChain, m *bundle.Manifest, inc *verifier.Inclusion) error {
+	// One snapshot can serve several cycles: match the record of the bundle's own cycle when the
+	// chain has one for this LC (the latest otherwise, whose mismatch is then reported).
+	if rec, ok := oc.byCycle[m.Statement.Cycle]; ok {
+		oc.rec = rec
 	}
-	if o.account == "" {
-		fmt.Fprintln(stdout, "Pass --account with your id to be sure the proof is yours.")
+	if err := attest.MatchBundle(oc.rec.Statement(), oc.at, m, inc.Bundle.ManifestSHA256); err != nil {
+		r.res.Verdict = verdictDiffers
+		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
-	return nil
+	r.res.OnChainMatched = true
+	r.res.ChainID, r.res.Registry, r.res.TxHash = fmt.Sprint(oc.at.ChainID), oc.registry, oc.rec.TxHash.Hex()
+	r.res.check(fmt.Sprintf("the bundle is the one attested on chain %d by registry %s (tx %s): manifest digest, cycle, LC, "+
+		"policy hash, RC, every price and its round, reserves block, snapshot epoch and time, chain id and registry",
+		oc.at.ChainID, oc.registry, r.res.TxHash))
+	r.res.Verdict = verdictCounted
+	return r.finish(p)
+}
+
+// onChain is the attestation a user's check matched, and where it was read.
+type onChain struct {
+	rec      *contracts.Record // the latest record for the proof's LC
+	byCycle  map[uint64]*contracts.Record
+	at       attest.Location
+	registry string
 }
 
 // onChainRecord reads every attestation (nothing about the user is sent) and returns the latest
-// whose LC is the proof's.
-func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*contracts.Record, error) {
+// whose LC is the proof's (and every record for that LC, by cycle), with the chain id the endpoint serves and the registry it came from.
+func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*onChain, error) {
 	ctx := context.Background()
 	a, err := contracts.ReadAddresses(addrFile)
 	if err != nil {
@@ -130,6 +135,13 @@ func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*contra
 	if err := a.CheckChain(ctx, cl); err != nil {
 		return nil, err
 	}
+	id, err := cl.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read chain id: %w", err)
+	}
+	if !id.IsUint64() {
+		return nil, fmt.Errorf("chain id %s does not fit 64 bits", id)
+	}
 	reg, err := a.Bind(cl)
 	if err != nil {
 		return nil, err
@@ -139,14 +151,17 @@ func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*contra
 		return nil, err
 	}
 	lc := p.Snapshot.LC.Fr()
-	var best *contracts.Record
+	oc := &onChain{byCycle: map[uint64]*contracts.Record{}, at: attest.Location{ChainID: id.Uint64(), Registry: a.Registry}, registry: a.Registry.Hex()}
 	for _, r := range recs {
-		if r.LC.Equal(&lc) && (best == nil || r.Cycle > best.Cycle) {
-			best = r
+		if r.LC.Equal(&lc) {
+			oc.byCycle[r.Cycle] = r
+			if oc.rec == nil || r.Cycle > oc.rec.Cycle {
+				oc.rec = r
+			}
 		}
 	}
-	if best == nil {
+	if oc.rec == nil {
 		return nil, fmt.Errorf("no attestation on chain names your snapshot's LC %s", poseidon.Hex(lc))
 	}
-	return best, nil
+	return oc, nil
 }
