@@ -8,6 +8,7 @@
 package devnet
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -28,6 +30,7 @@ import (
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/eth/tracers"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/ethdb"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -78,8 +81,12 @@ type Devnet struct {
 	Key     *ecdsa.PrivateKey
 	Address common.Address
 	// KeyFile is where the key is kept ("" for an in-memory chain).
-	KeyFile string
-	http    bool
+	KeyFile  string
+	http     bool
+	syncDone chan struct{} // closed when the sync-on-head loop has stopped
+	// syncMu orders syncs before the database closes (pebble panics on a closed database).
+	syncMu sync.Mutex
+	closed bool
 }
 
 // loopbackHostPort checks that addr listens on loopback only.
@@ -213,11 +220,87 @@ func Start(cfg Config) (d *Devnet, err error) {
 	}
 	catalyst.RegisterSimulatedBeaconAPIs(stack, beacon)
 	stack.RegisterLifecycle(beacon)
+	if err := registerDurableReceipts(stack, backend); err != nil {
+		return nil, err
+	}
 	if err := stack.Start(); err != nil {
 		return nil, fmt.Errorf("start dev chain: %w", err)
 	}
-	return &Devnet{stack: stack, backend: backend, beacon: beacon, Key: key, Address: addr, KeyFile: keyFile,
-		http: cfg.HTTPAddr != ""}, nil
+	d = &Devnet{stack: stack, backend: backend, beacon: beacon, Key: key, Address: addr, KeyFile: keyFile,
+		http: cfg.HTTPAddr != "", syncDone: make(chan struct{})}
+	d.syncOnHead()
+	return d, nil
+}
+
+// receiptAPI is go-ethereum's eth_getTransactionReceipt (its service type is internal).
+type receiptAPI interface {
+	GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error)
+}
+
+// durableReceipts serves eth_getTransactionReceipt, syncing the chain database to disk before a
+// receipt is reported. go-ethereum writes its database asynchronously (pebble keeps the tail of
+// its write-ahead log in process memory until a block of it fills or a sync is asked for), so
+// without this a kill -9 loses the last few blocks, and with them transactions a client was
+// told were mined. A receipt is the signal every client (this repo's included) waits for.
+type durableReceipts struct {
+	api receiptAPI
+	db  ethdb.KeyValueSyncer
+}
+
+// GetTransactionReceipt reports a receipt only once its block is on disk.
+func (r *durableReceipts) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
+	rcpt, err := r.api.GetTransactionReceipt(ctx, hash)
+	if err != nil || rcpt == nil {
+		return rcpt, err
+	}
+	if err := r.db.SyncKeyValue(); err != nil {
+		return nil, fmt.Errorf("dev chain: write the block of %s to disk: %w", hash.Hex(), err)
+	}
+	return rcpt, nil
+}
+
+// registerDurableReceipts replaces eth_getTransactionReceipt (a later registration of a method
+// name in the same namespace replaces the earlier one) for HTTP and in-process clients alike.
+func registerDurableReceipts(stack *node.Node, backend *eth.Ethereum) error {
+	for _, api := range backend.APIs() {
+		if ra, ok := api.Service.(receiptAPI); ok && api.Namespace == "eth" {
+			stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: &durableReceipts{api: ra, db: backend.ChainDb()}}})
+			return nil
+		}
+	}
+	return errors.New("dev chain: go-ethereum serves no eth_getTransactionReceipt to wrap")
+}
+
+// syncOnHead also syncs the database after every new head, so that a client that never asks
+// for a receipt (it reads the block number, or logs) loses at most the last few milliseconds.
+func (d *Devnet) syncOnHead() {
+	heads := make(chan core.ChainHeadEvent, 16)
+	sub := d.backend.BlockChain().SubscribeChainHeadEvent(heads)
+	go func() {
+		defer close(d.syncDone)
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case <-heads:
+				_ = d.Sync() // a failure shows at the next receipt
+			case <-sub.Err():
+				return
+			}
+		}
+	}()
+}
+
+// Sync writes everything the chain has accepted so far to disk.
+func (d *Devnet) Sync() error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if d.closed {
+		return errors.New("dev chain: closed")
+	}
+	if err := d.backend.ChainDb().SyncKeyValue(); err != nil {
+		return fmt.Errorf("dev chain: sync to disk: %w", err)
+	}
+	return nil
 }
 
 // HTTPEndpoint is the JSON-RPC URL ("" when HTTP is off), with the real port when 0 was asked.
@@ -242,7 +325,12 @@ func (d *Devnet) Head() uint64 { return d.backend.BlockChain().CurrentBlock().Nu
 
 // Close stops the chain and flushes it to the data directory.
 func (d *Devnet) Close() error {
-	if err := d.stack.Close(); err != nil {
+	d.syncMu.Lock()
+	d.closed = true
+	d.syncMu.Unlock()
+	err := d.stack.Close()
+	<-d.syncDone
+	if err != nil {
 		return fmt.Errorf("stop dev chain: %w", err)
 	}
 	return nil
