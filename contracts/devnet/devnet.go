@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -164,6 +165,9 @@ func Start(cfg Config) (d *Devnet, err error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
+		if err := checkWritable(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		keyFile = filepath.Join(cfg.DataDir, KeyFileName)
 		if key, err = loadOrCreateKey(keyFile); err != nil {
 			return nil, err
@@ -206,8 +210,12 @@ func Start(cfg Config) (d *Devnet, err error) {
 	ethConf.Miner.PendingFeeRecipient = addr
 	ethConf.Miner.GasPrice = big.NewInt(1)
 	backend, err := eth.New(stack, &ethConf)
+	var mismatch *core.GenesisMismatchError
+	if errors.As(err, &mismatch) {
+		return nil, fmt.Errorf("dev chain: %w (this data directory holds a chain made with another developer key or version)", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("dev chain: %w (a data directory made by another version or key cannot be reused; remove it)", err)
+		return nil, fmt.Errorf("dev chain: %w", err)
 	}
 	filterSystem := filters.NewFilterSystem(backend.APIBackend, filters.Config{})
 	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(filterSystem)}})
@@ -334,4 +342,19 @@ func (d *Devnet) Close() error {
 		return fmt.Errorf("stop dev chain: %w", err)
 	}
 	return nil
+}
+
+// checkWritable reports a data directory this process cannot write as such: go-ethereum's own
+// errors for it name a lock or database file and read like damage, and the chain in it is fine.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-check.tmp-*")
+	if err != nil {
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("dev chain data directory %s is read-only or not writable by this user (%v): make it writable; the chain in it is intact", dir, err)
+		}
+		return fmt.Errorf("dev chain data directory %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
