@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/ethereum/go-ethereum/ethclient"
+	gethlog "github.com/ethereum/go-ethereum/log"
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/contracts"
@@ -92,6 +93,8 @@ func chainFor(ctx context.Context, rpc, keyFile, dataDir string, httpAddr string
 		}
 		return c, redactURL(rpc), cl.Close, nil
 	}
+	// go-ethereum exits on a fatal error (a failed database write) and prints nothing by default.
+	gethlog.SetDefault(gethlog.NewLogger(devnet.FatalLogHandler(os.Stderr)))
 	d, err := devnet.Start(devnet.Config{DataDir: dataDir, HTTPAddr: httpAddr})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("start embedded dev chain: %w", err)

@@ -13,6 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -32,6 +34,7 @@ import (
 	"github.com/ethereum/go-ethereum/eth/tracers"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -357,4 +360,31 @@ func checkWritable(dir string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// FatalLogHandler prints go-ethereum's fatal records (it exits the process right after one, for
+// instance when a database write fails on a full disk; by default it prints nothing) to w, with
+// what to do next. Install it with log.SetDefault(log.NewLogger(FatalLogHandler(os.Stderr))).
+func FatalLogHandler(w io.Writer) slog.Handler {
+	return &fatalHandler{Handler: log.NewTerminalHandlerWithLevel(w, log.LevelCrit, false), w: w}
+}
+
+type fatalHandler struct {
+	slog.Handler
+	w io.Writer
+}
+
+func (h *fatalHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	fmt.Fprintln(h.w, "solvency: the dev chain stopped on the error above. If the disk is full, free some space and run the "+
+		"same command again: every block the chain reported is on disk, and the run resumes where it stopped.")
+	return err
+}
+
+func (h *fatalHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &fatalHandler{Handler: h.Handler.WithAttrs(as), w: h.w}
+}
+
+func (h *fatalHandler) WithGroup(name string) slog.Handler {
+	return &fatalHandler{Handler: h.Handler.WithGroup(name), w: h.w}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/log"
 )
 
 // sendAndWait sends a value transfer and polls for its receipt, as a publisher does.
@@ -115,5 +116,22 @@ func TestKillNineKeepsMinedBlocks(t *testing.T) {
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestFatalLogHandlerSaysWhatToDo: go-ethereum's fatal record (a failed block write on a full
+// disk, just before it exits) is printed with what to do next, instead of a silent exit.
+func TestFatalLogHandlerSaysWhatToDo(t *testing.T) {
+	var buf strings.Builder
+	l := log.NewLogger(FatalLogHandler(&buf))
+	l.Write(log.LevelCrit, "Failed to write block into disk", "err", "write /x/000123.log: no space left on device")
+	l.Write(log.LevelError, "an ordinary error", "err", "x")
+	out := buf.String()
+	if !strings.Contains(out, "Failed to write block into disk") || !strings.Contains(out, "no space left on device") ||
+		!strings.Contains(out, "free some space and run the same command again") {
+		t.Fatalf("fatal record printed as:\n%s", out)
+	}
+	if strings.Contains(out, "ordinary") {
+		t.Fatalf("a non-fatal record was printed:\n%s", out)
 	}
 }
