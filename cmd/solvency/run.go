@@ -48,7 +48,10 @@ would, and publishes the attestation to the registry.
 
 Every stage is recorded in the state directory before the next begins. Killed at any point and
 run again with the same arguments, a run completes the interrupted cycle without a second
-publish (the registry says which cycle it has) and without losing or repeating a trade.
+publish (the registry says which cycle it has) and without losing or repeating a trade. On
+every start it also checks each cycle it recorded as published against the registry, and
+publishes again, in order, any the chain lacks (see docs/trust-model.md, "Durability"). One run
+at a time per state directory: a second waits for nothing and stops before it sends anything.
 
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
