@@ -811,7 +811,12 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the registry on %s: %w", e.opt.Chain.Describe(), err)
 	}
-	for _, r := range recs {
+	// What a chain loses is its last blocks, and the registry takes cycles in increasing order:
+	// so the cycles it lacks are the newest ones. Walk back from the newest to the first cycle
+	// the registry holds (one read per lost cycle, not one per cycle ever run).
+	var lost []*state.CycleRecord
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
 		if !r.Stage.Complete() {
 			continue
 		}
@@ -820,13 +825,17 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 			return fmt.Errorf("cycle %d: read the registry on %s: %w", r.Cycle, e.opt.Chain.Describe(), err)
 		}
 		if pub != nil {
-			continue
+			break
 		}
 		if any && latest > r.Cycle {
 			return fmt.Errorf("cycle %d is recorded as published, but the registry on %s holds cycle %d and not %d, and takes no older cycle: "+
 				"the attestation of cycle %d is not on chain and cannot be put there; its bundle stays in %s",
 				r.Cycle, e.opt.Chain.Describe(), latest, r.Cycle, r.Cycle, r.BundlePath)
 		}
+		lost = append(lost, r)
+	}
+	for i := len(lost) - 1; i >= 0; i-- {
+		r := lost[i]
 		note := fmt.Sprintf("recorded as published (tx %s), but the registry does not hold it: publishing again", r.PublishTx)
 		e.logf("cycle %d: %s", r.Cycle, note)
 		if err := e.st.Unpublish(r.Cycle, note); err != nil {
