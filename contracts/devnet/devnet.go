@@ -198,8 +198,10 @@ func Start(cfg Config) (d *Devnet, err error) {
 	ethConf.SyncMode = ethconfig.FullSync
 	// Archive mode on the hash scheme writes every block's state through to the database, so a
 	// process killed mid-cycle (kill -9) restarts at its last block instead of rewinding to the
-	// last periodic flush: published attestations survive a crash, which crash recovery (V6)
-	// relies on. A dev chain's state is small enough for this to cost nothing noticeable.
+	// last periodic flush. That alone is not enough: the database writes are asynchronous, and
+	// the receipt wrapper below syncs them before a transaction is reported mined (verified by
+	// TestKillNineKeepsMinedBlocks, which loses blocks without it). A dev chain's state is small
+	// enough for both to cost nothing noticeable.
 	ethConf.StateScheme = "hash"
 	ethConf.NoPruning = true
 	// The genesis is a function of the developer address and the gas limit only, so a restart
