@@ -5,12 +5,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/contracts/devnet"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/treasury/state"
@@ -145,5 +150,43 @@ func TestCleanTempsOfKilledRuns(t *testing.T) {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s removed: %v", p, err)
 		}
+	}
+}
+
+// TestMissingContractsOnExternalChainReported: an addresses file whose contracts an external
+// chain does not hold stops the run with the next step to take, not an unreadable call error
+// ("registry.policyHash: empty result").
+func TestMissingContractsOnExternalChainReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes keys")
+	}
+	dir := t.TempDir()
+	cfg := sampleConfig(t, dir, crashUsers)
+	d, err := devnet.Start(devnet.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	ch, err := contracts.NewChain(ctx, d.Client(), d.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stDir := filepath.Join(dir, "state")
+	addrFile := filepath.Join(stDir, "addresses.json")
+	if err := os.MkdirAll(stDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A deployment record from a chain that was since reset: right chain id, no code.
+	a := &contracts.Addresses{Version: contracts.AddressesVersion, ChainID: strconv.Itoa(devnet.ChainID), NumAssets: 8,
+		Registry: common.HexToAddress("0x1000000000000000000000000000000000000001"),
+		Verifier: common.HexToAddress("0x1000000000000000000000000000000000000002")}
+	if err := contracts.WriteAddresses(addrFile, a); err != nil {
+		t.Fatal(err)
+	}
+	evm := &EVMChain{Chain: ch, AddrFile: addrFile, Name: "an external chain"}
+	_, err = Open(ctx, cfg, Options{StateDir: stDir, Keys: sharedKeys(t, "demo"), Chain: evm})
+	if err == nil || !strings.Contains(err.Error(), "solvency contracts deploy") || !strings.Contains(err.Error(), "no code at the registry") {
+		t.Fatalf("open: %v; want the missing contracts named with the next step", err)
 	}
 }
