@@ -852,8 +852,12 @@ func PrepareStateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stateDirError(dir, err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return stateDirError(dir, err)
+	// A state directory an older version made 0755 is tightened; a directory that holds no
+	// state yet may be the user's own (--state .) and keeps its mode.
+	if _, err := os.Stat(filepath.Join(dir, "state", state.FileName)); err == nil {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return stateDirError(dir, err)
+		}
 	}
 	f, err := os.CreateTemp(dir, ".write-check.tmp-*")
 	if err != nil {
