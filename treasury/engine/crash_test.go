@@ -217,16 +217,25 @@ func checkOutcome(t *testing.T, dir string, want *outcome) {
 	})
 }
 
-// referenceRun runs crashCycles cycles without interruption in a fresh directory.
-func referenceRun(t *testing.T) (string, *outcome) {
+// reference is the uninterrupted run's outcome, made once per test binary (tests run one at a
+// time).
+var reference *outcome
+
+// referenceRun runs crashCycles cycles without interruption in a fresh directory, once.
+func referenceRun(t *testing.T) *outcome {
 	t.Helper()
-	dir := t.TempDir()
+	if reference != nil {
+		return reference
+	}
+	dir := t.TempDir() // only the outcome, kept in memory, outlives this test
 	sampleConfig(t, dir, crashUsers)
 	sharedKeys(t, "demo")
 	if err := runEngineIn(dir, crashCycles, nil); err != nil {
 		t.Fatalf("uninterrupted run: %v", err)
 	}
-	return dir, readOutcome(t, dir)
+	checkPrivate(t, dir)
+	reference = readOutcome(t, dir)
+	return reference
 }
 
 // TestV6_KillNineAtEveryStage kills the engine with SIGKILL at every stage of a cycle (while the
@@ -238,8 +247,7 @@ func TestV6_KillNineAtEveryStage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("proves real circuits")
 	}
-	refDir, want := referenceRun(t)
-	checkPrivate(t, refDir)
+	want := referenceRun(t)
 	for _, at := range FaultPoints() {
 		t.Run(at, func(t *testing.T) {
 			// The snapshot and the deployment happen once; every other point is killed in the
@@ -272,7 +280,7 @@ func TestDiskFullAtEveryStageConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("proves real circuits")
 	}
-	_, want := referenceRun(t)
+	want := referenceRun(t)
 	dir := t.TempDir()
 	sampleConfig(t, dir, crashUsers)
 	failed := map[string]bool{}
@@ -310,8 +318,7 @@ func TestV6_RepublishesWhatTheChainLacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("proves real circuits")
 	}
-	refDir, want := referenceRun(t)
-	_ = refDir
+	want := referenceRun(t)
 	dir := t.TempDir()
 	sampleConfig(t, dir, crashUsers)
 	if err := runEngineIn(dir, 1, nil); err != nil {
