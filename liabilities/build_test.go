@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -723,4 +724,33 @@ func TestLookupSurvivesKeyCollisions(t *testing.T) {
 	if _, err := st2.Lookup(accts[3].ID); err == nil {
 		t.Fatal("an account whose key is gone was found")
 	}
+}
+
+// TestOpenOrBuildCompleteOrNone: a build interrupted while the snapshot is written leaves no
+// snapshot (the next call builds it), a complete one is opened and not built again.
+func TestOpenOrBuildCompleteOrNone(t *testing.T) {
+	tab := testTable(t)
+	dir := filepath.Join(t.TempDir(), "liabilities")
+	builds := 0
+	build := func() (*Snapshot, error) {
+		builds++
+		return Build(context.Background(), tab, testAccounts(10, tab.Len(), 3), BuildOptions{Epoch: 1, SnapshotTime: 1_764_000_000, Height: 2})
+	}
+	killed := errors.New("killed while writing")
+	if _, _, err := OpenOrBuild(dir, build, func(string) error { return killed }); !errors.Is(err, killed) {
+		t.Fatalf("err = %v", err)
+	}
+	if Exists(dir) {
+		t.Fatal("an interrupted write left a snapshot")
+	}
+	st, built, err := OpenOrBuild(dir, build, nil)
+	if err != nil || !built {
+		t.Fatalf("build: %v (built %v)", err, built)
+	}
+	st.Close()
+	st, built, err = OpenOrBuild(dir, build, nil)
+	if err != nil || built || builds != 2 {
+		t.Fatalf("reopen: %v (built %v, %d builds)", err, built, builds)
+	}
+	st.Close()
 }

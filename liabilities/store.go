@@ -591,3 +591,47 @@ func (s *Snapshot) WriteDir(path string, replace bool, onProgress func(stage str
 		return s.Write(tmp, onProgress)
 	})
 }
+
+// Exists reports whether a snapshot directory is at dir. OpenOrBuild writes one only whole (a
+// temporary directory renamed into place), so one that exists is complete.
+func Exists(dir string) bool {
+	_, err := os.Stat(dir)
+	return err == nil
+}
+
+// OpenOrBuild opens the snapshot at dir, or, when there is none, builds it with build, writes it
+// atomically (complete or absent, never half-written, whatever kills the process) and opens it.
+// written, when not nil, is called with the temporary directory once the snapshot is written
+// there and before it takes its name (a crash test kills the process there). The boolean
+// reports whether the snapshot was built.
+func OpenOrBuild(dir string, build func() (*Snapshot, error), written func(tmp string) error) (*Store, bool, error) {
+	if Exists(dir) {
+		st, err := Open(dir)
+		if err != nil {
+			return nil, false, fmt.Errorf("liabilities snapshot %s is damaged (%w); it was not written by this version's atomic write: "+
+				"restore it from a backup (a rebuilt snapshot has a new commitment, which the registry refuses for the same epoch)", dir, err)
+		}
+		return st, false, nil
+	}
+	snap, err := build()
+	if err != nil {
+		return nil, false, err
+	}
+	err = atomicfile.Dir(dir, false, func(tmp string) error {
+		if err := snap.Write(tmp, nil); err != nil {
+			return err
+		}
+		if written != nil {
+			return written(tmp)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("write liabilities snapshot %s: %w", dir, err)
+	}
+	st, err := Open(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	return st, true, nil
+}

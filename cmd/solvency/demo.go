@@ -92,20 +92,15 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	state := filepath.Join(o.dir, "state")
+	fmt.Fprintf(errw, "demo: %d accounts, %d cycles, state in %s\n", o.users, o.cycles, o.dir)
 	chainDir := filepath.Join(state, "chain")
-	ch, name, closeChain, err := chainFor(ctx, "", "", chainDir, "")
+	eng, evm, name, closeRun, err := openRun(ctx, cfg, state, "", "", "", true, o.provers, errw)
 	if err != nil {
-		return err
+		return explainDiskError(err, state)
 	}
-	defer closeChain()
-	fmt.Fprintf(errw, "demo: %d accounts, %d cycles, state in %s, %s\n", o.users, o.cycles, o.dir, name)
-	eng, evm, err := openEngine(ctx, cfg, state, "", ch, name, true, o.provers, errw)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	defer closeRun()
 	if err := eng.Run(ctx, o.cycles, func(s *engine.Summary) { printSummary(out, s, o.json) }); err != nil {
-		return err
+		return explainDiskError(err, state)
 	}
 
 	// One user's inclusion proof, and the commands to check it.

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
+	gethlog "github.com/ethereum/go-ethereum/log"
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/contracts/devnet"
@@ -42,6 +44,8 @@ This is a development chain: never send anything of value to it or to its key.`,
 			}
 			ctx, stop := ocSignalContext(cmd.Context())
 			defer stop()
+			// go-ethereum exits on a fatal error (a failed database write) and prints nothing by default.
+			gethlog.SetDefault(gethlog.NewLogger(devnet.FatalLogHandler(os.Stderr)))
 			d, err := devnet.Start(devnet.Config{DataDir: dataDir, HTTPAddr: httpAddr, Period: period, FutureForks: futureForks})
 			if err != nil {
 				return exitError(exitBadInput, err)

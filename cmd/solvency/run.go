@@ -6,18 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/ethereum/go-ethereum/ethclient"
+	gethlog "github.com/ethereum/go-ethereum/log"
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/treasury/engine"
+	"github.com/solvency-dev/solvency/treasury/state"
 )
 
 type runOptions struct {
@@ -44,7 +48,10 @@ would, and publishes the attestation to the registry.
 
 Every stage is recorded in the state directory before the next begins. Killed at any point and
 run again with the same arguments, a run completes the interrupted cycle without a second
-publish (the registry says which cycle it has) and without losing or repeating a trade.
+publish (the registry says which cycle it has) and without losing or repeating a trade. On
+every start it also checks each cycle it recorded as published against the registry, and
+publishes again, in order, any the chain lacks (see docs/trust-model.md, "Durability"). One run
+at a time per state directory: a second waits for nothing and stops before it sends anything.
 
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
@@ -80,15 +87,17 @@ func chainFor(ctx context.Context, rpc, keyFile, dataDir string, httpAddr string
 		}
 		cl, err := ethclient.DialContext(ctx, rpc)
 		if err != nil {
-			return nil, "", nil, fmt.Errorf("connect to %s: %w", rpc, err)
+			return nil, "", nil, redactErr(fmt.Errorf("connect to %s: %w", redactURL(rpc), err), rpc)
 		}
 		c, err := contracts.NewChain(ctx, cl, key)
 		if err != nil {
 			cl.Close()
-			return nil, "", nil, err
+			return nil, "", nil, redactErr(err, rpc)
 		}
-		return c, rpc, cl.Close, nil
+		return c, redactURL(rpc), cl.Close, nil
 	}
+	// go-ethereum exits on a fatal error (a failed database write) and prints nothing by default.
+	gethlog.SetDefault(gethlog.NewLogger(devnet.FatalLogHandler(os.Stderr)))
 	d, err := devnet.Start(devnet.Config{DataDir: dataDir, HTTPAddr: httpAddr})
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("start embedded dev chain: %w", err)
@@ -113,16 +122,103 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
-func openEngine(ctx context.Context, cfg *engine.Config, state, keysDir string, ch *contracts.Chain, chainName string, devFeeds bool, provers int, log io.Writer) (*engine.Engine, *engine.EVMChain, error) {
-	if err := os.MkdirAll(state, 0o755); err != nil {
-		return nil, nil, err
+// openRun opens a run's state and chain in the order crash safety needs: the state directory
+// checked writable and locked first (a second run on the same state stops there, before it
+// starts a chain or sends a transaction), then the chain, then the engine, which reads every
+// input before it makes a key or deploys a contract. The returned function closes all of it.
+func openRun(ctx context.Context, cfg *engine.Config, stateDir, keysDir, rpc, keyFile string, devFeeds bool, provers int, log io.Writer) (*engine.Engine, *engine.EVMChain, string, func(), error) {
+	if err := engine.PrepareStateDir(stateDir); err != nil {
+		return nil, nil, "", nil, exitError(exitBadInput, err)
 	}
-	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: devFeeds, Name: chainName}
-	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: state, Keys: keysDir, Chain: evm, Log: log, Provers: provers})
+	st, err := state.Open(filepath.Join(stateDir, "state"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", nil, err
 	}
-	return eng, evm, nil
+	ch, name, closeChain, err := chainFor(ctx, rpc, keyFile, filepath.Join(stateDir, "chain"), "")
+	if err != nil {
+		st.Close()
+		return nil, nil, "", nil, err
+	}
+	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(stateDir, "addresses.json"), DevFeeds: devFeeds || rpc == "",
+		Name: name, Embedded: rpc == ""}
+	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: stateDir, Keys: keysDir, Chain: evm, Log: log, Provers: provers, Store: st})
+	if err != nil {
+		closeChain()
+		return nil, nil, "", nil, err
+	}
+	return eng, evm, name, func() { eng.Close(); closeChain() }, nil
+}
+
+// redactURL names an RPC endpoint without its credentials: providers put the API key in the
+// path or the query (and some in the user info), so only the scheme and host are shown.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "the RPC endpoint"
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		out += "/(path and query hidden)"
+	}
+	return out
+}
+
+// redactedError hides an RPC URL's credentials in an error's text (Go's HTTP client quotes
+// the whole URL in its errors) and keeps the error chain for errors.Is.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (r *redactedError) Error() string { return r.msg }
+func (r *redactedError) Unwrap() error { return r.err }
+
+// redactErr rewrites err's text so that neither rpc nor its path and query appear in it.
+func redactErr(err error, rpc string) error {
+	if err == nil || rpc == "" {
+		return err
+	}
+	msg := err.Error()
+	secrets := []string{rpc}
+	if u, perr := url.Parse(rpc); perr == nil {
+		if u.User != nil {
+			secrets = append(secrets, u.User.String())
+		}
+		if u.Path != "" && u.Path != "/" {
+			secrets = append(secrets, u.Path, u.EscapedPath())
+		}
+		if u.RawQuery != "" {
+			secrets = append(secrets, u.RawQuery)
+		}
+	}
+	changed := false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg = strings.ReplaceAll(msg, s, redactURL(rpc))
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	var ee *exitErr
+	if errors.As(err, &ee) {
+		return &exitErr{code: ee.code, err: &redactedError{msg: msg, err: err}}
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+// explainDiskError says plainly what a full disk means for a run: nothing recorded is lost, and
+// the same command resumes once there is space.
+func explainDiskError(err error, stateDir string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("the disk holding %s is full: free some space and run the same command again; "+
+			"every step recorded so far is kept, and the run resumes where it stopped (%w)", stateDir, err)
+	}
+	return err
 }
 
 func printSummary(out io.Writer, s *engine.Summary, asJSON bool) {
@@ -177,16 +273,11 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	ch, name, closeChain, err := chainFor(ctx, o.rpc, o.keyFile, filepath.Join(o.state, "chain"), "")
+	eng, _, _, closeRun, err := openRun(ctx, cfg, o.state, o.keys, o.rpc, o.keyFile, o.devFeeds, o.provers, errw)
 	if err != nil {
-		return err
+		return redactErr(explainDiskError(err, o.state), o.rpc)
 	}
-	defer closeChain()
-	eng, _, err := openEngine(ctx, cfg, o.state, o.keys, ch, name, o.devFeeds || o.rpc == "", o.provers, errw)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
+	defer closeRun()
 	if eng.Keys().Meta.Trust != "ceremony" {
 		fmt.Fprintln(errw, "NOTE: keys are", eng.Keys().Meta.Trust+": not fit for production.")
 	}
@@ -198,5 +289,5 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 	case errors.Is(err, context.Canceled):
 		return exitError(exitInvalid, fmt.Errorf("interrupted; run the same command again to resume: %w", err))
 	}
-	return err
+	return redactErr(explainDiskError(err, o.state), o.rpc)
 }

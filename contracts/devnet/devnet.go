@@ -8,16 +8,21 @@
 package devnet
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -28,6 +33,8 @@ import (
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/eth/tracers"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/ethdb"
+	"github.com/ethereum/go-ethereum/log"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -78,8 +85,12 @@ type Devnet struct {
 	Key     *ecdsa.PrivateKey
 	Address common.Address
 	// KeyFile is where the key is kept ("" for an in-memory chain).
-	KeyFile string
-	http    bool
+	KeyFile  string
+	http     bool
+	syncDone chan struct{} // closed when the sync-on-head loop has stopped
+	// syncMu orders syncs before the database closes (pebble panics on a closed database).
+	syncMu sync.Mutex
+	closed bool
 }
 
 // loopbackHostPort checks that addr listens on loopback only.
@@ -157,6 +168,9 @@ func Start(cfg Config) (d *Devnet, err error) {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
+		if err := checkWritable(cfg.DataDir); err != nil {
+			return nil, err
+		}
 		keyFile = filepath.Join(cfg.DataDir, KeyFileName)
 		if key, err = loadOrCreateKey(keyFile); err != nil {
 			return nil, err
@@ -184,8 +198,10 @@ func Start(cfg Config) (d *Devnet, err error) {
 	ethConf.SyncMode = ethconfig.FullSync
 	// Archive mode on the hash scheme writes every block's state through to the database, so a
 	// process killed mid-cycle (kill -9) restarts at its last block instead of rewinding to the
-	// last periodic flush: published attestations survive a crash, which crash recovery (V6)
-	// relies on. A dev chain's state is small enough for this to cost nothing noticeable.
+	// last periodic flush. That alone is not enough: the database writes are asynchronous, and
+	// the receipt wrapper below syncs them before a transaction is reported mined (verified by
+	// TestKillNineKeepsMinedBlocks, which loses blocks without it). A dev chain's state is small
+	// enough for both to cost nothing noticeable.
 	ethConf.StateScheme = "hash"
 	ethConf.NoPruning = true
 	// The genesis is a function of the developer address and the gas limit only, so a restart
@@ -199,8 +215,12 @@ func Start(cfg Config) (d *Devnet, err error) {
 	ethConf.Miner.PendingFeeRecipient = addr
 	ethConf.Miner.GasPrice = big.NewInt(1)
 	backend, err := eth.New(stack, &ethConf)
+	var mismatch *core.GenesisMismatchError
+	if errors.As(err, &mismatch) {
+		return nil, fmt.Errorf("dev chain: %w (this data directory holds a chain made with another developer key or version)", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("dev chain: %w (a data directory made by another version or key cannot be reused; remove it)", err)
+		return nil, fmt.Errorf("dev chain: %w", err)
 	}
 	filterSystem := filters.NewFilterSystem(backend.APIBackend, filters.Config{})
 	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(filterSystem)}})
@@ -213,11 +233,87 @@ func Start(cfg Config) (d *Devnet, err error) {
 	}
 	catalyst.RegisterSimulatedBeaconAPIs(stack, beacon)
 	stack.RegisterLifecycle(beacon)
+	if err := registerDurableReceipts(stack, backend); err != nil {
+		return nil, err
+	}
 	if err := stack.Start(); err != nil {
 		return nil, fmt.Errorf("start dev chain: %w", err)
 	}
-	return &Devnet{stack: stack, backend: backend, beacon: beacon, Key: key, Address: addr, KeyFile: keyFile,
-		http: cfg.HTTPAddr != ""}, nil
+	d = &Devnet{stack: stack, backend: backend, beacon: beacon, Key: key, Address: addr, KeyFile: keyFile,
+		http: cfg.HTTPAddr != "", syncDone: make(chan struct{})}
+	d.syncOnHead()
+	return d, nil
+}
+
+// receiptAPI is go-ethereum's eth_getTransactionReceipt (its service type is internal).
+type receiptAPI interface {
+	GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error)
+}
+
+// durableReceipts serves eth_getTransactionReceipt, syncing the chain database to disk before a
+// receipt is reported. go-ethereum writes its database asynchronously (pebble keeps the tail of
+// its write-ahead log in process memory until a block of it fills or a sync is asked for), so
+// without this a kill -9 loses the last few blocks, and with them transactions a client was
+// told were mined. A receipt is the signal every client (this repo's included) waits for.
+type durableReceipts struct {
+	api receiptAPI
+	db  ethdb.KeyValueSyncer
+}
+
+// GetTransactionReceipt reports a receipt only once its block is on disk.
+func (r *durableReceipts) GetTransactionReceipt(ctx context.Context, hash common.Hash) (map[string]any, error) {
+	rcpt, err := r.api.GetTransactionReceipt(ctx, hash)
+	if err != nil || rcpt == nil {
+		return rcpt, err
+	}
+	if err := r.db.SyncKeyValue(); err != nil {
+		return nil, fmt.Errorf("dev chain: write the block of %s to disk: %w", hash.Hex(), err)
+	}
+	return rcpt, nil
+}
+
+// registerDurableReceipts replaces eth_getTransactionReceipt (a later registration of a method
+// name in the same namespace replaces the earlier one) for HTTP and in-process clients alike.
+func registerDurableReceipts(stack *node.Node, backend *eth.Ethereum) error {
+	for _, api := range backend.APIs() {
+		if ra, ok := api.Service.(receiptAPI); ok && api.Namespace == "eth" {
+			stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: &durableReceipts{api: ra, db: backend.ChainDb()}}})
+			return nil
+		}
+	}
+	return errors.New("dev chain: go-ethereum serves no eth_getTransactionReceipt to wrap")
+}
+
+// syncOnHead also syncs the database after every new head, so that a client that never asks
+// for a receipt (it reads the block number, or logs) loses at most the last few milliseconds.
+func (d *Devnet) syncOnHead() {
+	heads := make(chan core.ChainHeadEvent, 16)
+	sub := d.backend.BlockChain().SubscribeChainHeadEvent(heads)
+	go func() {
+		defer close(d.syncDone)
+		defer sub.Unsubscribe()
+		for {
+			select {
+			case <-heads:
+				_ = d.Sync() // a failure shows at the next receipt
+			case <-sub.Err():
+				return
+			}
+		}
+	}()
+}
+
+// Sync writes everything the chain has accepted so far to disk.
+func (d *Devnet) Sync() error {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if d.closed {
+		return errors.New("dev chain: closed")
+	}
+	if err := d.backend.ChainDb().SyncKeyValue(); err != nil {
+		return fmt.Errorf("dev chain: sync to disk: %w", err)
+	}
+	return nil
 }
 
 // HTTPEndpoint is the JSON-RPC URL ("" when HTTP is off), with the real port when 0 was asked.
@@ -242,8 +338,55 @@ func (d *Devnet) Head() uint64 { return d.backend.BlockChain().CurrentBlock().Nu
 
 // Close stops the chain and flushes it to the data directory.
 func (d *Devnet) Close() error {
-	if err := d.stack.Close(); err != nil {
+	d.syncMu.Lock()
+	d.closed = true
+	d.syncMu.Unlock()
+	err := d.stack.Close()
+	<-d.syncDone
+	if err != nil {
 		return fmt.Errorf("stop dev chain: %w", err)
 	}
 	return nil
+}
+
+// checkWritable reports a data directory this process cannot write as such: go-ethereum's own
+// errors for it name a lock or database file and read like damage, and the chain in it is fine.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".write-check.tmp-*")
+	if err != nil {
+		if errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("dev chain data directory %s is read-only or not writable by this user (%v): make it writable; the chain in it is intact", dir, err)
+		}
+		return fmt.Errorf("dev chain data directory %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// FatalLogHandler prints go-ethereum's fatal records (it exits the process right after one, for
+// instance when a database write fails on a full disk; by default it prints nothing) to w, with
+// what to do next. Install it with log.SetDefault(log.NewLogger(FatalLogHandler(os.Stderr))).
+func FatalLogHandler(w io.Writer) slog.Handler {
+	return &fatalHandler{Handler: log.NewTerminalHandlerWithLevel(w, log.LevelCrit, false), w: w}
+}
+
+type fatalHandler struct {
+	slog.Handler
+	w io.Writer
+}
+
+func (h *fatalHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	fmt.Fprintln(h.w, "solvency: the dev chain stopped on the error above. If the disk is full, free some space and run the "+
+		"same command again: every block the chain reported is on disk, and the run resumes where it stopped.")
+	return err
+}
+
+func (h *fatalHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &fatalHandler{Handler: h.Handler.WithAttrs(as), w: h.w}
+}
+
+func (h *fatalHandler) WithGroup(name string) slog.Handler {
+	return &fatalHandler{Handler: h.Handler.WithGroup(name), w: h.w}
 }

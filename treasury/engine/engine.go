@@ -1,20 +1,24 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
-	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
@@ -45,6 +49,9 @@ type Chain interface {
 	Head(ctx context.Context) (uint64, error)
 	// PublishedCycle is the last cycle the registry recorded (0 and false if none).
 	PublishedCycle(ctx context.Context) (uint64, bool, error)
+	// Recorded reads the registry's record of cycle c: nil when the registry does not hold it;
+	// else the publication (its transaction, when the node still serves the event).
+	Recorded(ctx context.Context, c uint64) (*Publication, error)
 	// Publish sends the bundle's attestation; the bundle was verified first.
 	Publish(ctx context.Context, bundleDir string, m *bundle.Manifest) (*Publication, error)
 	// Describe names the chain for people ("embedded dev chain", an RPC URL).
@@ -65,15 +72,27 @@ type Options struct {
 	Chain    Chain
 	Log      io.Writer // progress lines (stderr)
 	Provers  int
-	// Fault, when set, is called at named points ("batch-proved", "published") so a crash test
-	// can kill the process where a real crash would hurt most. Production code leaves it nil.
-	Fault func(point string)
+	// Store is the state store already opened (and so locked) by the caller, which then starts
+	// its chain knowing no other run uses this state; nil: Open opens it. Close closes it either
+	// way.
+	Store *state.Store
+	// Fault, when set, is called at named points (see FaultPoints) so a crash test can kill the
+	// process where a real crash would hurt most, or return an error as the write at that point
+	// would on a full disk. Production code leaves it nil.
+	Fault func(point string) error
 }
 
-func (e *Engine) fault(point string) {
+// FaultPoints are the points Options.Fault is called at, in the order a fresh run meets them.
+func FaultPoints() []string {
+	return []string{"snapshot-writing", "deployed", "assessed", "rebalanced", "executed", "batch-proved",
+		"proved", "verified", "published"}
+}
+
+func (e *Engine) fault(point string) error {
 	if e.opt.Fault != nil {
-		e.opt.Fault(point)
+		return e.opt.Fault(point)
 	}
+	return nil
 }
 
 // Engine is an opened treasury.
@@ -93,6 +112,9 @@ type Engine struct {
 	liab    *liabilities.Store
 	liabDir string
 	totals  map[string]*big.Int // liabilities per asset, on-chain units
+	// reproved holds the cycles this run proved again after the registry refused them, so a
+	// statement refused twice is reported instead of proved forever.
+	reproved map[uint64]bool
 }
 
 func (e *Engine) logf(format string, args ...any) {
@@ -102,23 +124,40 @@ func (e *Engine) logf(format string, args ...any) {
 }
 
 // Open loads the treasury, binds its policy to the chain, and makes sure keys and the
-// liabilities snapshot exist (creating them once; later runs reuse them).
-func Open(ctx context.Context, cfg *Config, opt Options) (*Engine, error) {
+// liabilities snapshot exist (creating them once; later runs reuse them). The order matters for
+// crash safety: the state lock first (a second run stops before it sends any transaction), then
+// every config and input file read and checked (a bad file stops the run before a key is made or
+// a contract deployed), then keys, the chain, and a reconciliation of the state with the
+// registry (the chain is the truth about what was published, V6).
+func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) {
 	if opt.Chain == nil {
 		return nil, errors.New("engine: no chain")
 	}
-	if err := os.MkdirAll(opt.StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create state directory: %w", err)
-	}
-	e := &Engine{cfg: cfg, opt: opt}
-	var err error
-	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+	if err := PrepareStateDir(opt.StateDir); err != nil {
 		return nil, err
 	}
-	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
+	e := &Engine{cfg: cfg, opt: opt, reproved: map[uint64]bool{}}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	if e.st = opt.Store; e.st == nil {
+		if e.st, err = state.Open(filepath.Join(opt.StateDir, "state")); err != nil {
+			return nil, err
+		}
+	}
+	if err := cleanTemps(opt.StateDir); err != nil {
 		return nil, err
 	}
-	// Keys first: a fresh chain's verifier is compiled from the solvency verifying key.
+	in, err := e.loadInputs()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.openLiabilities(ctx, in); err != nil {
+		return nil, err
+	}
+	// Keys next: a fresh chain's verifier is compiled from the solvency verifying key.
 	if err := e.openKeys(); err != nil {
 		return nil, err
 	}
@@ -130,6 +169,41 @@ func Open(ctx context.Context, cfg *Config, opt Options) (*Engine, error) {
 	if err := opt.Chain.Bind(ctx, e.pol); err != nil {
 		return nil, fmt.Errorf("bind policy to %s: %w", opt.Chain.Describe(), err)
 	}
+	// The checker and the rebalancer again, with the policy now bound to this chain (S6).
+	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
+		return nil, err
+	}
+	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
+		return nil, err
+	}
+	if _, err := e.st.Init(in.positions, in.book); err != nil {
+		return nil, err
+	}
+	if err := e.Reconcile(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// inputs are the treasury's files, read and checked.
+type inputs struct {
+	book      *venues.Book
+	positions venues.Positions
+	rebalance rebalance.Config
+	accounts  []liabilities.Account // nil when the snapshot already exists
+	csv       string
+}
+
+// loadInputs reads and checks every config and input file. Nothing is created or sent.
+func (e *Engine) loadInputs() (*inputs, error) {
+	cfg := e.cfg
+	var err error
+	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+		return nil, err
+	}
+	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
+		return nil, err
+	}
 	table := e.pol.Table()
 	if table.Len() != e.prof.Assets {
 		return nil, fmt.Errorf("profile %s has %d asset slots; the policy's table has %d", e.prof.Name, e.prof.Assets, table.Len())
@@ -138,15 +212,14 @@ func Open(ctx context.Context, cfg *Config, opt Options) (*Engine, error) {
 	for _, a := range table.Assets {
 		e.assets[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
 	}
-	book, err := venues.LoadBook(cfg.Path(cfg.Venues))
-	if err != nil {
+	in := &inputs{}
+	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
 		return nil, err
 	}
-	positions, err := venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, book)
-	if err != nil {
+	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
 		return nil, err
 	}
-	if e.checker, err = NewTwinChecker(e.pol, book); err != nil {
+	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
 		return nil, err
 	}
 	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
@@ -160,7 +233,8 @@ func Open(ctx context.Context, cfg *Config, opt Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.reb, err = rebalance.New(*rcfg, e.assets, e.sim, e.checker); err != nil {
+	in.rebalance = *rcfg
+	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
 		return nil, err
 	}
 	if cfg.AddressBook != "" {
@@ -180,16 +254,39 @@ func Open(ctx context.Context, cfg *Config, opt Options) (*Engine, error) {
 	}
 	e.src = market.SyntheticSource{Market: mkt, Offset: cfg.MarketOffset}
 
-	if e.st, err = state.Open(filepath.Join(opt.StateDir, "state")); err != nil {
+	// The accounts, unless the snapshot is already built from them.
+	e.liabDir = filepath.Join(e.opt.StateDir, "liabilities")
+	if liabilities.Exists(e.liabDir) {
+		return in, nil
+	}
+	if cfg.Accounts.Users > 0 {
+		var targets []*big.Int
+		if cfg.Accounts.ScaleTo != "" {
+			if targets, err = portfolio.LoadLiabilityTotals(cfg.Path(cfg.Accounts.ScaleTo), table); err != nil {
+				return nil, err
+			}
+		}
+		// Generated in memory: the CSV is kept beside the snapshot, written with it.
+		var buf bytes.Buffer
+		if err := liabilities.Generate(&buf, table, liabilities.GenerateOptions{Users: cfg.Accounts.Users, Seed: cfg.Accounts.Seed}); err != nil {
+			return nil, err
+		}
+		if err := liabilities.ParseAccounts(&buf, "generated accounts", table, func(a liabilities.Account) error {
+			in.accounts = append(in.accounts, a)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if targets != nil {
+			scaleBalances(in.accounts, targets)
+		}
+		in.csv = filepath.Join(e.opt.StateDir, "accounts.csv")
+		return in, nil
+	}
+	if in.accounts, err = liabilities.ReadAccounts(cfg.Path(cfg.Accounts.CSV), table); err != nil {
 		return nil, err
 	}
-	if _, err := e.st.Init(positions, book); err != nil {
-		return nil, err
-	}
-	if err := e.openLiabilities(ctx); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return in, nil
 }
 
 // Close releases the state store and the liabilities store.
@@ -241,48 +338,30 @@ func (e *Engine) openKeys() error {
 	return nil
 }
 
-func (e *Engine) openLiabilities(ctx context.Context) error {
-	e.liabDir = filepath.Join(e.opt.StateDir, "liabilities")
+// openLiabilities opens the snapshot, building it first when there is none. The snapshot is
+// written as a whole (a temporary directory renamed into place), so a run killed while writing
+// it leaves no snapshot, and the next run builds it again.
+func (e *Engine) openLiabilities(ctx context.Context, in *inputs) error {
 	table := e.pol.Table()
-	if _, err := os.Stat(e.liabDir); errors.Is(err, os.ErrNotExist) {
-		csv := e.cfg.Path(e.cfg.Accounts.CSV)
-		if e.cfg.Accounts.Users > 0 {
-			csv = filepath.Join(e.opt.StateDir, "accounts.csv")
-			if err := atomicfile.Write(csv, 0o600, func(w io.Writer) error {
-				return liabilities.Generate(w, table, liabilities.GenerateOptions{Users: e.cfg.Accounts.Users, Seed: e.cfg.Accounts.Seed})
-			}); err != nil {
-				return err
+	st, built, err := liabilities.OpenOrBuild(e.liabDir, func() (*liabilities.Snapshot, error) {
+		if in.accounts == nil {
+			return nil, fmt.Errorf("liabilities snapshot %s vanished while the run started", e.liabDir)
+		}
+		if in.csv != "" {
+			// The generated accounts, kept for people (verify inclusion takes an id from it).
+			if err := writeAccountsCSV(in.csv, table, in.accounts); err != nil {
+				return nil, err
 			}
 		}
-		accts, err := liabilities.ReadAccounts(csv, table)
-		if err != nil {
-			return err
-		}
-		if e.cfg.Accounts.Users > 0 && e.cfg.Accounts.ScaleTo != "" {
-			targets, err := portfolio.LoadLiabilityTotals(e.cfg.Path(e.cfg.Accounts.ScaleTo), table)
-			if err != nil {
-				return err
-			}
-			scaleBalances(accts, targets)
-			if err := writeAccountsCSV(csv, table, accts); err != nil {
-				return err
-			}
-		}
-		t0 := time.Now()
-		snap, err := liabilities.Build(ctx, table, accts, liabilities.BuildOptions{
+		return liabilities.Build(ctx, table, in.accounts, liabilities.BuildOptions{
 			Epoch: e.cfg.SnapshotEpoch, SnapshotTime: uint64(time.Now().Unix()), Height: e.prof.BatchHeight,
 		})
-		if err != nil {
-			return err
-		}
-		if err := snap.Write(e.liabDir, nil); err != nil {
-			return err
-		}
-		e.logf("liabilities: %d accounts in %d batches of %d, built in %.1fs", len(accts), snap.LC.Batches, e.prof.BatchSize(), time.Since(t0).Seconds())
-	}
-	st, err := liabilities.Open(e.liabDir)
+	}, func(string) error { return e.fault("snapshot-writing") })
 	if err != nil {
 		return err
+	}
+	if built {
+		e.logf("liabilities: %d accounts in %d batches of %d", len(in.accounts), st.Public().Batches, e.prof.BatchSize())
 	}
 	e.liab = st
 	last, err := st.Batch(st.Public().Batches - 1)
@@ -354,12 +433,22 @@ func (e *Engine) portfolio(pos venues.Positions, snap market.Snapshot) rebalance
 
 // RunCycle runs (or resumes) cycle c through every stage.
 func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
-	rec, err := e.st.Begin(c)
+	// An earlier cycle reopened by reconciliation has its record; a new cycle begins one.
+	rec, err := e.st.Record(c)
 	if err != nil {
-		return nil, err
+		if rec, err = e.st.Begin(c); err != nil {
+			return nil, err
+		}
+	}
+	// The cycle's directory (bundle, Safe batch) is owner-only, like the rest of the state.
+	if err := os.MkdirAll(e.cycleDir(c), 0o700); err != nil {
+		return nil, fmt.Errorf("cycle %d: %w", c, err)
 	}
 	sum := &Summary{Cycle: c}
 	advance := func(to state.Stage, update func(*state.CycleRecord) error, eff state.Effects) error {
+		if err := e.fault(to.String()); err != nil {
+			return fmt.Errorf("record %s: %w", to, err)
+		}
 		err := e.st.Advance(c, to, update, eff)
 		if errors.Is(err, state.ErrStageDone) {
 			return nil
@@ -460,7 +549,7 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 			if err != nil {
 				return nil, fmt.Errorf("cycle %d: safe batch: %w", c, err)
 			}
-			if err := os.MkdirAll(e.cycleDir(c), 0o755); err != nil {
+			if err := os.MkdirAll(e.cycleDir(c), 0o700); err != nil {
 				return nil, err
 			}
 			safePath = filepath.Join(e.cycleDir(c), "safe-batch.json")
@@ -507,11 +596,23 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		published, ok, err := e.opt.Chain.PublishedCycle(ctx)
+		onChain, err := e.opt.Chain.Recorded(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		if head < rec.ReservesBlock && !(ok && published >= c) {
+		_, manErr := os.Stat(filepath.Join(e.cycleDir(c), "bundle", bundle.ManifestFile))
+		switch {
+		case onChain != nil:
+		case manErr != nil:
+			note := "the bundle is missing: proving again"
+			e.logf("cycle %d: %s", c, note)
+			if err := e.st.Reprove(c, note); err != nil {
+				return nil, err
+			}
+			if rec, err = e.st.Record(c); err != nil {
+				return nil, err
+			}
+		case head < rec.ReservesBlock:
 			note := fmt.Sprintf("chain head %d is below the reserves block %d: proving again", head, rec.ReservesBlock)
 			e.logf("cycle %d: %s", c, note)
 			if err := e.st.Reprove(c, note); err != nil {
@@ -553,7 +654,7 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 			Out: bundleDir, PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
 			Provers: e.opt.Provers,
 			BatchProgress: func(done, total int) {
-				e.fault("batch-proved")
+				_ = e.fault("batch-proved") // a kill point only: a batch proof is a cache entry
 				if pct := done * 100 / total; pct/10 != lastPct/10 {
 					lastPct = pct
 					e.logf("cycle %d: liabilities batches %d/%d proved", c, done, total)
@@ -606,16 +707,22 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		var pub *Publication
-		if got, ok, err := e.opt.Chain.PublishedCycle(ctx); err != nil {
-			return sum, err
-		} else if ok && got >= c {
-			e.logf("cycle %d: already recorded on chain; not publishing again", c)
-			pub = &Publication{}
-		} else if pub, err = e.opt.Chain.Publish(ctx, bundleDir, m); err != nil {
-			return sum, fmt.Errorf("cycle %d: publish: %w", c, err)
+		pub, err := e.publish(ctx, c, bundleDir, m)
+		var stale *staleError
+		if errors.As(err, &stale) && !e.reproved[c] {
+			// The registry refuses the statement as it stands (its reserves block or price
+			// rounds are gone or too old after the chain lost blocks): prove it again, once.
+			e.reproved[c] = true
+			note := "the registry refused the statement (" + stale.Error() + "): proving again"
+			e.logf("cycle %d: %s", c, note)
+			if err := e.st.Reprove(c, note); err != nil {
+				return sum, err
+			}
+			return e.RunCycle(ctx, c)
 		}
-		e.fault("published")
+		if err != nil {
+			return sum, err
+		}
 		if err := advance(state.StagePublished, func(r *state.CycleRecord) error {
 			r.PublishTx, r.PublishBlock, r.GasUsed = pub.Tx, pub.Block, pub.GasUsed
 			return nil
@@ -649,4 +756,157 @@ func passFail(ok bool) string {
 		return "every limit holds"
 	}
 	return "some limits fail"
+}
+
+// staleError is a publish the registry refused while it does not hold the cycle.
+type staleError struct{ err error }
+
+func (s *staleError) Error() string { return s.err.Error() }
+func (s *staleError) Unwrap() error { return s.err }
+
+// publish sends cycle c's attestation unless the registry already holds that cycle (V6:
+// idempotent by cycle, never keyed on proof bytes or a transaction hash, since Groth16 proofs
+// are malleable), and returns only once the registry is seen to hold it: the engine marks a
+// cycle done on the chain's word, not on its own.
+func (e *Engine) publish(ctx context.Context, c uint64, bundleDir string, m *bundle.Manifest) (*Publication, error) {
+	if pub, err := e.opt.Chain.Recorded(ctx, c); err != nil {
+		return nil, fmt.Errorf("cycle %d: read the registry: %w", c, err)
+	} else if pub != nil {
+		e.logf("cycle %d: already recorded on chain; not publishing again", c)
+		return pub, nil
+	}
+	if latest, ok, err := e.opt.Chain.PublishedCycle(ctx); err != nil {
+		return nil, fmt.Errorf("cycle %d: read the registry: %w", c, err)
+	} else if ok && latest > c {
+		return nil, fmt.Errorf("cycle %d: the registry on %s holds cycle %d but not %d, and takes no cycle older than its latest: "+
+			"cycle %d's attestation cannot be published there; its bundle stays in %s", c, e.opt.Chain.Describe(), latest, c, c, bundleDir)
+	}
+	pub, err := e.opt.Chain.Publish(ctx, bundleDir, m)
+	var re *contracts.RevertError
+	if errors.As(err, &re) {
+		return nil, &staleError{fmt.Errorf("cycle %d: publish: %w", c, err)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cycle %d: publish: %w", c, err)
+	}
+	got, err := e.opt.Chain.Recorded(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("cycle %d: read the registry after publishing: %w", c, err)
+	}
+	if got == nil {
+		return nil, fmt.Errorf("cycle %d: publish transaction %s was mined but the registry does not hold the cycle; run again to publish it", c, pub.Tx)
+	}
+	return pub, nil
+}
+
+// Reconcile checks every cycle the state records as published against the registry (the chain
+// is the truth, V6) and reopens each one the registry does not hold, so that Run publishes it
+// again, in order. Open calls it on every start.
+func (e *Engine) Reconcile(ctx context.Context) error {
+	recs, err := e.st.Records()
+	if err != nil {
+		return err
+	}
+	latest, any, err := e.opt.Chain.PublishedCycle(ctx)
+	if err != nil {
+		return fmt.Errorf("read the registry on %s: %w", e.opt.Chain.Describe(), err)
+	}
+	// What a chain loses is its last blocks, and the registry takes cycles in increasing order:
+	// so the cycles it lacks are the newest ones. Walk back from the newest to the first cycle
+	// the registry holds (one read per lost cycle, not one per cycle ever run).
+	var lost []*state.CycleRecord
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		if !r.Stage.Complete() {
+			continue
+		}
+		pub, err := e.opt.Chain.Recorded(ctx, r.Cycle)
+		if err != nil {
+			return fmt.Errorf("cycle %d: read the registry on %s: %w", r.Cycle, e.opt.Chain.Describe(), err)
+		}
+		if pub != nil {
+			break
+		}
+		if any && latest > r.Cycle {
+			return fmt.Errorf("cycle %d is recorded as published, but the registry on %s holds cycle %d and not %d, and takes no older cycle: "+
+				"the attestation of cycle %d is not on chain and cannot be put there; its bundle stays in %s",
+				r.Cycle, e.opt.Chain.Describe(), latest, r.Cycle, r.Cycle, r.BundlePath)
+		}
+		lost = append(lost, r)
+	}
+	for i := len(lost) - 1; i >= 0; i-- {
+		r := lost[i]
+		note := fmt.Sprintf("recorded as published (tx %s), but the registry does not hold it: publishing again", r.PublishTx)
+		e.logf("cycle %d: %s", r.Cycle, note)
+		if err := e.st.Unpublish(r.Cycle, note); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PrepareStateDir creates the state directory private to its owner (it holds the positions,
+// trades and Safe batches) and checks that it is writable, so a read-only directory is reported
+// as such before anything else happens.
+func PrepareStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return stateDirError(dir, err)
+	}
+	// A state directory an older version made 0755 is tightened; a directory that holds no
+	// state yet may be the user's own (--state .) and keeps its mode.
+	if _, err := os.Stat(filepath.Join(dir, "state", state.FileName)); err == nil {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return stateDirError(dir, err)
+		}
+	}
+	f, err := os.CreateTemp(dir, ".write-check.tmp-*")
+	if err != nil {
+		return stateDirError(dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	if err := os.Remove(name); err != nil {
+		return stateDirError(dir, err)
+	}
+	return nil
+}
+
+// ErrReadOnly marks a state directory this process cannot write.
+var ErrReadOnly = errors.New("state directory is not writable")
+
+func stateDirError(dir string, err error) error {
+	if errors.Is(err, syscall.EROFS) || errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("%w: %s is read-only or not writable by this user (%v); make it writable, or pass a writable --state: "+
+			"nothing in it was changed", ErrReadOnly, dir, err)
+	}
+	return fmt.Errorf("state directory %s: %w", dir, err)
+}
+
+// cleanTemps removes what killed runs left half-written: the temporary files and directories
+// of atomic writes (".NAME.tmp-*"), never complete under their final name. The embedded chain's
+// directory is go-ethereum's and is left alone. It runs with the state lock held, so no live
+// run's temporary file is removed.
+func cleanTemps(stateDir string) error {
+	return filepath.WalkDir(stateDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path == stateDir {
+			return nil
+		}
+		if d.IsDir() && path == filepath.Join(stateDir, "chain") {
+			return filepath.SkipDir
+		}
+		name := d.Name()
+		if !strings.HasPrefix(name, ".") || !strings.Contains(name, ".tmp-") {
+			return nil
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return fmt.Errorf("remove %s left by an interrupted run: %w", path, err)
+		}
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	})
 }

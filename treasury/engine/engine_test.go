@@ -64,7 +64,7 @@ func TestEngineRunsCyclesOnDevnet(t *testing.T) {
 	var log bytes.Buffer
 	state := filepath.Join(dir, "state")
 	evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: true, Name: "test devnet"}
-	eng, err := Open(ctx, cfg, Options{StateDir: state, Chain: evm, Log: &log})
+	eng, err := Open(ctx, cfg, Options{StateDir: state, Keys: sharedKeys(t, "demo"), Chain: evm, Log: &log})
 	if err != nil {
 		t.Fatalf("open: %v\n%s", err, log.String())
 	}
@@ -84,7 +84,7 @@ func TestEngineRunsCyclesOnDevnet(t *testing.T) {
 		t.Fatalf("registry has cycle %d (%v, %v); want 3", got, ok, err)
 	}
 	// A rerun finds everything done and publishes nothing.
-	eng, err = Open(ctx, cfg, Options{StateDir: state, Chain: evm, Log: &log})
+	eng, err = Open(ctx, cfg, Options{StateDir: state, Keys: sharedKeys(t, "demo"), Chain: evm, Log: &log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestOracleCheckStopsCycle(t *testing.T) {
 	}
 	state := filepath.Join(dir, "state")
 	evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: true, Name: "test devnet", MaxDeviationBps: 1}
-	eng, err := Open(ctx, cfg, Options{StateDir: state, Chain: evm})
+	eng, err := Open(ctx, cfg, Options{StateDir: state, Keys: sharedKeys(t, "demo"), Chain: evm})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,14 @@ type EVMChain struct {
 	// cycle this process read (0: 5000, i.e. 50%; a larger move needs a person to look).
 	MaxDeviationBps uint64
 
+	// Embedded says the chain lives in this state directory (the embedded dev chain): a
+	// deployment it does not hold is deployed again. On any other chain that is reported, with
+	// the next step, since the engine cannot know which chain the addresses were meant for.
+	Embedded bool
+	// Fault, when set, is called at "deployed" (contracts deployed, addresses not yet written),
+	// for crash tests.
+	Fault func(point string) error
+
 	prev *market.Snapshot
 
 	addr *contracts.Addresses
@@ -72,6 +80,20 @@ func (c *EVMChain) Bind(ctx context.Context, pf *policy.File) error {
 		}
 		if err := c.addr.CheckChain(ctx, c.Chain.Backend); err != nil {
 			return err
+		}
+		if missing, err := c.missingContract(ctx); err != nil {
+			return err
+		} else if missing != "" && !c.Embedded {
+			return fmt.Errorf("%s names contracts that %s does not hold (no code at the %s): the chain was reset, or it is "+
+				"another chain; deploy them again ('solvency contracts deploy' with this chain's --rpc and key) and write the new "+
+				"addresses to %s, or move that file aside and run with --dev-feeds to let the run deploy", c.AddrFile, c.Name, missing, c.AddrFile)
+		} else if missing != "" {
+			// The embedded chain lost its deployment (a chain directory reset or restored
+			// apart from the state): deploy again. Reconcile then republishes every cycle the
+			// new registry lacks.
+			if err := c.deploy(ctx, pf.Table()); err != nil {
+				return fmt.Errorf("the embedded chain does not hold the contracts in %s (no code at the %s); deploying again: %w", c.AddrFile, missing, err)
+			}
 		}
 	} else if errors.Is(err, os.ErrNotExist) {
 		if err := c.deploy(ctx, pf.Table()); err != nil {
@@ -125,7 +147,12 @@ func (c *EVMChain) deploy(ctx context.Context, table *assets.Table) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(c.AddrFile), 0o755); err != nil {
+	if c.Fault != nil {
+		if err := c.Fault("deployed"); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(c.AddrFile), 0o700); err != nil {
 		return err
 	}
 	if err := contracts.WriteAddresses(c.AddrFile, addr); err != nil {
@@ -301,4 +328,46 @@ func (c *EVMChain) Publish(ctx context.Context, bundleDir string, m *bundle.Mani
 		return nil, err
 	}
 	return &Publication{Tx: res.TxHash.Hex(), Block: res.BlockNumber, GasUsed: res.GasUsed}, nil
+}
+
+// missingContract names the first deployed contract (registry, verifier, price feed) that has
+// no code on the chain, or "" when the chain holds them all.
+func (c *EVMChain) missingContract(ctx context.Context) (string, error) {
+	check := []struct {
+		name string
+		addr common.Address
+	}{{"registry " + c.addr.Registry.Hex(), c.addr.Registry}, {"verifier " + c.addr.Verifier.Hex(), c.addr.Verifier}}
+	for i, f := range c.addr.Feeds {
+		check = append(check, struct {
+			name string
+			addr common.Address
+		}{fmt.Sprintf("price feed %d %s", i, f.Aggregator.Hex()), f.Aggregator})
+	}
+	for _, k := range check {
+		code, err := c.Chain.Backend.CodeAt(ctx, k.addr, nil)
+		if err != nil {
+			return "", fmt.Errorf("read code of the %s: %w", k.name, err)
+		}
+		if len(code) == 0 {
+			return k.name, nil
+		}
+	}
+	return "", nil
+}
+
+// Recorded implements Chain: the registry's stored hash for the cycle says whether it holds it;
+// the event, when the node serves it, gives the transaction.
+func (c *EVMChain) Recorded(ctx context.Context, cycle uint64) (*Publication, error) {
+	h, err := c.reg.AttestationHash(ctx, cycle)
+	if err != nil {
+		return nil, err
+	}
+	if h == (common.Hash{}) {
+		return nil, nil
+	}
+	pub := &Publication{}
+	if rec, err := c.reg.Record(ctx, cycle); err == nil {
+		pub.Tx, pub.Block = rec.TxHash.Hex(), rec.PublishedBlock
+	}
+	return pub, nil
 }

@@ -457,7 +457,7 @@ func WriteSafeBatch(path string, b *Batch) error {
 	if err != nil {
 		return fmt.Errorf("encode Safe batch: %w", err)
 	}
-	return atomicfile.WriteFile(path, append(data, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(data, '\n'), 0o600) // it holds the planned trades: private
 }
 
 // LoadAddressBook reads a JSON address book.

@@ -143,8 +143,11 @@ func Open(dir string) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open state %s (is another run using it?): %w", path, err)
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return nil, fmt.Errorf("state %s is in use by another run; wait for it to finish (each state directory takes one run at a time): %w", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("open state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketMeta(), bucketCycles()} {
@@ -301,15 +304,22 @@ func (s *Store) Records() ([]*CycleRecord, error) {
 	return out, nil
 }
 
-// Resume returns the cycle to work on and the stage it has reached: the current cycle if it is
-// not published, else the next cycle number with StageNone and a nil record (not begun yet).
+// Resume returns the cycle to work on and the stage it has reached: the lowest cycle that is not
+// published (the current one, or an earlier one that Unpublish reopened), else the next cycle
+// number with StageNone and a nil record (not begun yet).
 func (s *Store) Resume() (uint64, Stage, *CycleRecord, error) {
-	c, rec, err := s.Current()
+	recs, err := s.Records()
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	if rec != nil && !rec.Stage.Complete() {
-		return c, rec.Stage, rec, nil
+	for _, r := range recs {
+		if !r.Stage.Complete() {
+			return r.Cycle, r.Stage, r, nil
+		}
+	}
+	c, _, err := s.Current()
+	if err != nil {
+		return 0, 0, nil, err
 	}
 	return c + 1, StageNone, nil, nil
 }
@@ -404,7 +414,7 @@ func (s *Store) Advance(c uint64, to Stage, update func(*CycleRecord) error, eff
 // StageExecuted, forgetting its proof: the chain no longer has the block its reserves were
 // claimed at (a reorg, or a dev chain that lost its last blocks in a crash), so the bundle must
 // be proven again at the current head. Trades and positions are kept: they were executed. A
-// published cycle is never reopened.
+// published cycle is reopened by Unpublish first.
 func (s *Store) Reprove(c uint64, note string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		cy := tx.Bucket(bucketCycles())
@@ -421,6 +431,33 @@ func (s *Store) Reprove(c uint64, note string) error {
 		}
 		rec.Stage = StageExecuted
 		rec.ReservesBlock, rec.ProofPath, rec.BundlePath, rec.ProveSeconds, rec.Verified = 0, "", "", "", false
+		rec.Notes = append(rec.Notes, note)
+		rec.UpdatedAt = s.now().Unix()
+		return putJSON(cy, cycleKey(c), rec)
+	})
+}
+
+// Unpublish moves a cycle recorded as published back to StageVerified, forgetting its publish
+// transaction: the registry does not hold it (the chain lost the block, or the registry was
+// deployed again), so it must be published again. The chain is the truth about what was
+// published; this record only remembers what the engine saw. The bundle, trades and positions
+// are kept.
+func (s *Store) Unpublish(c uint64, note string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		cy := tx.Bucket(bucketCycles())
+		rec := &CycleRecord{}
+		ok, err := getJSON(cy, cycleKey(c), rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("cycle %d not begun: %w", c, ErrStageOrder)
+		}
+		if rec.Stage != StagePublished {
+			return fmt.Errorf("cycle %d is at %s, not published: %w", c, rec.Stage, ErrStageOrder)
+		}
+		rec.Stage = StageVerified
+		rec.PublishTx, rec.PublishBlock, rec.GasUsed = "", 0, 0
 		rec.Notes = append(rec.Notes, note)
 		rec.UpdatedAt = s.now().Unix()
 		return putJSON(cy, cycleKey(c), rec)

@@ -245,3 +245,55 @@ func TestKillNineResumes(t *testing.T) {
 		}
 	}
 }
+
+// publishCycle takes cycle c through every stage.
+func publishCycle(t *testing.T, s *Store, c uint64) {
+	t.Helper()
+	if _, err := s.Begin(c); err != nil {
+		t.Fatal(err)
+	}
+	for st := StageAssessed; st <= StagePublished; st++ {
+		if err := s.Advance(c, st, func(r *CycleRecord) error { r.PublishTx = "0xabc"; return nil }, Effects{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestV6_UnpublishReopensInOrder: cycles the registry lacks are reopened, and Resume returns the
+// lowest one first, so they are published again in order; only a published cycle reopens.
+func TestV6_UnpublishReopensInOrder(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Init(startPositions(), testBook(t)); err != nil {
+		t.Fatal(err)
+	}
+	publishCycle(t, s, 1)
+	publishCycle(t, s, 2)
+	for _, c := range []uint64{1, 2} {
+		if err := s.Unpublish(c, "not on chain"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Unpublish(2, "again"); !errors.Is(err, ErrStageOrder) {
+		t.Fatalf("unpublished a cycle that is not published: %v", err)
+	}
+	c, st, rec, err := s.Resume()
+	if err != nil || c != 1 || st != StageVerified || rec.PublishTx != "" {
+		t.Fatalf("resume: cycle %d at %s (%v); want cycle 1 at verified, its transaction forgotten", c, st, err)
+	}
+	if err := s.Advance(1, StagePublished, nil, Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, st, _, _ := s.Resume(); c != 2 || st != StageVerified {
+		t.Fatalf("resume: cycle %d at %s; want cycle 2 at verified", c, st)
+	}
+	if err := s.Advance(2, StagePublished, nil, Effects{}); err != nil {
+		t.Fatal(err)
+	}
+	if c, st, _, _ := s.Resume(); c != 3 || st != StageNone {
+		t.Fatalf("resume: cycle %d at %s; want cycle 3 not begun", c, st)
+	}
+}
