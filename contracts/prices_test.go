@@ -105,6 +105,17 @@ func TestP2_HonestLatestRoundPublishes(t *testing.T) {
 		}
 		prev = a
 	}
+	// What `contracts check` shows: each feed's latest round, and the round last attested.
+	fr, err := env.reg.FeedRounds(ctx)
+	if err != nil || len(fr) != len(env.feeds) {
+		t.Fatalf("FeedRounds: %v, %v", fr, err)
+	}
+	for i, f := range fr {
+		if f.Error != "" || f.LatestRound.Cmp(prev.RoundIDs[i]) != 0 || f.LastAttested.Cmp(prev.RoundIDs[i]) != 0 ||
+			f.Aggregator != env.feeds[i].Address || f.Heartbeat != 3600 || f.UpdatedAt == 0 {
+			t.Fatalf("FeedRounds[%d] = %+v; want round %v", i, f, prev.RoundIDs[i])
+		}
+	}
 	// A feed that did not update between cycles: the same round id again is fine.
 	a, err := env.statement(ctx, 4, 1)
 	if err != nil {

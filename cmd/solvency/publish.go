@@ -28,7 +28,7 @@ recorded on chain), or BUNDLE/statement.json (or BUNDLE itself when it is a file
 in contracts/README.md), and sends the proof and the statement to the registry, which checks the
 oracle rounds, builds the public inputs itself and verifies the proof.
 
-It is idempotent by cycle (V6): it first asks the registry whether the cycle is recorded. If the
+It is idempotent by cycle: it first asks the registry whether the cycle is recorded. If the
 registry already holds this statement for the cycle it reports that and sends nothing; if it holds
 another statement, or a later cycle, it stops with exit code 1. It never keys on transaction
 hashes or proof bytes. A refusal by the registry (an invalid proof, a stale price, another
