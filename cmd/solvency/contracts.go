@@ -205,7 +205,8 @@ func ocExit(err error) error {
 	}
 	var re *contracts.RevertError
 	var te *contracts.TxError
-	if errors.As(err, &re) || errors.As(err, &te) || errors.Is(err, contracts.ErrCycleConflict) {
+	if errors.As(err, &re) || errors.As(err, &te) || errors.Is(err, contracts.ErrCycleConflict) ||
+		errors.Is(err, contracts.ErrRoundSuperseded) {
 		return exitError(exitInvalid, err)
 	}
 	return exitError(exitBadInput, err)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -31,5 +33,15 @@ func TestP2_CheckShowsRounds(t *testing.T) {
 				t.Errorf("describeFeedRound(%+v) = %q; want it to contain %q", c.r, got, w)
 			}
 		}
+	}
+}
+
+// TestP2_PublishSupersededRoundExitsOne: publishing a bundle whose round a feed has superseded is
+// a refusal (exit 1, prove again), not unusable input (exit 2).
+func TestP2_PublishSupersededRoundExitsOne(t *testing.T) {
+	err := ocExit(fmt.Errorf("publish cycle 3: %w (asset 0: statement round 7, latest 8)", contracts.ErrRoundSuperseded))
+	var ee *exitErr
+	if !errors.As(err, &ee) || ee.code != exitInvalid {
+		t.Fatalf("exit for a superseded round: %v", err)
 	}
 }
