@@ -523,9 +523,10 @@ type PublishResult struct {
 var ErrRoundSuperseded = errors.New("a price feed has a newer round than the statement names; prove the cycle again at the latest rounds")
 
 // CheckRounds compares the statement's round ids with each registered feed's latest round and
-// returns ErrRoundSuperseded (wrapped, naming the assets) when any feed has moved on.
+// returns ErrRoundSuperseded (wrapped, naming the assets) when any feed has moved on. A feed that
+// cannot answer is left to the registry, which refuses it by name.
 func (r *Registry) CheckRounds(ctx context.Context, a *Attestation) error {
-	latest, err := r.LatestPrices(ctx)
+	latest, err := r.FeedRounds(ctx)
 	if err != nil {
 		return fmt.Errorf("read the feeds' latest rounds: %w", err)
 	}
@@ -534,8 +535,8 @@ func (r *Registry) CheckRounds(ctx context.Context, a *Attestation) error {
 	}
 	var moved []string
 	for i, p := range latest {
-		if p.RoundID.Cmp(a.RoundIDs[i]) != 0 {
-			moved = append(moved, fmt.Sprintf("asset %d: statement round %s, latest %s", i, a.RoundIDs[i], p.RoundID))
+		if p.LatestRound != nil && p.LatestRound.Cmp(a.RoundIDs[i]) != 0 {
+			moved = append(moved, fmt.Sprintf("asset %d: statement round %s, latest %s", i, a.RoundIDs[i], p.LatestRound))
 		}
 	}
 	if len(moved) > 0 {
