@@ -37,9 +37,16 @@ contract DevPriceFeed is AggregatorV3Interface {
     uint256 public constant override version = 4;
     /// @inheritdoc AggregatorV3Interface
     string public override description;
-    /// @notice The id of the latest round; 0 before the first answer.
-    uint80 public latestRound;
+    // The latest round in one slot (id, answer, time), so latestRoundData, which the registry
+    // calls for every asset on every publish, costs one storage read. Its startedAt equals its
+    // updatedAt: every round here is started and answered in the same transaction.
+    struct LatestRound {
+        uint80 roundId;
+        int128 answer;
+        uint48 updatedAt;
+    }
 
+    LatestRound private latest;
     mapping(uint80 roundId => Round) private rounds;
 
     /// @param decimals_ the number of decimals of every answer
@@ -71,23 +78,30 @@ contract DevPriceFeed is AggregatorV3Interface {
 
     /// @inheritdoc AggregatorV3Interface
     function latestRoundData() external view override returns (uint80, int256, uint256, uint256, uint80) {
-        return _round(latestRound);
+        LatestRound memory l = latest;
+        if (l.roundId == 0) revert NoDataPresent(0);
+        return (l.roundId, l.answer, l.updatedAt, l.updatedAt, l.roundId);
+    }
+
+    /// @notice The id of the latest round; 0 before the first answer.
+    function latestRound() external view returns (uint80) {
+        return latest.roundId;
     }
 
     /// @notice The latest answer (Chainlink's v2 interface).
     function latestAnswer() external view returns (int256) {
-        return rounds[latestRound].answer;
+        return latest.answer;
     }
 
     /// @notice The latest round's update time (Chainlink's v2 interface).
     function latestTimestamp() external view returns (uint256) {
-        return rounds[latestRound].updatedAt;
+        return latest.updatedAt;
     }
 
     function _update(int256 answer) private returns (uint80 roundId) {
         if (answer > type(int128).max || answer < type(int128).min) revert AnswerOutOfRange(answer);
-        roundId = latestRound + 1;
-        latestRound = roundId;
+        roundId = latest.roundId + 1;
+        latest = LatestRound({roundId: roundId, answer: int128(answer), updatedAt: uint48(block.timestamp)});
         rounds[roundId] = Round({answer: int128(answer), startedAt: uint64(block.timestamp), updatedAt: uint64(block.timestamp)});
         emit NewRound(roundId, msg.sender, block.timestamp);
         emit AnswerUpdated(answer, roundId, block.timestamp);

@@ -17,8 +17,11 @@ import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 /// `AttestationPublished` event, whose data is exactly `abi.encode(record)`, so a client checks an
 /// event against storage with `keccak256(log.data) == attestationHash(cycle)`.
 /// Across attestations: cycles strictly increase; one snapshot epoch is one snapshot (the same
-/// epoch repeats the same LC and snapshot time, a later epoch is not taken earlier); reserves
+/// epoch repeats the same LC and snapshot time, a later epoch is taken strictly later); reserves
 /// blocks never go back and are at most `maxReservesAge` blocks old when recorded (S7, R1).
+/// Prices (P2): each price is its feed's latest round when the statement is published, so the
+/// prover cannot pick a flattering older round; and each feed's round id never goes back from
+/// one attestation to the next (the last recorded round per feed is stored).
 contract SolvencyRegistry {
     // ---------------------------------------------------------------- errors
 
@@ -41,8 +44,9 @@ contract SolvencyRegistry {
     error SnapshotMismatch(
         uint64 snapshotEpoch, uint256 latestLc, uint256 lc, uint40 latestSnapshotTime, uint40 snapshotTime
     );
-    /// @notice A newer snapshot epoch claims to have been taken before the latest published one.
-    error SnapshotTimeRegressed(uint64 snapshotEpoch, uint40 snapshotTime, uint40 latestSnapshotTime);
+    /// @notice A newer snapshot epoch does not claim a snapshot time strictly after the latest
+    /// published one (S7): a new epoch is a new snapshot, taken later.
+    error SnapshotTimeNotIncreasing(uint64 snapshotEpoch, uint40 snapshotTime, uint40 latestSnapshotTime);
     /// @notice The reserves block lies before the latest attestation's reserves block.
     error ReservesBlockRegressed(uint64 reservesBlock, uint64 latestReservesBlock);
     /// @notice The reserves block is more than `maxReservesAge` blocks behind the current block.
@@ -55,10 +59,14 @@ contract SolvencyRegistry {
     error NotInField(uint256 value);
     /// @notice The statement has the wrong number of assets.
     error WrongAssetCount(uint256 expected, uint256 roundIds, uint256 prices);
-    /// @notice The feed could not serve the named round.
+    /// @notice The feed could not serve its latest round.
     error RoundUnavailable(uint256 asset, uint80 roundId);
-    /// @notice The feed answered for another round than the one asked.
-    error RoundMismatch(uint256 asset, uint80 roundId, uint80 answeredRoundId);
+    /// @notice The statement names a round that is not the feed's latest (P2): an older round,
+    /// however fresh and complete, lets the prover choose its price.
+    error RoundNotLatest(uint256 asset, uint80 roundId, uint80 latestRoundId);
+    /// @notice The feed's round id went back below the round recorded by an earlier attestation
+    /// for the same feed (P2).
+    error RoundRegressed(uint256 asset, uint80 roundId, uint80 lastRoundId);
     /// @notice The round is not complete (no update time, or answered in an earlier round).
     error IncompleteRound(uint256 asset, uint80 roundId);
     /// @notice The oracle answer is zero or negative.
@@ -196,6 +204,13 @@ contract SolvencyRegistry {
     uint256 private constant PRICES_PER_WORD = 4;
     uint256 private constant FIXED_INPUTS = 4;
     uint256 private constant PROOF_LENGTH = 256;
+    // The last recorded round id per feed: three 80-bit ids per storage word, asset i in word
+    // i / 3 at bit 80 * (i % 3). Bit 255 is always set so a word is never zero: publish then pays
+    // for updating it, not for creating it.
+    uint256 private constant ROUND_BITS = 80;
+    uint256 private constant ROUNDS_PER_WORD = 3;
+    uint256 private constant ROUND_MASK = (1 << 80) - 1;
+    uint256 private constant ROUND_WORD_SET = 1 << 255;
 
     /// @notice The generated Groth16 verifier; immutable so it can never be swapped (V2).
     address public immutable verifier;
@@ -240,6 +255,9 @@ contract SolvencyRegistry {
 
     /// @notice keccak256 of each recorded attestation's event data, by cycle (0 if none).
     mapping(uint64 cycle => bytes32) public attestationHash;
+    // The round ids the latest attestation named, packed (see ROUND_BITS); a feed replaced by
+    // applyFeeds starts again from 0.
+    mapping(uint256 word => uint256) private lastRounds;
 
     // ---------------------------------------------------------------- construction
 
@@ -283,6 +301,9 @@ contract SolvencyRegistry {
         prover = prover_;
         latest.initialized = true;
         latestLc = FIELD_MODULUS;
+        for (uint256 w = 0; w * ROUNDS_PER_WORD < numAssets_; w++) {
+            lastRounds[w] = ROUND_WORD_SET;
+        }
         _checkFeeds(aggregators, heartbeats);
         for (uint256 i = 0; i < aggregators.length; i++) {
             feeds[i] = Feed(aggregators[i], heartbeats[i]);
@@ -312,21 +333,21 @@ contract SolvencyRegistry {
         bool newSnapshot = last.count == 0 || s.snapshotEpoch != last.snapshotEpoch;
         if (last.count != 0) {
             // S7: one snapshot epoch is one snapshot. The same epoch must repeat the latest LC
-            // and snapshot time; a later epoch must not claim an earlier snapshot time.
+            // and snapshot time; a later epoch must claim a strictly later snapshot time.
             if (!newSnapshot) {
                 uint256 lastLc = latestLc;
                 if (s.lc != lastLc || s.snapshotTime != last.snapshotTime) {
                     revert SnapshotMismatch(s.snapshotEpoch, lastLc, s.lc, last.snapshotTime, s.snapshotTime);
                 }
-            } else if (s.snapshotTime < last.snapshotTime) {
-                revert SnapshotTimeRegressed(s.snapshotEpoch, s.snapshotTime, last.snapshotTime);
+            } else if (s.snapshotTime <= last.snapshotTime) {
+                revert SnapshotTimeNotIncreasing(s.snapshotEpoch, s.snapshotTime, last.snapshotTime);
             }
             // R1: reserves are claimed at a block no earlier than the latest attestation's.
             uint64 lastReserves = latestReservesBlock;
             if (s.reservesBlock < lastReserves) revert ReservesBlockRegressed(s.reservesBlock, lastReserves);
         }
 
-        (uint256[] memory input, uint64[] memory prices) = _publicInputs(s);
+        (uint256[] memory input, uint64[] memory prices, uint256[] memory rounds) = _publicInputs(s);
         _verify(proof, input);
 
         Record memory r = Record({
@@ -347,6 +368,10 @@ contract SolvencyRegistry {
         bytes memory data = abi.encode(r);
         bytes32 h = keccak256(data);
         attestationHash[s.cycle] = h;
+        // P2: remember each feed's round, so a later attestation cannot name an earlier one.
+        for (uint256 w = 0; w < rounds.length; w++) {
+            lastRounds[w] = rounds[w];
+        }
         latest = Latest({
             cycle: s.cycle,
             snapshotEpoch: s.snapshotEpoch,
@@ -368,14 +393,20 @@ contract SolvencyRegistry {
     }
 
     /// @notice The public inputs the registry would verify `s` against now, after every check
-    /// `publish` makes on the statement and the oracles (not the prover, cycle, snapshot
-    /// sequence, reserves block order or proof checks).
+    /// `publish` makes on the statement and the oracles, the rounds' order included (not the
+    /// prover, cycle, snapshot sequence, reserves block order or proof checks).
     /// @dev For clients and tests: the Go packing must produce exactly these words.
     function publicInputs(Statement calldata s) external view returns (uint256[] memory input) {
-        (input,) = _publicInputs(s);
+        (input,,) = _publicInputs(s);
     }
 
-    function _publicInputs(Statement calldata s) private view returns (uint256[] memory input, uint64[] memory prices) {
+    // Checks the statement and the oracles and builds the public inputs, the normalised prices
+    // and the packed round words that publish records (see ROUND_BITS).
+    function _publicInputs(Statement calldata s)
+        private
+        view
+        returns (uint256[] memory input, uint64[] memory prices, uint256[] memory rounds)
+    {
         bytes32 stored = policyHash;
         if (stored == bytes32(0)) revert PolicyNotSet();
         if (s.policyHash != stored) revert PolicyMismatch(stored, s.policyHash);
@@ -403,8 +434,18 @@ contract SolvencyRegistry {
         input[3] = uint256(s.cycle) | (uint256(s.reservesBlock) << 64) | (uint256(s.snapshotEpoch) << 128)
             | (uint256(s.snapshotTime) << 192);
         prices = new uint64[](n);
+        rounds = new uint256[]((n + ROUNDS_PER_WORD - 1) / ROUNDS_PER_WORD);
+        uint256 previous;
         for (uint256 i = 0; i < n; i++) {
-            uint256 p = _oraclePrice(i, s.roundIds[i]);
+            uint256 w = i / ROUNDS_PER_WORD;
+            uint256 shift = ROUND_BITS * (i % ROUNDS_PER_WORD);
+            if (shift == 0) {
+                previous = lastRounds[w];
+                rounds[w] = ROUND_WORD_SET;
+            }
+            uint80 roundId = s.roundIds[i];
+            uint256 p = _oraclePrice(i, roundId, uint80(previous >> shift));
+            rounds[w] |= uint256(roundId) << shift;
             if (p != s.prices[i]) revert PriceMismatch(i, p, s.prices[i]);
             prices[i] = uint64(p);
             // Four 63-bit limbs: at most 252 bits, below the field modulus.
@@ -412,24 +453,27 @@ contract SolvencyRegistry {
         }
     }
 
-    // Reads asset i's round, checks it is complete, positive and fresh, and normalises it to
-    // PRICE_DECIMALS exactly as the Go code does: answer * 10^(8-d) for d <= 8, else
-    // floor(answer / 10^(d-8)).
-    function _oraclePrice(uint256 i, uint80 roundId) private view returns (uint256 price) {
+    // Reads asset i's latest round, checks it is the named round (P2), not below the round the
+    // previous attestation recorded for this feed (P2), complete, positive and fresh (P1), and
+    // normalises it to PRICE_DECIMALS exactly as the Go code does: answer * 10^(8-d) for
+    // d <= 8, else floor(answer / 10^(d-8)). latestRoundData answers the named round's data, as
+    // getRoundData(roundId) would, once the ids are equal: one call checks both.
+    function _oraclePrice(uint256 i, uint80 roundId, uint80 previousRound) private view returns (uint256 price) {
         Feed memory f = feeds[i];
         AggregatorV3Interface agg = AggregatorV3Interface(f.aggregator);
         int256 answer;
         uint256 updatedAt;
-        try agg.getRoundData(roundId) returns (
+        try agg.latestRoundData() returns (
             uint80 gotRound, int256 gotAnswer, uint256, uint256 gotUpdatedAt, uint80 answeredInRound
         ) {
-            if (gotRound != roundId) revert RoundMismatch(i, roundId, gotRound);
+            if (gotRound != roundId) revert RoundNotLatest(i, roundId, gotRound);
             if (gotUpdatedAt == 0 || answeredInRound < roundId) revert IncompleteRound(i, roundId);
             answer = gotAnswer;
             updatedAt = gotUpdatedAt;
         } catch {
             revert RoundUnavailable(i, roundId);
         }
+        if (roundId < previousRound) revert RoundRegressed(i, roundId, previousRound);
         if (answer <= 0) revert NonPositivePrice(i, roundId, answer);
         if (updatedAt > block.timestamp || block.timestamp - updatedAt > f.heartbeat) {
             revert StalePrice(i, roundId, updatedAt, f.heartbeat);
@@ -512,6 +556,11 @@ contract SolvencyRegistry {
         uint32[] memory heartbeats = new uint32[](n);
         for (uint256 i = 0; i < n; i++) {
             Feed memory f = pendingFeeds[i];
+            if (feeds[i].aggregator != f.aggregator) {
+                // Another feed has its own round ids: its sequence starts again from 0.
+                uint256 w = i / ROUNDS_PER_WORD;
+                lastRounds[w] &= ~(ROUND_MASK << (ROUND_BITS * (i % ROUNDS_PER_WORD)));
+            }
             feeds[i] = f;
             delete pendingFeeds[i];
             aggregators[i] = f.aggregator;
@@ -534,6 +583,14 @@ contract SolvencyRegistry {
     function feed(uint256 asset) external view returns (address aggregator, uint32 heartbeat) {
         Feed memory f = feeds[asset];
         return (f.aggregator, f.heartbeat);
+    }
+
+    /// @notice The round id the latest attestation named for an asset slot's feed: the next
+    /// attestation must name that feed's latest round, and it must not be below this (P2). Zero
+    /// before the first attestation and after the slot's feed is replaced.
+    function lastRound(uint256 asset) external view returns (uint80) {
+        if (asset >= numAssets) revert InvalidArgument("asset");
+        return uint80((lastRounds[asset / ROUNDS_PER_WORD] >> (ROUND_BITS * (asset % ROUNDS_PER_WORD))) & ROUND_MASK);
     }
 
     /// @notice The pending feed for an asset slot (zero when none is pending).

@@ -204,3 +204,67 @@ func (r *Registry) LatestPrices(ctx context.Context) ([]OraclePrice, error) {
 	}
 	return out, nil
 }
+
+// PriceRule says, in words, which oracle rounds the registry accepts (P2); `contracts check`
+// prints it beside the feeds.
+const PriceRule = "each statement must name every feed's latest round at the time it is published " +
+	"(an older round is refused even when it is complete and inside the heartbeat), and a feed's round id " +
+	"never goes back from one attestation to the next"
+
+// FeedRounds is one asset slot's feed as the registry's round rule sees it.
+type FeedRounds struct {
+	Asset      int            `json:"asset"`
+	Aggregator common.Address `json:"aggregator"`
+	Heartbeat  uint32         `json:"heartbeat"`
+	// LatestRound and UpdatedAt are the feed's latest round now: the only round a statement
+	// published now may name. Error is set instead when the feed cannot answer.
+	LatestRound *big.Int `json:"latestRound,omitempty"`
+	UpdatedAt   uint64   `json:"updatedAt,omitempty"`
+	Error       string   `json:"error,omitempty"`
+	// LastAttested is the round the latest attestation named for this feed (0 before any, and
+	// after the slot's feed was replaced): no later statement may name a lower one.
+	LastAttested *big.Int `json:"lastAttestedRound"`
+}
+
+// FeedRounds reads, for every asset slot, the registered feed, its latest round and the round
+// the latest attestation recorded. A feed that cannot answer is reported in its Error field
+// rather than failing the whole read.
+func (r *Registry) FeedRounds(ctx context.Context) ([]FeedRounds, error) {
+	n, err := r.NumAssets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FeedRounds, n)
+	for i := range out {
+		fc, err := r.Feed(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		last, err := r.LastRound(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = FeedRounds{Asset: i, Aggregator: fc.Aggregator, Heartbeat: fc.Heartbeat, LastAttested: last}
+		feed, err := NewDevFeed(fc.Aggregator, r.backend)
+		if err != nil {
+			return nil, err
+		}
+		vals, err := feed.call(ctx, "latestRoundData")
+		if err != nil {
+			out[i].Error = err.Error()
+			continue
+		}
+		if len(vals) != 5 {
+			out[i].Error = fmt.Sprintf("latestRoundData gave %d results", len(vals))
+			continue
+		}
+		id, ok1 := vals[0].(*big.Int)
+		up, ok2 := vals[3].(*big.Int)
+		if !ok1 || !ok2 || !up.IsUint64() {
+			out[i].Error = "unexpected latestRoundData results"
+			continue
+		}
+		out[i].LatestRound, out[i].UpdatedAt = id, up.Uint64()
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -244,6 +245,13 @@ func (r *Registry) Feed(ctx context.Context, i int) (FeedConfig, error) {
 		return FeedConfig{}, errors.New("registry.feed: unexpected result types")
 	}
 	return FeedConfig{Aggregator: a, Heartbeat: hb}, nil
+}
+
+// LastRound returns the round id the latest attestation named for asset slot i's feed (0 before
+// the first attestation and after the slot's feed was replaced). The registry takes only each
+// feed's latest round, and never one below this (P2).
+func (r *Registry) LastRound(ctx context.Context, i int) (*big.Int, error) {
+	return one[*big.Int](r.call(ctx, common.Address{}, "lastRound", big.NewInt(int64(i))))
 }
 
 // statementABI mirrors SolvencyRegistry.Statement for ABI encoding (field names follow the
@@ -513,6 +521,35 @@ type PublishResult struct {
 	GasUsed          uint64      `json:"gasUsed,string"`
 }
 
+// ErrRoundSuperseded means a price feed has posted a newer round than the statement names: the
+// registry takes only each feed's latest round (P2), so the cycle must be proven again at the
+// latest rounds. Publish returns it (wrapped) before sending anything, or when the registry
+// refuses with RoundNotLatest because a feed moved on while the transaction was under way.
+var ErrRoundSuperseded = errors.New("a price feed has a newer round than the statement names; prove the cycle again at the latest rounds")
+
+// CheckRounds compares the statement's round ids with each registered feed's latest round and
+// returns ErrRoundSuperseded (wrapped, naming the assets) when any feed has moved on. A feed that
+// cannot answer is left to the registry, which refuses it by name.
+func (r *Registry) CheckRounds(ctx context.Context, a *Attestation) error {
+	latest, err := r.FeedRounds(ctx)
+	if err != nil {
+		return fmt.Errorf("read the feeds' latest rounds: %w", err)
+	}
+	if len(latest) != len(a.RoundIDs) {
+		return fmt.Errorf("the registry has %d feeds; the statement names %d rounds", len(latest), len(a.RoundIDs))
+	}
+	var moved []string
+	for i, p := range latest {
+		if p.LatestRound != nil && p.LatestRound.Cmp(a.RoundIDs[i]) != 0 {
+			moved = append(moved, fmt.Sprintf("asset %d: statement round %s, latest %s", i, a.RoundIDs[i], p.LatestRound))
+		}
+	}
+	if len(moved) > 0 {
+		return fmt.Errorf("%w (%s)", ErrRoundSuperseded, strings.Join(moved, "; "))
+	}
+	return nil
+}
+
 // ErrCycleConflict means the registry already holds a different statement for the cycle, or a
 // later cycle: publishing this one can never succeed.
 var ErrCycleConflict = errors.New("cycle conflicts with the registry")
@@ -553,6 +590,9 @@ func (r *Registry) Publish(ctx context.Context, c *Chain, a *Attestation) (*Publ
 	if latest.Count > 0 && latest.Cycle >= a.Cycle {
 		return nil, fmt.Errorf("publish cycle %d: %w: the latest recorded cycle is %d", a.Cycle, ErrCycleConflict, latest.Cycle)
 	}
+	if err := r.CheckRounds(ctx, a); err != nil {
+		return nil, fmt.Errorf("publish cycle %d: %w", a.Cycle, err)
+	}
 	data, err := r.PublishCalldata(a)
 	if err != nil {
 		return nil, err
@@ -563,6 +603,10 @@ func (r *Registry) Publish(ctx context.Context, c *Chain, a *Attestation) (*Publ
 		if errors.As(err, &re) {
 			// The revert came from estimation; re-decode with every known error set.
 			err = decodeRevert(re.Err, r.errABIs...)
+		}
+		if RevertName(err) == "RoundNotLatest" {
+			// A feed moved on between CheckRounds and the transaction.
+			return nil, fmt.Errorf("publish cycle %d: %w: %w", a.Cycle, ErrRoundSuperseded, err)
 		}
 		return nil, fmt.Errorf("publish cycle %d: %w", a.Cycle, err)
 	}

@@ -322,7 +322,7 @@ func TestPublishRejects(t *testing.T) {
 	t.Run("unknown round", func(t *testing.T) {
 		a := provenStatement(t, env, 6, 3)
 		a.RoundIDs[1] = big.NewInt(999)
-		wantRevert(t, rawPublish(t, env, env.chain, a), "RoundUnavailable")
+		wantRevert(t, rawPublish(t, env, env.chain, a), "RoundNotLatest")
 	})
 	t.Run("non-positive price", func(t *testing.T) {
 		a := provenStatement(t, env, 6, 3)
@@ -357,7 +357,7 @@ func TestPublishRejects(t *testing.T) {
 		if err := env.prove(a); err != nil {
 			t.Fatal(err)
 		}
-		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotTimeRegressed")
+		wantRevert(t, rawPublish(t, env, env.chain, a), "SnapshotTimeNotIncreasing")
 	})
 	// R1: reserves blocks move forward and are recent.
 	t.Run("reserves block before the latest", func(t *testing.T) {

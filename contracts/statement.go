@@ -75,6 +75,9 @@ func NormalisePrice(answer *big.Int, decimals uint8) (uint64, error) {
 // Attestation is one cycle's statement and its proof, as Publish takes it. Field elements are
 // canonical BN254 scalars; Prices are normalised to 8 decimals; RoundIDs name each asset's
 // Chainlink round (uint80), in the asset table's slot order (Registry.LatestPrices gives both).
+// The registry takes only each feed's latest round at publish time, never below the round the
+// previous attestation recorded for that feed (P2): a statement whose feed has moved on since it
+// was built must be proven again (Registry.CheckRounds says so before anything is sent).
 // The registry refuses a SnapshotTime after the latest block's time and a ReservesBlock after
 // the latest block: on a dev chain that seals blocks only on demand, take both from the chain's
 // head, not from the wall clock.

@@ -182,6 +182,8 @@ func (c *Circuit) Define(api frontend.API) error {
 	api.AssertIsEqual(ph, c.PolicyHash)
 	lsigned := vars(len(pol.LMag)) // |L_ij| < 2^24, signed
 	for i := range pol.LMag {
+		// One encoding per value: a zero magnitude carries sign 0, never "-0".
+		api.AssertIsEqual(api.Mul(pol.LNeg[i], api.IsZero(pol.LMag[i])), 0)
 		lsigned[i] = api.Sub(pol.LMag[i], api.Mul(2, api.Mul(pol.LNeg[i], pol.LMag[i])))
 	}
 
@@ -206,6 +208,9 @@ func (c *Circuit) Define(api frontend.API) error {
 		ps := &c.Positions[j]
 		rangeCheck(api, ps.Mag, MagBits)
 		api.AssertIsBoolean(ps.Neg)
+		// One encoding per amount: a zero magnitude carries sign 0. Otherwise "-0" would be a
+		// second RC record for the same position (a commitment with two openings).
+		api.AssertIsEqual(api.Mul(ps.Neg, api.IsZero(ps.Mag)), 0)
 		ai := oneHot(api, ps.Asset)
 		vi := oneHot(api, ps.Venue)
 		negMag := api.Mul(ps.Mag, ps.Neg)
@@ -370,8 +375,11 @@ func assertVaR(api frontend.API, v varVars) {
 		api.AssertIsBoolean(v.XNeg[a])
 		m := api.Sub(api.Mul(v.XQ[a], p2(CoarseShift)), v.XR[a]) // |m| < 2^135
 		api.AssertIsEqual(X, api.Sub(m, api.Mul(2, api.Mul(v.XNeg[a], m))))
-		// XQ = 0 forces XR = 0, so the rounding is away from zero and the sign is X's.
-		api.AssertIsEqual(api.Mul(api.IsZero(v.XQ[a]), v.XR[a]), 0)
+		// XQ = 0 forces XR = 0, so the rounding is away from zero and the sign is X's; it also
+		// forces XNeg = 0, so a zero exposure has one encoding.
+		xz := api.IsZero(v.XQ[a])
+		api.AssertIsEqual(api.Mul(xz, v.XR[a]), 0)
+		api.AssertIsEqual(api.Mul(xz, v.XNeg[a]), 0)
 		x[a] = api.Sub(v.XQ[a], api.Mul(2, api.Mul(v.XNeg[a], v.XQ[a]))) // |x| < 2^71
 	}
 	var q frontend.Variable = 0 // Q < A * 2^200 <= 2^205

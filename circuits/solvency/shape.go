@@ -63,7 +63,7 @@ func (s Shape) NbPublic() int { return 4 + s.PriceWords() }
 
 // Position is one slot: venue index, asset index and a signed amount in the asset's circuit
 // units. A hedge or a borrow is negative. In circuit the amount is a 64-bit magnitude and a sign
-// bit (S2); a zero amount has sign 0.
+// bit (S2); a zero amount has sign 0, and the circuit refuses sign 1 with magnitude 0.
 type Position struct {
 	Venue  int
 	Asset  int

@@ -101,13 +101,13 @@ func newContractsExportCmd() *cobra.Command {
 		Short: "Write the Solidity verifier for a verifying key, compiled, with the registry's artifacts",
 		Long: `export writes into DIR (built in a temporary sibling and renamed into place):
 
-  Verifier.sol            gnark's generated Groth16 verifier for the key (no commitments, S8)
+  Verifier.sol            gnark's generated Groth16 verifier for the key (no commitments)
   Verifier.json           its ABI, creation and runtime bytecode (solc pinned by package-lock.json)
   SolvencyRegistry.json   the registry's ABI and bytecode (key-independent, as committed)
   DevPriceFeed.json       the dev price feed's ABI and bytecode
 
 An auditor compares Verifier.json's deployedBytecode with the code at the registry's verifier
-address (V2).`,
+address.`,
 		Example: `  solvency contracts export --keys keys/ --assets 8 --out build/contracts
   solvency contracts export --vk keys/solvency.vk --assets 8 --out build/contracts --force`,
 		Args: cobra.NoArgs,
@@ -205,7 +205,8 @@ func ocExit(err error) error {
 	}
 	var re *contracts.RevertError
 	var te *contracts.TxError
-	if errors.As(err, &re) || errors.As(err, &te) || errors.Is(err, contracts.ErrCycleConflict) {
+	if errors.As(err, &re) || errors.As(err, &te) || errors.Is(err, contracts.ErrCycleConflict) ||
+		errors.Is(err, contracts.ErrRoundSuperseded) {
 		return exitError(exitInvalid, err)
 	}
 	return exitError(exitBadInput, err)
@@ -253,7 +254,7 @@ written by 'contracts export'), deploys it, deploys one settable DevPriceFeed pe
 addresses file that publish and attestations read.
 
 The deployer becomes governance and prover unless --governance/--prover say otherwise. The policy
-hash binds the chain id and the registry address (S6), so it is usually set after deployment with
+hash binds the chain id and the registry address, so it is usually set after deployment with
 'contracts set-policy'; --policy-hash sets it right away when it is already known.`,
 		Example: `  solvency contracts deploy --rpc http://127.0.0.1:8545 --key devnet/dev.key \
       --keys keys/ --assets 8 --dev-feeds --out addresses.json
@@ -495,7 +496,7 @@ func newContractsSetPolicyCmd() *cobra.Command {
 		Use:   "set-policy --policy-hash HEX",
 		Short: "Store the policy hash proofs must be made under (governance)",
 		Long: `set-policy stores a new policy hash in the registry; it must be the hash of a policy whose
-preimage holds this chain's id and this registry's address (S6).`,
+preimage holds this chain's id and this registry's address.`,
 		Example: `  solvency contracts set-policy --rpc http://127.0.0.1:8545 --key gov.key --policy-hash 0x0c1f...`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -532,15 +533,23 @@ func newContractsCheckCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "check (--vk FILE | --keys DIR) --assets N --rpc URL",
-		Short: "Check a deployed registry against a pinned verifying key (auditors, V2)",
+		Short: "Check a deployed registry against a pinned verifying key (auditors)",
 		Long: `check compares the code at the registry address with the committed SolvencyRegistry artifact
 byte for byte outside its immutables (solc's immutableReferences), checks the immutables (the
 verifier address, asset count, feed delay and max reserves age; against the addresses file
 unless --registry is given), compiles the verifier for the pinned verifying key with the pinned
 solc and compares it byte for byte with the code at the registry's immutable verifier address
-(V2), and shows the registry's governance, prover, policy hash, feed delay, feeds with their
-heartbeats, and the latest reserves block's age. Take the key from the ceremony transcript, not
-from the operator (V1). Exit code 1 when anything differs.`,
+and shows the registry's governance, prover, policy hash, feed delay, feeds with their
+heartbeats, and the latest reserves block's age.
+
+It also states which oracle rounds the registry accepts: a statement must name every feed's latest
+round at the time it is published (an older round is refused even when it is complete and inside
+the heartbeat, so the operator cannot pick a flattering price), and a feed's round id never goes
+back between attestations. For each feed it shows the latest round now and the round the latest
+attestation named (docs/trust-model.md, "Prices").
+
+Take the key from the ceremony transcript, not from the operator. Exit code 1 when anything
+differs.`,
 		Example: `  solvency contracts check --keys keys/ --assets 8 --rpc $RPC --addresses addresses.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -606,6 +615,14 @@ from the operator (V1). Exit code 1 when anything differs.`,
 					return ocExit(err)
 				}
 			}
+			rounds, err := reg.FeedRounds(ctx)
+			if err != nil {
+				return ocExit(err)
+			}
+			head, err := client.HeaderByNumber(ctx, nil)
+			if err != nil {
+				return ocExit(err)
+			}
 			if asJSON {
 				if err := ocPrintJSON(cmd.OutOrStdout(), map[string]any{
 					"registry": reg.Address, "verifier": verifier, "verifierMatchesKey": codeErr == nil, "deploymentMatches": codeErr == nil,
@@ -613,6 +630,7 @@ from the operator (V1). Exit code 1 when anything differs.`,
 					"feedDelaySeconds": strconv.FormatInt(int64(feedDelay/time.Second), 10), "feeds": feeds,
 					"maxReservesAgeBlocks": strconv.FormatUint(maxAge, 10),
 					"latestReservesBlock":  strconv.FormatUint(reservesBlock, 10), "reservesAgeBlocks": strconv.FormatUint(age, 10),
+					"priceRule": contracts.PriceRule, "feedRounds": rounds,
 				}); err != nil {
 					return err
 				}
@@ -627,6 +645,10 @@ from the operator (V1). Exit code 1 when anything differs.`,
 				fmt.Fprintf(w, "feed delay  %s (%ds)\n", feedDelay, int64(feedDelay/time.Second))
 				for i, f := range feeds {
 					fmt.Fprintf(w, "feed %-6d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
+				}
+				fmt.Fprintf(w, "prices      %s\n", contracts.PriceRule)
+				for _, r := range rounds {
+					fmt.Fprintf(w, "round %-5d %s\n", r.Asset, describeFeedRound(r, head.Time))
 				}
 				fmt.Fprintf(w, "reserves    max age %d blocks", maxAge)
 				if reservesBlock != 0 {
@@ -647,6 +669,23 @@ from the operator (V1). Exit code 1 when anything differs.`,
 	return cmd
 }
 
+// describeFeedRound says which round a statement published now must name for one feed, and the
+// round the latest attestation named.
+func describeFeedRound(r contracts.FeedRounds, now uint64) string {
+	last := "no attestation yet"
+	if r.LastAttested != nil && r.LastAttested.Sign() > 0 {
+		last = "latest attestation named round " + r.LastAttested.String()
+	}
+	if r.Error != "" {
+		return "latest round unreadable (" + r.Error + "); " + last
+	}
+	age := "in the future"
+	if r.UpdatedAt <= now {
+		age = fmt.Sprintf("%ds old", now-r.UpdatedAt)
+	}
+	return fmt.Sprintf("latest round %s (%s, heartbeat %ds); %s", r.LatestRound, age, r.Heartbeat, last)
+}
+
 func newContractsFeedsCmd() *cobra.Command {
 	var (
 		chainOpts  ocChainOptions
@@ -659,7 +698,7 @@ func newContractsFeedsCmd() *cobra.Command {
 		Use:   "feeds [--feeds A,B --heartbeats S,S | --apply]",
 		Short: "Change the registry's price feeds through the timelock (governance)",
 		Long: `feeds proposes a new feed per asset slot (with its heartbeat in seconds); the registry
-applies it only after its immutable feed delay, and both steps emit events (P1). Run it again
+applies it only after its immutable feed delay, and both steps emit events. Run it again
 with --apply once the delay has passed. With neither flag it shows the current feeds.`,
 		Example: `  solvency contracts feeds --rpc $RPC --key gov.key --feeds 0xAAA...,0xBBB... --heartbeats 3600,86400
   solvency contracts feeds --rpc $RPC --key gov.key --apply`,

@@ -28,11 +28,15 @@ recorded on chain), or BUNDLE/statement.json (or BUNDLE itself when it is a file
 in contracts/README.md), and sends the proof and the statement to the registry, which checks the
 oracle rounds, builds the public inputs itself and verifies the proof.
 
-It is idempotent by cycle (V6): it first asks the registry whether the cycle is recorded. If the
+It is idempotent by cycle: it first asks the registry whether the cycle is recorded. If the
 registry already holds this statement for the cycle it reports that and sends nothing; if it holds
 another statement, or a later cycle, it stops with exit code 1. It never keys on transaction
 hashes or proof bytes. A refusal by the registry (an invalid proof, a stale price, another
-policy) is shown by its error name and exits with code 1.`,
+policy) is shown by its error name and exits with code 1.
+
+The registry takes only each price feed's latest round. If a feed has posted a newer round than
+the bundle names, publish says which, sends nothing and exits with code 1: prove the cycle again
+at the latest rounds ('solvency run' does this by itself).`,
 		Example: `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key
   SOLVENCY_KEY=$(cat prover.key) solvency publish out/cycle-7 --rpc $RPC --addresses deploy/addresses.json --json`,
 		Args: cobra.ExactArgs(1),

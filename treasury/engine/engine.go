@@ -395,12 +395,17 @@ type Summary struct {
 	SafeBatch       string   `json:"safeBatch,omitempty"`
 }
 
+// maxPriceReproves bounds how often Run proves one cycle again because a price feed posted a newer
+// round before the attestation was sent.
+const maxPriceReproves = 3
+
 // ErrBinding means a cycle's limits could not be restored; nothing was published for it.
 var ErrBinding = errors.New("a limit binds: no allowed trade restores it")
 
 // Run runs cycles until `cycles` cycles are published in this state directory, resuming an
 // interrupted cycle first.
 func (e *Engine) Run(ctx context.Context, cycles int, each func(*Summary)) error {
+	reproved := map[uint64]int{}
 	for {
 		c, stage, _, err := e.st.Resume()
 		if err != nil {
@@ -410,6 +415,12 @@ func (e *Engine) Run(ctx context.Context, cycles int, each func(*Summary)) error
 			return nil
 		}
 		sum, err := e.RunCycle(ctx, c)
+		// P2: a feed moved on after the cycle was proven; RunCycle set it back to be proven at
+		// the new rounds. A feed that keeps moving stops the run after a few tries.
+		if errors.Is(err, ErrPricesSuperseded) && reproved[c] < maxPriceReproves {
+			reproved[c]++
+			continue
+		}
 		if sum != nil && each != nil {
 			each(sum)
 		}
@@ -720,6 +731,14 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 			}
 			return e.RunCycle(ctx, c)
 		}
+		if errors.Is(err, ErrPricesSuperseded) {
+			// P2: the registry takes only each feed's latest round; Run proves again at it.
+			note := "a price feed posted a newer round before the attestation was sent: proving again"
+			e.logf("cycle %d: %s", c, note)
+			if rerr := e.st.Reprove(c, note); rerr != nil {
+				return sum, errors.Join(err, rerr)
+			}
+		}
 		if err != nil {
 			return sum, err
 		}
@@ -782,6 +801,9 @@ func (e *Engine) publish(ctx context.Context, c uint64, bundleDir string, m *bun
 			"cycle %d's attestation cannot be published there; its bundle stays in %s", c, e.opt.Chain.Describe(), latest, c, c, bundleDir)
 	}
 	pub, err := e.opt.Chain.Publish(ctx, bundleDir, m)
+	if errors.Is(err, ErrPricesSuperseded) {
+		return nil, fmt.Errorf("cycle %d: publish: %w", c, err)
+	}
 	var re *contracts.RevertError
 	if errors.As(err, &re) {
 		return nil, &staleError{fmt.Errorf("cycle %d: publish: %w", c, err)}

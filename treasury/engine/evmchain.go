@@ -23,6 +23,10 @@ import (
 	"github.com/solvency-dev/solvency/verifier"
 )
 
+// ErrPricesSuperseded means a price feed posted a newer round after the cycle was proven: the
+// registry takes only each feed's latest round (P2), so the engine proves the cycle again.
+var ErrPricesSuperseded = errors.New("a price feed moved on to a newer round")
+
 // EVMChain publishes to a SolvencyRegistry over any go-ethereum backend: the embedded devnet or
 // a JSON-RPC endpoint. On first use it deploys the verifier, the registry and (with DevFeeds)
 // settable price feeds, and writes their addresses to AddrFile; later runs attach to them.
@@ -163,7 +167,9 @@ func (c *EVMChain) deploy(ctx context.Context, table *assets.Table) error {
 }
 
 // Prices implements Chain: dev feeds are set to the snapshot's prices first; then every feed's
-// latest round is read back and normalised exactly as the registry will (P1).
+// latest round is read back and normalised exactly as the registry will (P1). Only the latest
+// round is ever selected: the registry refuses any other (P2), so a feed that moves on before
+// Publish makes the cycle be proven again (ErrPricesSuperseded).
 func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *assets.Table) ([]bundle.Price, error) {
 	out := make([]bundle.Price, table.Len())
 	if c.DevFeeds {
@@ -317,13 +323,17 @@ func Attestation(bundleDir string, m *bundle.Manifest) (*contracts.Attestation, 
 	return a, nil
 }
 
-// Publish implements Chain.
+// Publish implements Chain. When a feed has posted a round newer than the bundle's (checked
+// before sending, or refused by the registry in a race), the error wraps ErrPricesSuperseded.
 func (c *EVMChain) Publish(ctx context.Context, bundleDir string, m *bundle.Manifest) (*Publication, error) {
 	a, err := Attestation(bundleDir, m)
 	if err != nil {
 		return nil, err
 	}
 	res, err := c.reg.Publish(ctx, c.Chain, a)
+	if errors.Is(err, contracts.ErrRoundSuperseded) {
+		return nil, fmt.Errorf("%w: %w", ErrPricesSuperseded, err)
+	}
 	if err != nil {
 		return nil, err
 	}
