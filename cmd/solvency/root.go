@@ -30,6 +30,7 @@ users check that their balance is included.`,
 		newAttestationsCmd(),
 		newRunCmd(),
 		newDemoCmd(),
+		newServeCmd(),
 	)
 	return root
 }
