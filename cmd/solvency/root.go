@@ -31,6 +31,7 @@ users check that their balance is included.`,
 		newRunCmd(),
 		newDemoCmd(),
 		newServeCmd(),
+		newReportCmd(),
 	)
 	return root
 }

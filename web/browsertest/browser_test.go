@@ -26,6 +26,7 @@ import (
 	"github.com/solvency-dev/solvency/treasury/engine"
 	"github.com/solvency-dev/solvency/treasury/sample"
 	"github.com/solvency-dev/solvency/web"
+	"github.com/solvency-dev/solvency/web/report"
 	"github.com/solvency-dev/solvency/web/serve"
 )
 
@@ -110,7 +111,7 @@ func buildPage(t testing.TB, dir string) string {
 	return out
 }
 
-// NewEnv runs one cycle with users accounts on an embedded dev chain and serves it.
+// NewEnv runs two cycles with users accounts on an embedded dev chain and serves it.
 func NewEnv(t testing.TB, users int) *Env {
 	t.Helper()
 	requireTools(t)
@@ -160,7 +161,7 @@ func NewEnv(t testing.TB, users int) *Env {
 	if err != nil {
 		t.Fatalf("open engine: %v\n%s", err, log.String())
 	}
-	if err := eng.Run(ctx, 1, nil); err != nil {
+	if err := eng.Run(ctx, 2, nil); err != nil {
 		eng.Close()
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
@@ -171,7 +172,7 @@ func NewEnv(t testing.TB, users int) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := st.ProofAt(1)
+	p, err := firstProof(st)
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +180,13 @@ func NewEnv(t testing.TB, users int) *Env {
 	e := &Env{URL: base, State: state, Dir: dir, Account: p.AccountID, Tamper: new(atomic.Bool), Out: outDir(t)}
 	e.Proof = writeProof(t, dir, "honest", p)
 
-	h, err := serve.New(serve.Options{StateDir: state, RPC: d.HTTPEndpoint(), Page: os.DirFS(page)})
+	h, err := serve.New(serve.Options{StateDir: state, RPC: d.HTTPEndpoint(), Page: os.DirFS(page), Report: func() ([]byte, error) {
+		rd, err := report.Load(state)
+		if err != nil {
+			return nil, err
+		}
+		return report.Render(rd)
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +259,19 @@ func writeProof(t testing.TB, dir, name string, p *liabilities.InclusionProof) s
 	return path
 }
 
+// firstProof is the proof of the snapshot's first real (not padding) account.
+func firstProof(st *liabilities.Store) (*liabilities.InclusionProof, error) {
+	var last error
+	for i := uint64(0); i < 64; i++ {
+		p, err := st.ProofAt(i)
+		if err == nil {
+			return p, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
 // Outcome is what run.mjs reports.
 type Outcome struct {
 	Verdict     string   `json:"verdict"`
@@ -296,8 +316,36 @@ func Browse(t testing.TB, scenario map[string]any) *Outcome {
 	return &o
 }
 
-func TestUsersPageVerdicts(t *testing.T) {
+// TestBrowser runs the users' page and the report against one served state (setting it up
+// costs most of the time).
+func TestBrowser(t *testing.T) {
 	e := NewEnv(t, 24)
+	t.Run("UsersPageVerdicts", func(t *testing.T) { usersPageVerdicts(t, e) })
+	t.Run("ReportRenders", func(t *testing.T) { reportRenders(t, e) })
+}
+
+func reportRenders(t *testing.T, e *Env) {
+	shot := filepath.Join(e.Out, "report.png")
+	o := Browse(t, map[string]any{"kind": "report", "url": e.URL + "/report", "screenshot": shot})
+	if len(o.Charts) != 6 {
+		t.Fatalf("%d charts drawn, want 6", len(o.Charts))
+	}
+	for _, c := range o.Charts {
+		if c.Points == 0 {
+			t.Errorf("chart %s has no data", c.ID)
+		}
+	}
+	for _, m := range o.Console {
+		t.Errorf("console error: %s", m)
+	}
+	for _, r := range o.Requests {
+		if !strings.HasPrefix(r.URL, e.URL+"/report") && !strings.HasPrefix(r.URL, "data:") {
+			t.Errorf("the report is not self-contained: it requested %s", r.URL)
+		}
+	}
+}
+
+func usersPageVerdicts(t *testing.T, e *Env) {
 	honest, err := os.ReadFile(e.Proof)
 	if err != nil {
 		t.Fatal(err)
@@ -307,18 +355,12 @@ func TestUsersPageVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// One unit more in the first non-zero balance, amount and units kept consistent.
 	changed := p
 	changed.Balances = append([]liabilities.ProofBalance(nil), p.Balances...)
-	for i, b := range changed.Balances {
-		if b.Units == 0 {
-			continue
-		}
-		prec := p.Snapshot.Assets[i].Precision
-		changed.Balances[i].Units = b.Units + 1
-		changed.Balances[i].Amount = assets.FormatUnits(new(big.Int).SetUint64(uint64(b.Units)+1), prec)
-		break
-	}
+	// One unit more in the first balance (zero or not), amount and units kept consistent.
+	b0 := changed.Balances[0]
+	changed.Balances[0].Units = b0.Units + 1
+	changed.Balances[0].Amount = assets.FormatUnits(new(big.Int).SetUint64(uint64(b0.Units)+1), p.Snapshot.Assets[0].Precision)
 	changedPath := writeProof(t, e.Dir, "changed", &changed)
 
 	// A genuine proof from another snapshot (the fixture's, never attested on this chain).
@@ -328,7 +370,7 @@ func TestUsersPageVerdicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fx.Store.Close()
-	other, err := fx.Store.ProofAt(0)
+	other, err := firstProof(fx.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +380,7 @@ func TestUsersPageVerdicts(t *testing.T) {
 		name, proof, account, verdict, reason string
 	}{
 		{"counted", e.Proof, e.Account, "counted", "verified in full"},
-		{"balance-changed-by-one-unit", changedPath, e.Account, "not-counted", "leaf"},
+		{"balance-changed-by-one-unit", changedPath, e.Account, "not-counted", "do not lead to the root"},
 		{"proof-from-another-snapshot", otherPath, other.AccountID, "not-counted", "another snapshot"},
 		{"wrong-typed-id", e.Proof, e.Account + "x", "not-counted", "not \"" + e.Account + "x\""},
 		{"bundle-changed-at-url", e.Proof, e.Account, "not-counted", "the file was changed"},

@@ -9,16 +9,17 @@ import { join } from "node:path";
 
 const sc = JSON.parse(process.argv[2]);
 const profile = mkdtempSync(join(tmpdir(), "solvency-chromium-"));
-const browser = await chromium.launch({
+// A fresh profile directory each run (playwright passes it to chromium as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
+  viewport: { width: 1100, height: 900 },
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--user-data-dir=" + profile],
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const out = { console: [], requests: [] };
 try {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const page = await browser.newPage();
   page.on("console", (m) => { if (m.type() === "error") out.console.push(m.text()); });
   page.on("pageerror", (e) => out.console.push(String(e)));
   page.on("request", (r) => out.requests.push({ url: r.url(), method: r.method(), body: r.postData() || "" }));

@@ -158,7 +158,7 @@ func Check(ctx context.Context, in Input, c chainread.Caller) *Result {
 		return fail(Error, err)
 	}
 
-	progress("verifying the bundle (every batch proof, the sums, the tree, LC)", 0.4)
+	progress("verifying the bundle (every batch proof, the sums, the tree, LC) and your path", 0.4)
 	inc, m, err := verifier.CheckInclusion(p, in.WorkDir, in.Pins, verifier.Options{Trust: in.Trust, TranscriptDigest: in.Transcript, Workers: 1})
 	if inc != nil && inc.Bundle != nil {
 		r.Keys, r.Batches = inc.Bundle.Trust, inc.Bundle.Batches
