@@ -15,7 +15,7 @@ import (
 func statementPair() (*bundle.Statement, *chainread.Record, common.Address) {
 	reg := common.HexToAddress("0x00000000000000000000000000000000000000aa")
 	st := &bundle.Statement{Cycle: 3, ReservesBlock: 40, SnapshotEpoch: 2, SnapshotTime: 1700000000,
-		Prices: []bundle.Price{{Symbol: "ETH", Price: 300000000000, Round: "7"}, {Symbol: "USDC", Price: 100000000, Round: "9"}},
+		Prices:  []bundle.Price{{Symbol: "ETH", Price: 300000000000, Round: "7"}, {Symbol: "USDC", Price: 100000000, Round: "9"}},
 		ChainID: 1337, Registry: reg.Hex()}
 	st.PolicyHash.Element.SetUint64(11)
 	st.LC.Element.SetUint64(12)
@@ -49,7 +49,9 @@ func TestV5_StatementMustMatchTheChainInEveryField(t *testing.T) {
 		"price of USDC":  func(s *bundle.Statement, r *chainread.Record) { r.Prices[1]++ },
 		"round of ETH":   func(s *bundle.Statement, r *chainread.Record) { r.RoundIDs[0] = big.NewInt(8) },
 		"chain id":       func(s *bundle.Statement, r *chainread.Record) { s.ChainID = 1 },
-		"registry":       func(s *bundle.Statement, r *chainread.Record) { s.Registry = "0x00000000000000000000000000000000000000bb" },
+		"registry": func(s *bundle.Statement, r *chainread.Record) {
+			s.Registry = "0x00000000000000000000000000000000000000bb"
+		},
 	}
 	for what, mutate := range cases {
 		st, rec, reg := statementPair()
