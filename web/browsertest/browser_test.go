@@ -111,8 +111,8 @@ func buildPage(t testing.TB, dir string) string {
 	return out
 }
 
-// NewEnv runs two cycles with users accounts on an embedded dev chain and serves it.
-func NewEnv(t testing.TB, users int) *Env {
+// NewEnv runs the given number of cycles with users accounts on an embedded dev chain and serves it.
+func NewEnv(t testing.TB, users, cycles int) *Env {
 	t.Helper()
 	requireTools(t)
 	dir := t.TempDir()
@@ -161,7 +161,7 @@ func NewEnv(t testing.TB, users int) *Env {
 	if err != nil {
 		t.Fatalf("open engine: %v\n%s", err, log.String())
 	}
-	if err := eng.Run(ctx, 2, nil); err != nil {
+	if err := eng.Run(ctx, cycles, nil); err != nil {
 		eng.Close()
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
@@ -319,7 +319,7 @@ func Browse(t testing.TB, scenario map[string]any) *Outcome {
 // TestBrowser runs the users' page and the report against one served state (setting it up
 // costs most of the time).
 func TestBrowser(t *testing.T) {
-	e := NewEnv(t, 24)
+	e := NewEnv(t, 24, 2)
 	t.Run("UsersPageVerdicts", func(t *testing.T) { usersPageVerdicts(t, e) })
 	t.Run("ReportRenders", func(t *testing.T) { reportRenders(t, e) })
 }
@@ -426,4 +426,26 @@ func usersPageVerdicts(t *testing.T, e *Env) {
 			}
 		})
 	}
+}
+
+// BenchmarkPageVerdict10k measures the users' page's time to a verdict (loading the verifier,
+// reading the chain, fetching and verifying the whole bundle, the path) at 10,000 accounts in
+// headless chromium. Setting it up proves 10,000 accounts once (minutes):
+//
+//	go test -run '^$' -bench PageVerdict10k -benchtime 3x ./web/browsertest
+func BenchmarkPageVerdict10k(b *testing.B) { benchPage(b, 10000) }
+
+func benchPage(b *testing.B, users int) {
+	e := NewEnv(b, users, 1)
+	var total float64
+	for i := 0; b.Loop(); i++ {
+		o := Browse(b, map[string]any{"kind": "verify", "url": e.URL + "/verify/", "proof": e.Proof, "account": e.Account,
+			"screenshot": filepath.Join(e.Out, fmt.Sprintf("bench-%d-%d.png", users, i)), "timeoutMs": 600000})
+		if o.Verdict != "counted" {
+			b.Fatalf("verdict %s: %s", o.Verdict, o.Reason)
+		}
+		b.Logf("%d accounts: verdict in %.0f ms (page load to verdict %.0f ms): %s", users, o.Ms, o.TotalMs, o.Facts)
+		total += o.Ms
+	}
+	b.ReportMetric(total/float64(b.N), "ms/verdict")
 }
