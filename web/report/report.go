@@ -176,7 +176,8 @@ func limits(c *Cycle, rep *rebalance.Report) {
 		case strings.HasPrefix(l.ID, "cap/group/"):
 			c.Groups["group "+l.Subject] = v
 		case strings.HasPrefix(l.ID, "target/") && strings.HasSuffix(l.ID, "/low"):
-			c.Buckets["bucket "+l.Subject] = v
+			// target/K/low: the checker leaves Subject empty for buckets, the ID names K.
+			c.Buckets["bucket "+strings.TrimSuffix(strings.TrimPrefix(l.ID, "target/"), "/low")] = v
 		case l.ID == "var":
 			c.VaR = &v
 		case strings.HasPrefix(l.ID, "stress/"):
