@@ -127,7 +127,7 @@ func runServe(ctx context.Context, out, errw io.Writer, o *serveOptions, ready c
 
 // pageWithVerifier returns the embedded page; when this binary was built without the
 // WebAssembly verifier (go generate ./web not run), it builds it from the checkout into the
-// user's cache directory once and serves it from there.
+// user's cache directory and serves it from there.
 func pageWithVerifier(errw io.Writer) (fs.FS, error) {
 	p := web.Page()
 	if web.HasVerifier(p) {
@@ -138,8 +138,10 @@ func pageWithVerifier(errw io.Writer) (fs.FS, error) {
 		return nil, err
 	}
 	dir := filepath.Join(cache, "solvency", "page")
-	if _, err := os.Stat(filepath.Join(dir, "verifier.wasm")); err != nil {
-		fmt.Fprintf(errw, "serve: this binary has no WebAssembly verifier embedded; building it into %s (once)\n", dir)
+	// Rebuilt at every start so that it never lags the checkout's verifier (Go's build cache
+	// makes an unchanged rebuild take seconds).
+	{
+		fmt.Fprintf(errw, "serve: this binary has no WebAssembly verifier embedded; building it into %s\n", dir)
 		script := filepath.Join("web", "build-wasm.sh")
 		if _, err := os.Stat(script); err != nil {
 			return nil, errors.New("the users' page needs its WebAssembly verifier: run `go generate ./web` in the checkout and rebuild, or run serve from the checkout")
