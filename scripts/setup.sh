@@ -7,3 +7,10 @@ go mod download
 if [ -f contracts/package-lock.json ]; then
   (cd contracts && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The browser tests of the users' page and the report (web/browsertest): Debian's chromium, and
+# playwright-core plus the report's charting library pinned in web/browsertest/package-lock.json.
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends chromium
+fi
+(cd web/browsertest && npm ci --no-audit --no-fund --loglevel=error)

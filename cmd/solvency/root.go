@@ -34,6 +34,8 @@ users check that their balance is included.`,
 		newRunCmd(),
 		newDemoCmd(),
 		newVersionCmd(),
+		newServeCmd(),
+		newReportCmd(),
 	)
 	return root
 }

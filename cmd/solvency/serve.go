@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/solvency-dev/solvency/contracts/devnet"
+	"github.com/solvency-dev/solvency/web"
+	"github.com/solvency-dev/solvency/web/serve"
+)
+
+type serveOptions struct {
+	state    string
+	http     string
+	anywhere bool
+	rpc      string
+	noChain  bool
+}
+
+// newServeCmd is `solvency serve`.
+func newServeCmd() *cobra.Command {
+	o := serveOptions{state: "solvency-demo", http: "127.0.0.1:8080"}
+	cmd := &cobra.Command{
+		Use:   "serve [--state DIR] [--http ADDR]",
+		Short: "Serve the published bundles, the users' verification page and the cycle report, read-only",
+		Long: `serve answers, read-only over HTTP, from an engine's state directory (the demo's by default):
+
+  /verify/          the users' page: a user gives their inclusion-proof file and types their id;
+                    the page reads the registry, fetches the bundle by the digest recorded on
+                    chain, verifies it in the browser (the project's verifier compiled to
+                    WebAssembly) and says whether the balance was counted. Nothing the user
+                    gives leaves their browser.
+  /bundles/DIGEST/  each published bundle, by its manifest's sha256: the manifest and the files
+                    it pins, nothing else (never the private store, keys or state)
+  /report           the operators' cycle report
+  /rpc              the chain's JSON-RPC, read-only methods only (with --rpc, or the demo's
+                    embedded chain, which serve opens from DIR/state/chain when no --rpc is given)
+
+It listens on loopback unless --listen-anywhere is given.`,
+		Example: `  solvency serve                                 # the demo's state, http://127.0.0.1:8080
+  solvency serve --state st --rpc http://127.0.0.1:8545 --http 127.0.0.1:9000
+  solvency serve --http 0.0.0.0:8080 --listen-anywhere`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := interruptible(cmd.Context())
+			defer stop()
+			return runServe(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), &o, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.state, "state", o.state, "the engine's state directory, or the demo's directory")
+	f.StringVar(&o.http, "http", o.http, "address to listen on (loopback unless --listen-anywhere)")
+	f.BoolVar(&o.anywhere, "listen-anywhere", false, "allow a non-loopback --http address")
+	f.StringVar(&o.rpc, "rpc", "", "the chain's JSON-RPC URL that /rpc forwards reads to")
+	f.BoolVar(&o.noChain, "no-chain", false, "do not open the state's embedded dev chain")
+	return cmd
+}
+
+// runServe serves until ctx ends; ready, when set, receives the listening URL.
+func runServe(ctx context.Context, out, errw io.Writer, o *serveOptions, ready chan<- string) error {
+	host, _, err := net.SplitHostPort(o.http)
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("--http %q: %w", o.http, err))
+	}
+	if ip := net.ParseIP(host); !o.anywhere && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return exitError(exitBadInput, fmt.Errorf("--http %s is not a loopback address; add --listen-anywhere to serve other machines", o.http))
+	}
+	state, err := serve.ResolveState(o.state)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	rpc := o.rpc
+	if rpc == "" && !o.noChain {
+		if _, err := os.Stat(filepath.Join(state, "chain", devnet.KeyFileName)); err == nil {
+			d, err := devnet.Start(devnet.Config{DataDir: filepath.Join(state, "chain"), HTTPAddr: "127.0.0.1:0"})
+			if err != nil {
+				return fmt.Errorf("open the state's dev chain (is the demo still running? then pass --rpc): %w", err)
+			}
+			defer d.Close()
+			rpc = d.HTTPEndpoint()
+			fmt.Fprintf(errw, "serve: opened the embedded dev chain in %s (JSON-RPC %s)\n", filepath.Join(state, "chain"), rpc)
+		}
+	}
+	page, err := pageWithVerifier(errw)
+	if err != nil {
+		return err
+	}
+	h, err := serve.New(serve.Options{StateDir: state, RPC: rpc, Page: page, Report: reportFor(state)})
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	ln, err := net.Listen("tcp", o.http)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "serving %s read-only at %s\n  users' page   %s/verify/\n  cycle report  %s/report\n  bundles       %s/bundles/\n", state, url, url, url, url)
+	if ready != nil {
+		ready <- url
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	case err := <-done:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+// pageWithVerifier returns the embedded page; when this binary was built without the
+// WebAssembly verifier (go generate ./web not run), it builds it from the checkout into the
+// user's cache directory and serves it from there.
+func pageWithVerifier(errw io.Writer) (fs.FS, error) {
+	p := web.Page()
+	if web.HasVerifier(p) {
+		return p, nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(cache, "solvency", "page")
+	// Rebuilt at every start so that it never lags the checkout's verifier (Go's build cache
+	// makes an unchanged rebuild take seconds).
+	{
+		fmt.Fprintf(errw, "serve: this binary has no WebAssembly verifier embedded; building it into %s\n", dir)
+		script := filepath.Join("web", "build-wasm.sh")
+		if _, err := os.Stat(script); err != nil {
+			return nil, errors.New("the users' page needs its WebAssembly verifier: run `go generate ./web` in the checkout and rebuild, or run serve from the checkout")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, err
+		}
+		c := exec.Command(script, abs)
+		c.Stdout, c.Stderr = errw, errw
+		if err := c.Run(); err != nil {
+			return nil, fmt.Errorf("build the WebAssembly verifier: %w", err)
+		}
+	}
+	return overlayFS{base: p, dir: os.DirFS(dir)}, nil
+}
+
+// overlayFS serves the built verifier files from dir and everything else from base.
+type overlayFS struct{ base, dir fs.FS }
+
+func (o overlayFS) Open(name string) (fs.File, error) {
+	if name == "verifier.wasm" || name == "wasm_exec.js" {
+		return o.dir.Open(name)
+	}
+	return o.base.Open(name)
+}
