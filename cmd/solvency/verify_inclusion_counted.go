@@ -52,7 +52,7 @@ func runCountedInclusion(stdout io.Writer, o verifyInclusionOptions, res *inclus
 			dir = u.Path
 		}
 	}
-	inc, m, err := verifier.CheckInclusion(p, dir, ps.pins, verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript})
+	inc, m, err := verifier.CheckInclusion(p, dir, ps.pins, ps.options())
 	if err != nil {
 		if errors.Is(err, verifier.ErrUnusable) {
 			return fail(exitBadInput, err)
