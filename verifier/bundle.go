@@ -158,7 +158,7 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 	}
 	if opt.TrustVerified {
 		rep.Contributions = opt.Contributions
-		rep.add("the keys' ceremony has a contribution in every phase of both circuits (V7)",
+		rep.add("the keys' ceremony has a contribution in every phase of both circuits",
 			checkContributions(opt.Contributions))
 	} else {
 		rep.Warning = opt.Warning

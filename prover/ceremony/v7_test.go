@@ -323,3 +323,32 @@ func TestV7_PinsFileNamingTranscriptIsNotCeremony(t *testing.T) {
 		t.Fatalf("re-verified ceremony: %+v", ps)
 	}
 }
+
+// Everything above rests on compiling from source giving the same constraint system every time,
+// and the same as a cached compile (what `ceremony init` records).
+func TestV7_SourceCompileIsDeterministic(t *testing.T) {
+	a, err := CompileSource("test", profile.Circuits(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := circuitcache.Cache{Dir: t.TempDir()}
+	if _, err := cache.GetAll(profile.Circuits(), a.Profile); err != nil {
+		t.Fatal(err)
+	}
+	cached, err := cache.GetAll(profile.Circuits(), a.Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := CompileSource("test", profile.Circuits(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Circuits {
+		if !cached[i].Cached || a.Circuits[i].R1CSDigest != b.Circuits[i].R1CSDigest || a.Circuits[i].R1CSDigest != cached[i].R1CSDigest {
+			t.Fatalf("%s: digests %s, %s, cached %s", a.Circuits[i].Name, a.Circuits[i].R1CSDigest, b.Circuits[i].R1CSDigest, cached[i].R1CSDigest)
+		}
+	}
+	if _, err := CompileSource("no-such-profile", profile.Circuits(), nil); err == nil {
+		t.Fatal("a profile that is not built in compiled")
+	}
+}
