@@ -34,7 +34,7 @@ type verifyBundleOptions struct {
 func newVerifyBundleCmd() *cobra.Command {
 	o := &verifyBundleOptions{}
 	cmd := &cobra.Command{
-		Use:   "bundle BUNDLE --keys-from DIGESTS",
+		Use:   "bundle BUNDLE --keys-from (CEREMONY_DIR | DIGESTS | KEYS)",
 		Short: "Verify a cycle's bundle offline, with verifying keys pinned outside it",
 		Long: `Checks every batch proof, the chain of running-sum commitments, the tree above the batches
 and its padding constants against LC, the solvency proof against the statement, and the
