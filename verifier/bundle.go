@@ -145,7 +145,7 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 	lb := &m.Liabilities
 	trust := opt.Trust
 	if trust == "" {
-		trust = "pinned digests (setup not verified)"
+		trust = "pinned digests, setup not verified"
 	}
 	rep := &Report{
 		Valid: true, Trust: trust, ClaimedTrust: m.Trust, Cycle: st.Cycle, Epoch: st.SnapshotEpoch,
