@@ -252,9 +252,19 @@ func testCeremonyOverCircuitsThatCheckNothing(t *testing.T, w *v7World) {
 			t.Fatalf("%v: exit %d\nstdout %s\nstderr %s", args, code, stdout, stderr)
 		}
 	}
-	// verify inclusion reads its pins through the same loader.
+	// verify inclusion reads its pins through the same loader: a user's proof (the forged
+	// bundle keeps the tree, so the path to the root still holds) is not reported counted.
 	if _, err := loadPins(w.cer, io.Discard); err == nil || !strings.Contains(err.Error(), "not the one compiled from source") {
 		t.Fatalf("loadPins accepted the ceremony over circuits that check nothing: %v", err)
+	}
+	id := w.fx.Data.Accounts[0].ID
+	proofFile := filepath.Join(t.TempDir(), "me.json")
+	if code, _, stderr := runCLI(t, "liabilities", "proof", "--dir", w.fx.SnapDir, "--account", id, "--out", proofFile); code != 0 {
+		t.Fatalf("liabilities proof: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "verify", "inclusion", "--proof", proofFile, "--bundle", w.forged, "--keys-from", w.cer, "--account", id)
+	if code == 0 || strings.Contains(stdout, "COUNTED:") || !strings.Contains(stderr, "not the one compiled from source") {
+		t.Fatalf("verify inclusion: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	// `ceremony verify` too compiles the real circuits.
 	if code, _, stderr := runCLI(t, "ceremony", "verify", "--dir", w.cer); code != exitInvalid || !strings.Contains(stderr, "not the one compiled from source") {
