@@ -173,6 +173,16 @@ func (m *Metadata) TrustLine() string {
 	}
 }
 
+// TranscriptDigest is the ceremony transcript the keys record, or "" for dev keys. A prover
+// checking its own bundle passes it to the verifier, which requires a bundle that claims a
+// ceremony to name the transcript its pins come from.
+func (m *Metadata) TranscriptDigest() string {
+	if m.Trust == TrustCeremony && m.Ceremony != nil {
+		return m.Ceremony.TranscriptDigest
+	}
+	return ""
+}
+
 // Circuit returns the entry for name.
 func (m *Metadata) Circuit(name string) (*CircuitInfo, error) {
 	for i := range m.Circuits {
