@@ -35,6 +35,11 @@ const (
 // bundle: a ceremony transcript the auditor re-verified, or a published digests file (V1).
 type Pins map[string]string
 
+// UnverifiedSetupWarning is the report's warning when the caller gives none and the keys' setup
+// was not re-verified.
+const UnverifiedSetupWarning = "WARNING: the setup of these keys was not verified here, so treat them as dev keys: " +
+	"whoever ran the setup could forge proofs of false statements."
+
 // ErrUnusable marks input that cannot be checked at all (exit code 2), as opposed to a bundle
 // that was checked and found invalid (exit code 1).
 var ErrUnusable = errors.New("unusable bundle")
@@ -50,10 +55,16 @@ type Check struct {
 type Report struct {
 	Valid bool `json:"valid"`
 	// Trust is what the auditor's pins establish about the keys' setup ("ceremony" only when
-	// the pins come from a verified ceremony transcript); ClaimedTrust is the operator's word in
-	// the manifest, reported but never relied on (V1).
-	Trust        string `json:"trust"`
-	ClaimedTrust string `json:"claimed_trust"`
+	// the pins come from a ceremony transcript re-verified against circuits compiled from
+	// source); ClaimedTrust is the operator's word in the manifest, reported but never relied on
+	// (V1, V7). TrustVerified says whether the setup was re-verified; Contributions are then the
+	// ceremony's counts per phase ("phase1" and one per circuit). Warning is set unless it was.
+	Trust         string         `json:"trust"`
+	TrustVerified bool           `json:"trust_verified"`
+	Contributions map[string]int `json:"ceremony_contributions,omitempty"`
+	KeysProfile   string         `json:"keys_profile,omitempty"`
+	Warning       string         `json:"warning,omitempty"`
+	ClaimedTrust  string         `json:"claimed_trust"`
 	// What was attested, for the auditor to compare with governance's policy and the chain.
 	PolicyHash     string  `json:"policy_hash"`
 	RC             string  `json:"rc"`
@@ -94,11 +105,20 @@ func (r *Report) Failed() *Check {
 type Options struct {
 	// Workers bounds parallel proof verification; 0 means the number of CPUs.
 	Workers int
-	// Trust is what the pins' source establishes: "ceremony" only for pins re-derived from a
-	// verified ceremony transcript (then TranscriptDigest names it); anything else is reported
-	// as given. Empty means "pinned digests, setup not verified".
+	// Trust is what the pins' source establishes, reported as given. Empty means "pinned
+	// digests, setup not verified". TranscriptDigest names the transcript the pins come from.
 	Trust            string
 	TranscriptDigest string
+	// TrustVerified is set only when the pins were re-derived here from a ceremony transcript
+	// verified against both circuits compiled from source; Contributions then hold its counts
+	// per phase ("phase1", "batch", "solvency"), each at least one (V7). Without it the report
+	// carries Warning (or UnverifiedSetupWarning).
+	TrustVerified bool
+	Contributions map[string]int
+	Warning       string
+	// KeysProfile, when set, is the profile the pinned keys were derived for: the bundle must
+	// name it.
+	KeysProfile string
 	// PolicyHash, when set, is governance's policy hash: the bundle must be proven under it.
 	PolicyHash *fr.Element
 }
@@ -125,7 +145,7 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 	lb := &m.Liabilities
 	trust := opt.Trust
 	if trust == "" {
-		trust = "pinned digests (setup not verified)"
+		trust = "pinned digests, setup not verified"
 	}
 	rep := &Report{
 		Valid: true, Trust: trust, ClaimedTrust: m.Trust, Cycle: st.Cycle, Epoch: st.SnapshotEpoch,
@@ -134,6 +154,24 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 		ManifestSHA256: bundle.SHA256Hex(raw),
 		Batches:        lb.Batches, MaxAccounts: lb.Batches * lb.BatchSize,
 		LC: poseidon.Hex(st.LC.Element), Root: poseidon.Hex(lb.Root.Element),
+		TrustVerified: opt.TrustVerified, KeysProfile: opt.KeysProfile,
+	}
+	if opt.TrustVerified {
+		rep.Contributions = opt.Contributions
+		rep.add("the keys' ceremony has a contribution in every phase of both circuits",
+			checkContributions(opt.Contributions))
+	} else {
+		rep.Warning = opt.Warning
+		if rep.Warning == "" {
+			rep.Warning = UnverifiedSetupWarning
+		}
+	}
+	if opt.KeysProfile != "" {
+		var perr error
+		if m.Profile != opt.KeysProfile {
+			perr = fmt.Errorf("the bundle names profile %q; the pinned keys are for profile %q", m.Profile, opt.KeysProfile)
+		}
+		rep.add("the pinned keys are for the profile the bundle names", perr)
 	}
 
 	// V1: keys come from the bundle but must match digests pinned outside it.
@@ -185,6 +223,16 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 		rep.add("solvency proof verifies against the statement", verifyProof(dir, m.Solvency, solvVK, words))
 	}
 	return rep, m, nil
+}
+
+// checkContributions requires at least one contribution in phase 1 and in each circuit's phase 2.
+func checkContributions(c map[string]int) error {
+	for _, k := range []string{"phase1", BatchCircuit, SolvencyCircuit} {
+		if c[k] < 1 {
+			return fmt.Errorf("the ceremony has %d contributions in %s", c[k], k)
+		}
+	}
+	return nil
 }
 
 // maxBatches bounds a manifest's batch count before any loop or allocation depends on it.

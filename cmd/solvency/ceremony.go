@@ -143,7 +143,7 @@ you trust, and do not run it under a debugger or with core dumps enabled.`,
 
 func newCeremonyStartPhase2Cmd(circuits func() []profile.CircuitSpec) *cobra.Command {
 	var dir, beacon string
-	var fromSource, asJSON bool
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "start-phase2 --dir DIR --beacon HEX",
 		Short: "Close phase 1 with a public beacon and write each circuit's phase-2 starting point",
@@ -153,7 +153,7 @@ func newCeremonyStartPhase2Cmd(circuits func() []profile.CircuitSpec) *cobra.Com
 			if err != nil {
 				return exitError(exitBadInput, err)
 			}
-			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -170,7 +170,7 @@ func newCeremonyStartPhase2Cmd(circuits func() []profile.CircuitSpec) *cobra.Com
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "ceremony directory")
 	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-1 contribution, hex (16 to 64 bytes)")
-	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of reading the directory's R1CS files")
+	deprecateFromSource(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
@@ -190,14 +190,17 @@ type ceremonyVerifyResult struct {
 
 func newCeremonyVerifyCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
 	var dir, keysDir string
-	var fromSource, asJSON bool
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify --dir DIR [--keys KEYS]",
 		Short: "Re-derive the ceremony from its transcript, check every contribution, and optionally a keys directory",
-		Long: `verify checks every contribution's proof of knowledge and its chaining to the one before,
-and, on a finalized ceremony, re-derives the keys and prints their digests and the transcript
-digest: the values to pin (V1). With --keys it also requires every verifying key in KEYS to be the
-derived one. Exit 0 valid, 1 invalid, 2 unusable input.`,
+		Long: `verify compiles the profile's circuits from this binary's source and requires the ceremony to
+be over exactly those (the R1CS files in DIR are never trusted), checks every contribution's proof
+of knowledge and its chaining to the one before, and requires at least one contribution in every
+closed phase (with none, the setup's secrets would be a public function of the beacons). On a
+finalized ceremony it re-derives the keys and prints their digests, the transcript digest and the
+contribution counts: the values to pin. With --keys it also requires every verifying key in KEYS to
+be the derived one. Exit 0 valid, 1 invalid, 2 unusable input. See docs/trusted-setup.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -206,7 +209,7 @@ derived one. Exit 0 valid, 1 invalid, 2 unusable input.`,
 			if _, err := os.Stat(dir); err != nil {
 				return exitError(exitBadInput, err)
 			}
-			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -253,13 +256,13 @@ derived one. Exit 0 valid, 1 invalid, 2 unusable input.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "", "ceremony directory")
 	f.StringVar(&keysDir, "keys", "", "keys directory whose verifying keys must be the ones the transcript derives")
-	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of trusting the directory's R1CS files")
+	deprecateFromSource(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
 
 func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
-	fmt.Fprintf(w, "ceremony valid: profile %s, stage %s, %d phase-1 contributions\n", r.Profile, r.Stage, r.Phase1Contributions)
+	fmt.Fprintf(w, "ceremony valid: profile %s (circuits compiled from source), stage %s, %d phase-1 contributions\n", r.Profile, r.Stage, r.Phase1Contributions)
 	for _, name := range slices.Sorted(maps.Keys(r.Phase2Contributions)) {
 		fmt.Fprintf(w, "  phase 2 %-12s %d contributions\n", name, r.Phase2Contributions[name])
 	}
@@ -269,6 +272,9 @@ func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
 			fmt.Fprintf(w, "  vk %-12s sha256 %s\n", name, r.VerifyingKeys[name])
 		}
 	}
+	if r.Stage != ceremony.StageFinal {
+		fmt.Fprintln(w, "not finalized: it derives no keys yet, and nothing can be pinned from it")
+	}
 	if r.KeysChecked != "" {
 		fmt.Fprintf(w, "keys in %s are the ones this transcript derives\n", r.KeysChecked)
 	}
@@ -276,7 +282,7 @@ func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
 
 func newCeremonyFinalizeCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
 	var dir, beacon, out string
-	var fromSource, asJSON bool
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "finalize --dir DIR --beacon HEX --out KEYS",
 		Short: "Verify the transcript, apply the phase-2 beacon and write the keys",
@@ -289,7 +295,7 @@ func newCeremonyFinalizeCmd(circuits func() []profile.CircuitSpec) *cobra.Comman
 			if err != nil {
 				return exitError(exitBadInput, err)
 			}
-			opts, err := ceremonyOptions(dir, fromSource, circuits, cmd.ErrOrStderr())
+			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -316,34 +322,34 @@ func newCeremonyFinalizeCmd(circuits func() []profile.CircuitSpec) *cobra.Comman
 	f.StringVar(&dir, "dir", "", "ceremony directory")
 	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-2 contribution, hex (16 to 64 bytes)")
 	f.StringVar(&out, "out", "", "keys directory to create")
-	f.BoolVar(&fromSource, "from-source", false, "compile the circuits from this binary instead of reading the directory's R1CS files")
+	deprecateFromSource(cmd)
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
 
-// ceremonyOptions builds verification options; with fromSource the circuits are compiled from
-// this binary for the ceremony's profile (through the cache) and must match the manifest.
-func ceremonyOptions(dir string, fromSource bool, circuits func() []profile.CircuitSpec, stderr io.Writer) (ceremony.Options, error) {
+// ceremonyOptions builds verification options: the circuits are always compiled from this
+// binary's source for the ceremony's profile, which must be a built-in one, and must be the ones
+// the ceremony ran over; the directory's R1CS files are never trusted.
+func ceremonyOptions(dir string, circuits func() []profile.CircuitSpec, stderr io.Writer) (ceremony.Options, error) {
 	progress := keysProgress(stderr)
 	opts := ceremony.Options{Progress: progress}
 	if dir == "" {
 		return opts, exitError(exitBadInput, errors.New("--dir is required"))
 	}
-	if !fromSource {
-		return opts, nil
-	}
-	st, err := ceremony.Open(dir)
+	m, err := ceremony.ReadManifest(dir)
 	if err != nil {
 		return opts, exitError(exitBadInput, err)
 	}
-	cache, err := keysOpenCache("", false)
-	if err != nil {
+	if opts.Source, err = ceremony.CompileSource(m.Profile.Name, circuits(), progress); err != nil {
 		return opts, exitError(exitBadInput, err)
 	}
-	compiled, err := keysCompileAll(cache, circuits(), st.Manifest.Profile, progress)
-	if err != nil {
-		return opts, err
-	}
-	opts.Compiled = compiled
 	return opts, nil
+}
+
+// deprecateFromSource keeps the old --from-source flag working: compiling from source is no
+// longer optional.
+func deprecateFromSource(cmd *cobra.Command) {
+	var ignored bool
+	cmd.Flags().BoolVar(&ignored, "from-source", false, "no effect: the circuits are always compiled from source")
+	_ = cmd.Flags().MarkDeprecated("from-source", "the circuits are always compiled from source now")
 }

@@ -254,7 +254,7 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 		for name, c := range k.Circuits {
 			pins[name] = c.Info.VKDigest
 		}
-		rep, err := verifier.VerifyBundle(out, pins, verifier.Options{})
+		rep, err := verifier.VerifyBundle(out, pins, verifier.Options{TranscriptDigest: k.Meta.TranscriptDigest()})
 		if err != nil {
 			return fmt.Errorf("verify the written bundle: %w", err)
 		}

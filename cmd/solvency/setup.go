@@ -102,7 +102,8 @@ func runSetup(o *setupOptions, stdout, stderr io.Writer) error {
 	if o.json {
 		return keysPrintJSON(stdout, res)
 	}
-	fmt.Fprintf(stdout, "keys for profile %s written to %s (%s, %.1fs)\n", p.Name, o.out, meta.Trust, res.Seconds)
+	// stdout too says what these keys are: it may be the only stream a script keeps.
+	fmt.Fprintf(stdout, "DEV KEYS (NOT fit for production) for profile %s written to %s (%s, %.1fs)\n", p.Name, o.out, meta.Trust, res.Seconds)
 	for _, c := range meta.Circuits {
 		fmt.Fprintf(stdout, "  %-12s %9d constraints  vk sha256 %s\n", c.Name, c.Constraints, c.VKDigest)
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -14,9 +12,10 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/prover/ceremony"
-	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/prover/profile"
 	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/verifier"
 )
@@ -27,24 +26,33 @@ type verifyBundleOptions struct {
 	policy   string
 	json     bool
 	workers  int
+	// circuits are compiled from source to check a ceremony; nil means the real circuits
+	// (tests substitute others).
+	circuits []profile.CircuitSpec
 }
 
 func newVerifyBundleCmd() *cobra.Command {
 	o := &verifyBundleOptions{}
 	cmd := &cobra.Command{
-		Use:   "bundle BUNDLE --keys-from DIGESTS",
+		Use:   "bundle BUNDLE --keys-from (CEREMONY_DIR | DIGESTS | KEYS)",
 		Short: "Verify a cycle's bundle offline, with verifying keys pinned outside it",
-		Long: `Checks every batch proof, the chain of running-sum commitments (L1, L3), the tree above
-the batches and its padding constants against LC (L4), the solvency proof against the statement,
-and the verifying keys against digests pinned outside the bundle (V1). It needs no private data,
-no network and none of the prover's state.
+		Long: `Checks every batch proof, the chain of running-sum commitments, the tree above the batches
+and its padding constants against LC, the solvency proof against the statement, and the
+verifying keys against digests pinned outside the bundle. It needs no private data, no network
+and none of the prover's state.
 
 --keys-from names where the key digests come from, strongest first:
-  - a ceremony directory: its transcript is re-verified here and the keys it derives are pinned;
+  - a ceremony directory: both circuits are compiled here from source for the profile the
+    bundle names, the transcript is re-verified against them (every contribution; at least one
+    in each phase of each circuit) and the keys it derives are pinned. Only this reports trust
+    "ceremony", with the contribution counts;
   - a digests file (JSON: {"transcript_digest": "...", "verifying_keys": {"batch": "<sha256>",
-    "solvency": "<sha256>"}}), e.g. published with a ceremony's result;
+    "solvency": "<sha256>"}}), e.g. published with a ceremony's result: reported as "pinned, not
+    re-verified", since naming a transcript does not show it;
   - a keys directory, whose keys.json records the digests (its trust label is only a claim).
-The report's trust comes from that source, never from the bundle's own claim (V1).
+The report's trust comes from that source, never from the bundle's own claim. Unless the ceremony
+was re-verified here, the report warns that whoever ran the setup could forge proofs. See
+docs/trusted-setup.md.
 
 --policy checks that the bundle was proven under governance's policy (a policy file, hashed here
 with its chain id and registry, or the hash itself).
@@ -61,7 +69,7 @@ Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`,
 			return runVerifyBundle(cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.keysFrom, "keys-from", "", "digests file or keys directory to pin the verifying keys (required)")
+	cmd.Flags().StringVar(&o.keysFrom, "keys-from", "", "ceremony directory, digests file or keys directory to pin the verifying keys (required)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the report as JSON")
 	cmd.Flags().StringVar(&o.policy, "policy", "", "governance's policy: a policy file or its hash (0x...); the bundle must be proven under it")
 	cmd.Flags().IntVar(&o.workers, "workers", 0, "parallel proof verifications (default: number of CPUs)")
@@ -69,64 +77,55 @@ Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`,
 	return cmd
 }
 
-// pinSource is what an auditor's pins establish.
+// pinSource is what an auditor's pins establish (see ceremony.LoadPins, which reads them).
 type pinSource struct {
 	pins       verifier.Pins
 	trust      string
 	transcript string
+	// verified: the ceremony transcript was re-verified here against both circuits compiled from
+	// source, with a contribution in every phase; contributions are then its counts.
+	verified      bool
+	contributions map[string]int
+	profile       string
+	warning       string
 }
 
-// loadPins reads pinned verifying-key digests from a ceremony transcript directory (re-verified
-// here: the strongest source), a digests file, or a keys directory (whose trust is only claimed).
+// options are the verifier options these pins give.
+func (ps *pinSource) options() verifier.Options {
+	return verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript, TrustVerified: ps.verified,
+		Contributions: ps.contributions, Warning: ps.warning, KeysProfile: ps.profile}
+}
+
+// loadPins reads pins from a ceremony directory (re-verified against the circuits compiled from
+// source for the profile the ceremony names, which must be a built-in one), a keys directory or
+// a digests file.
 func loadPins(path string, progress io.Writer) (*pinSource, error) {
-	st, err := os.Stat(path)
+	return loadPinsFor(path, "", nil, progress)
+}
+
+// loadPinsFor is loadPins for a bundle that names bundleProfile; specs nil means the real circuits.
+func loadPinsFor(path, bundleProfile string, specs []profile.CircuitSpec, progress io.Writer) (*pinSource, error) {
+	p, err := ceremony.LoadPins(path, ceremony.PinOptions{Profile: bundleProfile, Specs: specs, Progress: progress})
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, "ceremony.json")); err == nil {
-			fmt.Fprintf(progress, "re-verifying the ceremony transcript in %s (every contribution; this takes a while)\n", path)
-			res, err := ceremony.Verify(path, ceremony.Options{})
-			if err != nil {
-				return nil, fmt.Errorf("ceremony transcript: %w", err)
-			}
-			p, err := res.Pins()
-			if err != nil {
-				return nil, err
-			}
-			return &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: string(keys.TrustCeremony), transcript: p.TranscriptDigest}, nil
-		}
-		meta, err := keys.ReadMetadata(path)
-		if err != nil {
-			return nil, err
-		}
-		ps := &pinSource{pins: verifier.Pins{}, trust: "keys directory says " + string(meta.Trust) + " (not re-verified)"}
-		for _, c := range meta.Circuits {
-			ps.pins[c.Name] = c.VKDigest
-		}
-		if meta.Trust == keys.TrustCeremony && meta.Ceremony != nil {
-			ps.transcript = meta.Ceremony.TranscriptDigest
-		}
-		return ps, nil
-	}
-	p, err := keys.ReadPins(path)
-	if err != nil {
-		return nil, err
-	}
-	ps := &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: "pinned digests (setup not verified)"}
-	if p.TranscriptDigest != "" {
-		// The auditor vouches for this file: it names the transcript the digests came from.
-		ps.trust, ps.transcript = string(keys.TrustCeremony)+" (transcript pinned by "+path+")", p.TranscriptDigest
-	}
-	return ps, nil
+	return &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: p.Trust, transcript: p.TranscriptDigest,
+		verified: p.Verified, contributions: p.Contributions, profile: p.Profile, warning: p.Warning}, nil
 }
 
 func runVerifyBundle(out, errw io.Writer, o *verifyBundleOptions) error {
-	ps, err := loadPins(o.keysFrom, errw)
+	// The bundle's profile first: a ceremony is checked against the circuits compiled from
+	// source for it. The verifier re-reads the manifest and checks the profile again.
+	m, _, err := bundle.ReadManifestRaw(o.dir)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	ps, err := loadPinsFor(o.keysFrom, m.Profile, o.circuits, errw)
 	if err != nil {
 		return exitError(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
-	opt := verifier.Options{Workers: o.workers, Trust: ps.trust, TranscriptDigest: ps.transcript}
+	opt := ps.options()
+	opt.Workers = o.workers
 	if opt.PolicyHash, err = expectedPolicy(o.policy); err != nil {
 		return exitError(exitBadInput, err)
 	}
@@ -173,8 +172,9 @@ func printBundleReport(out io.Writer, rep *verifier.Report) {
 	fmt.Fprintf(out, "not checked: the manifest names chain %d, registry %s (checked only against the registry's record on chain)\n",
 		rep.ChainID, rep.Registry)
 	fmt.Fprintf(out, "bundle digest (sha256 of manifest.json, as recorded on chain): %s\n", rep.ManifestSHA256)
-	if !strings.HasPrefix(rep.Trust, string(keys.TrustCeremony)) {
-		fmt.Fprintf(out, "NOTE: keys: %s; the bundle claims %q. Unless the keys come from a ceremony you verified, whoever ran the setup could forge these proofs.\n", rep.Trust, rep.ClaimedTrust)
+	fmt.Fprintf(out, "keys: %s\n", rep.Trust)
+	if !rep.TrustVerified {
+		fmt.Fprintf(out, "NOTE: the bundle claims %q keys; that claim was not checked.\n%s\n", rep.ClaimedTrust, rep.Warning)
 	}
 }
 

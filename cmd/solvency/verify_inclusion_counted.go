@@ -46,7 +46,7 @@ func runCountedInclusion(r *inclusionRun) error {
 	if err != nil {
 		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
-	inc, m, err := verifier.CheckInclusion(p, o.account, dir, ps.pins, verifier.Options{Trust: ps.trust, TranscriptDigest: ps.transcript})
+	inc, m, err := verifier.CheckInclusion(p, o.account, dir, ps.pins, ps.options())
 	if err != nil {
 		if errors.Is(err, verifier.ErrUnusable) {
 			return r.fail(exitBadInput, err)

@@ -247,9 +247,51 @@ func (m *Manifest) validate() error {
 	return nil
 }
 
-// Open reads a ceremony directory and works out its stage. It checks names and ordering only;
-// Verify checks the cryptography.
+// ReadManifest reads and checks a ceremony directory's manifest only.
+func ReadManifest(dir string) (*Manifest, error) {
+	var m Manifest
+	if err := readJSON(filepath.Join(dir, manifestFile), &m); err != nil {
+		return nil, err
+	}
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return &m, nil
+}
+
+// Open reads a ceremony directory and works out its stage. It checks names, ordering and that
+// every closed phase holds at least one contribution (V7): a phase sealed with none has secret
+// values that are a public function of the beacons, so anyone could forge proofs. The phase still
+// open may be empty. Verify checks the cryptography.
 func Open(dir string) (*State, error) {
+	s, err := open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkClosedPhases(); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// checkClosedPhases requires a contribution in phase 1 once it is sealed, and in every circuit's
+// phase 2 once the ceremony is finalized.
+func (s *State) checkClosedPhases() error {
+	if s.seal != nil && len(s.Phase1) == 0 {
+		return errors.New("phase 1 was sealed with no contribution: its secret values are a public function of the beacon, so the keys would let anyone forge proofs")
+	}
+	if s.final != nil {
+		for _, c := range s.Manifest.Circuits {
+			if len(s.Phase2[c.Name]) == 0 {
+				return fmt.Errorf("phase 2 of %s was finalized with no contribution: its secret values are a public function of the beacons, so the keys would let anyone forge proofs", c.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// open is Open without the contribution counts: what the files say, checked for form only.
+func open(dir string) (*State, error) {
 	s := &State{Dir: dir, Phase2: map[string][]string{}}
 	if err := readJSON(filepath.Join(dir, manifestFile), &s.Manifest); err != nil {
 		return nil, err

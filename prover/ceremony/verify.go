@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 	cs "github.com/consensys/gnark/constraint/bn254"
@@ -22,15 +21,46 @@ import (
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
+	"github.com/solvency-dev/solvency/prover/profile"
 )
 
 // Options tune verification.
 type Options struct {
-	// Compiled, when set, are the circuits compiled from source by the verifier. They must match
-	// the manifest's R1CS digests, and are used instead of the R1CS files in the directory, so an
-	// auditor need not trust (or parse) circuits/*.r1cs.
-	Compiled []*circuitcache.Compiled
+	// Source holds the circuits the verifier compiled itself from this binary's source (V7). It is
+	// required: a ceremony is only ever checked against circuits re-derived here, never against
+	// the R1CS files in its directory, which whoever ran it chose.
+	Source   *Source
 	Progress Progress
+}
+
+// Source is a profile and the circuits compiled for it from this binary's source.
+type Source struct {
+	Profile  profile.Profile
+	Circuits []*circuitcache.Compiled
+}
+
+// CompileSource compiles specs from source for the built-in profile called name. It reads no
+// cache: the cache is a file an operator on the same machine could have written, and the point
+// of compiling here is to trust nothing compiled elsewhere.
+func CompileSource(name string, specs []profile.CircuitSpec, progress Progress) (*Source, error) {
+	p, err := profile.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	src := &Source{Profile: p}
+	for _, spec := range specs {
+		start := time.Now()
+		cc, err := circuitcache.Cache{}.Get(spec, p)
+		if err != nil {
+			return nil, err
+		}
+		progress.printf("circuit %s: %d constraints, compiled from source in %s", cc.Name, cc.CCS.GetNbConstraints(), time.Since(start).Round(time.Millisecond))
+		src.Circuits = append(src.Circuits, cc)
+	}
+	if len(src.Circuits) == 0 {
+		return nil, errors.New("no circuits to compile")
+	}
+	return src, nil
 }
 
 // Result is what verification established.
@@ -47,16 +77,39 @@ type Result struct {
 	Circuits         []*keys.Circuit
 }
 
-// Pins returns the verifying-key digests the transcript derives: what an auditor pins (V1).
+// Contributions counts the contributions per phase: "phase1", then one entry per circuit.
+func (r *Result) Contributions() map[string]int {
+	c := map[string]int{keys.Phase1Contributions: r.Phase1Contributions}
+	for k, v := range r.Phase2Contributions {
+		c[k] = v
+	}
+	return c
+}
+
+// Pins returns the verifying-key digests the transcript derives: what an auditor pins (V1). A
+// transcript with a phase that has no contribution derives none (V7): its secret values would be
+// a public function of the beacons.
 func (r *Result) Pins() (*keys.Pins, error) {
 	if r.TranscriptDigest == "" {
 		return nil, errors.New("the ceremony is not finalized: it derives no keys yet")
 	}
+	names := make([]string, 0, len(r.Manifest.Circuits))
+	for _, c := range r.Manifest.Circuits {
+		names = append(names, c.Name)
+	}
+	if err := keys.CheckContributions(r.Contributions(), names); err != nil {
+		return nil, err
+	}
+	return r.derivedPins(), nil
+}
+
+// derivedPins are the digests of the derived keys, whatever the contribution counts.
+func (r *Result) derivedPins() *keys.Pins {
 	p := &keys.Pins{TranscriptDigest: r.TranscriptDigest, VerifyingKeys: map[string]string{}}
 	for _, c := range r.Circuits {
 		p.VerifyingKeys[c.Info.Name] = c.Info.VKDigest
 	}
-	return p, nil
+	return p
 }
 
 // transcript accumulates the listing whose sha256 is the transcript digest: every file that
@@ -87,12 +140,12 @@ func StartPhase2(dir string, beacon []byte, opts Options) error {
 	if len(s.Phase1) == 0 {
 		return errors.New("phase 1 has no contribution yet; at least one is needed before sealing")
 	}
-	var t transcript
-	commons, err := s.verifyPhase1(beacon, &t, opts.Progress)
+	circuits, err := s.sourceCircuits(opts.Source)
 	if err != nil {
 		return err
 	}
-	circuits, err := s.circuits(opts)
+	var t transcript
+	commons, err := s.verifyPhase1(beacon, &t, opts.Progress)
 	if err != nil {
 		return err
 	}
@@ -115,14 +168,26 @@ func StartPhase2(dir string, beacon []byte, opts Options) error {
 }
 
 // Verify re-derives everything from the transcript in dir and checks every contribution's proof
-// of knowledge and its chaining to the one before. On a finalized ceremony it also re-derives
-// the keys and checks final.json's transcript and key digests.
+// of knowledge and its chaining to the one before, against the circuits in opts.Source (compiled
+// from source, V7). A closed phase must hold at least one contribution (Open checks it). On a
+// finalized ceremony it also re-derives the keys and checks final.json's transcript and key
+// digests.
 func Verify(dir string, opts Options) (*Result, error) {
 	return verify(dir, nil, opts)
 }
 
 func verify(dir string, phase2Beacon []byte, opts Options) (*Result, error) {
 	s, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s.verify(phase2Beacon, opts)
+}
+
+// verify is the cryptographic check of an opened directory.
+func (s *State) verify(phase2Beacon []byte, opts Options) (*Result, error) {
+	// The circuits first: comparing them with the source is cheap, the contributions are not.
+	circuits, err := s.sourceCircuits(opts.Source)
 	if err != nil {
 		return nil, err
 	}
@@ -146,10 +211,6 @@ func verify(dir string, phase2Beacon []byte, opts Options) (*Result, error) {
 	}
 	if s.seal == nil {
 		return r, nil
-	}
-	circuits, err := s.circuits(opts)
-	if err != nil {
-		return nil, err
 	}
 	var derived []*keys.Circuit
 	for i, c := range s.Manifest.Circuits {
@@ -178,7 +239,7 @@ func verify(dir string, phase2Beacon []byte, opts Options) (*Result, error) {
 		if s.final.TranscriptDigest != r.TranscriptDigest {
 			return nil, fmt.Errorf("final.json names transcript %s, the files give %s", s.final.TranscriptDigest, r.TranscriptDigest)
 		}
-		pins, _ := r.Pins()
+		pins := r.derivedPins()
 		if len(s.final.VerifyingKeys) != len(pins.VerifyingKeys) {
 			return nil, errors.New("final.json does not list exactly the ceremony's circuits")
 		}
@@ -232,10 +293,7 @@ func Finalize(dir string, beacon []byte, out string, opts Options) (*Result, err
 		}
 		r.Stage = StageFinal
 	}
-	contribs := map[string]int{"phase1": r.Phase1Contributions}
-	for k, v := range r.Phase2Contributions {
-		contribs[k] = v
-	}
+	contribs := r.Contributions()
 	meta := &keys.Metadata{Profile: r.Manifest.Profile, Trust: keys.TrustCeremony, Ceremony: &keys.CeremonyRef{
 		TranscriptDigest: r.TranscriptDigest, Phase1Beacon: r.Phase1Beacon, Phase2Beacon: r.Phase2Beacon,
 		Contributions: contribs}}
@@ -301,35 +359,30 @@ func (s *State) verifyPhase1(beacon []byte, t *transcript, progress Progress) (*
 	return &commons, nil
 }
 
-// circuits returns the manifest's circuits, from opts.Compiled or from the directory's R1CS
-// files, each checked against the manifest's digest.
-func (s *State) circuits(opts Options) ([]*circuitcache.Compiled, error) {
+// sourceCircuits matches the manifest's circuits with those compiled from source (V7): the same
+// profile, exactly the same set of circuits (none missing, none extra, so both circuits of a
+// cycle go through the ceremony), and for each the same R1CS digest. The directory's R1CS files
+// are never read: they are for participants' convenience, and whoever ran the ceremony chose them.
+func (s *State) sourceCircuits(src *Source) ([]*circuitcache.Compiled, error) {
+	if src == nil {
+		return nil, errors.New("a ceremony is verified only against circuits compiled from source, and none were given")
+	}
+	if d := src.Profile.Digest(); d != s.Manifest.ProfileDigest {
+		return nil, fmt.Errorf("the ceremony is for profile %q (digest %s); the circuits compiled from source are for profile %q (digest %s)",
+			s.Manifest.Profile.Name, s.Manifest.ProfileDigest, src.Profile.Name, d)
+	}
+	if len(src.Circuits) != len(s.Manifest.Circuits) {
+		return nil, fmt.Errorf("the ceremony covers %d circuits; the source has %d (%s)", len(s.Manifest.Circuits), len(src.Circuits), sourceNames(src))
+	}
 	var out []*circuitcache.Compiled
 	for _, c := range s.Manifest.Circuits {
-		var cc *circuitcache.Compiled
-		if opts.Compiled != nil {
-			i := slices.IndexFunc(opts.Compiled, func(x *circuitcache.Compiled) bool { return x.Name == c.Name })
-			if i < 0 {
-				return nil, fmt.Errorf("circuit %s of the ceremony was not compiled", c.Name)
-			}
-			cc = opts.Compiled[i]
-			if cc.R1CSDigest != c.R1CSDigest {
-				return nil, fmt.Errorf("circuit %s compiled from source has digest %s, the ceremony used %s", c.Name, cc.R1CSDigest, c.R1CSDigest)
-			}
-		} else {
-			path := filepath.Join(s.Dir, "circuits", c.Name+".r1cs")
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("read circuit %s: %w", c.Name, err)
-			}
-			if d := digestOf(data); d != c.R1CSDigest {
-				return nil, fmt.Errorf("%s has digest %s, the manifest says %s", path, d, c.R1CSDigest)
-			}
-			ccs := groth16.NewCS(ecc.BN254)
-			if _, err := ccs.ReadFrom(bytes.NewReader(data)); err != nil {
-				return nil, fmt.Errorf("parse %s: %w", path, err)
-			}
-			cc = &circuitcache.Compiled{Name: c.Name, Version: c.Version, CCS: ccs, ShapeDigest: c.ShapeDigest, R1CSDigest: c.R1CSDigest}
+		i := slices.IndexFunc(src.Circuits, func(x *circuitcache.Compiled) bool { return x.Name == c.Name })
+		if i < 0 {
+			return nil, fmt.Errorf("the ceremony covers a circuit %q that the source does not have (%s)", c.Name, sourceNames(src))
+		}
+		cc := src.Circuits[i]
+		if cc.R1CSDigest != c.R1CSDigest {
+			return nil, fmt.Errorf("the ceremony's circuit %s is not the one compiled from source: R1CS digest %s, from source %s", c.Name, c.R1CSDigest, cc.R1CSDigest)
 		}
 		if cc.CCS.GetNbConstraints() != c.Constraints {
 			return nil, fmt.Errorf("circuit %s has %d constraints, the manifest says %d", c.Name, cc.CCS.GetNbConstraints(), c.Constraints)
@@ -337,6 +390,14 @@ func (s *State) circuits(opts Options) ([]*circuitcache.Compiled, error) {
 		out = append(out, cc)
 	}
 	return out, nil
+}
+
+func sourceNames(src *Source) string {
+	var names []string
+	for _, c := range src.Circuits {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // truncate returns the size-n prefix of size-N powers of tau, copied so that phase 2 of one

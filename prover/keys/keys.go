@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -58,6 +60,48 @@ const DevWarning = "WARNING: these keys come from a single-party setup. Whoever 
 	"proofs of false statements. They are NOT fit for production; use `solvency ceremony` for keys " +
 	"anyone else should rely on."
 
+// UnverifiedWarning is printed wherever keys are used whose setup was not re-verified here: a
+// digests file or a keys directory says where keys came from, but only a re-verified ceremony
+// transcript shows it (V7).
+const UnverifiedWarning = "WARNING: the setup of these keys was not verified here, so treat them as dev keys: " +
+	"whoever ran the setup could forge proofs of false statements. Re-verify the ceremony itself " +
+	"(--keys-from CEREMONY_DIR) before relying on them."
+
+// Phase1Contributions is the key of phase 1 in a contribution count; the other keys are circuit
+// names (each circuit's phase 2).
+const Phase1Contributions = "phase1"
+
+// CheckContributions requires at least one contribution in phase 1 and in the phase 2 of every
+// named circuit (V7): with none, a phase's secret values are a public function of the beacons.
+func CheckContributions(counts map[string]int, circuits []string) error {
+	for _, k := range append([]string{Phase1Contributions}, circuits...) {
+		if counts[k] < 1 {
+			what := "phase 2 of " + k
+			if k == Phase1Contributions {
+				what = "phase 1"
+			}
+			return fmt.Errorf("the ceremony has no contribution in %s: its secret values are a public function of the beacons, so its keys would let anyone forge proofs", what)
+		}
+	}
+	return nil
+}
+
+// FormatContributions writes counts for people: "phase 1: 2, batch: 1, solvency: 1".
+func FormatContributions(counts map[string]int) string {
+	parts := []string{fmt.Sprintf("phase 1: %d", counts[Phase1Contributions])}
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		if k != Phase1Contributions {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s phase 2: %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Proving-key encodings.
 const (
 	// PKDump is gnark's WriteDump: raw memory of the point slices, fastest to load, valid only on
@@ -86,7 +130,8 @@ type CeremonyRef struct {
 	TranscriptDigest string `json:"transcript_digest"`
 	Phase1Beacon     string `json:"phase1_beacon"`
 	Phase2Beacon     string `json:"phase2_beacon"`
-	// Contributions counts contributions per phase: "phase1" and one entry per circuit.
+	// Contributions counts contributions per phase: "phase1" and one entry per circuit. Each is at
+	// least one (V7).
 	Contributions map[string]int `json:"contributions"`
 }
 
@@ -110,12 +155,15 @@ type CircuitInfo struct {
 	PKFile   string `json:"pk_file"`
 }
 
-// TrustLine is one sentence every output made with these keys prints.
+// TrustLine is one sentence every output made with these keys prints. For a ceremony it names
+// the contribution counts (V7); it is what the keys directory says, which the keys' own user (the
+// prover that ran or received the ceremony) relies on, and an auditor does not.
 func (m *Metadata) TrustLine() string {
 	switch m.Trust {
 	case TrustCeremony:
 		if m.Ceremony != nil {
-			return "keys from a multi-party ceremony, transcript " + m.Ceremony.TranscriptDigest
+			return "keys from a multi-party ceremony, transcript " + m.Ceremony.TranscriptDigest +
+				" (contributions: " + FormatContributions(m.Ceremony.Contributions) + ")"
 		}
 		return "keys claim a ceremony but name no transcript"
 	case TrustDev:
@@ -123,6 +171,16 @@ func (m *Metadata) TrustLine() string {
 	default:
 		return fmt.Sprintf("keys of unknown provenance %q", m.Trust)
 	}
+}
+
+// TranscriptDigest is the ceremony transcript the keys record, or "" for dev keys. A prover
+// checking its own bundle passes it to the verifier, which requires a bundle that claims a
+// ceremony to name the transcript its pins come from.
+func (m *Metadata) TranscriptDigest() string {
+	if m.Trust == TrustCeremony && m.Ceremony != nil {
+		return m.Ceremony.TranscriptDigest
+	}
+	return ""
 }
 
 // Circuit returns the entry for name.
@@ -151,6 +209,13 @@ func (m *Metadata) Validate() error {
 	case TrustCeremony:
 		if m.Ceremony == nil || m.Ceremony.TranscriptDigest == "" {
 			return errors.New("keys metadata: ceremony keys without a transcript digest")
+		}
+		names := make([]string, 0, len(m.Circuits))
+		for _, c := range m.Circuits {
+			names = append(names, c.Name)
+		}
+		if err := CheckContributions(m.Ceremony.Contributions, names); err != nil {
+			return fmt.Errorf("keys metadata: %w", err)
 		}
 	default:
 		return fmt.Errorf("keys metadata: unknown trust %q", m.Trust)

@@ -697,7 +697,7 @@ func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
 		for _, ci := range e.keys.Meta.Circuits {
 			pins[ci.Name] = ci.VKDigest
 		}
-		vr, err := verifier.VerifyBundle(bundleDir, pins, verifier.Options{})
+		vr, err := verifier.VerifyBundle(bundleDir, pins, verifier.Options{TranscriptDigest: e.keys.Meta.TranscriptDigest()})
 		if err != nil {
 			return sum, fmt.Errorf("cycle %d: verify: %w", c, err)
 		}
