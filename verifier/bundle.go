@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -23,6 +22,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 )
 
 // Circuit names, as keys and pins call them.
@@ -195,19 +195,22 @@ func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (g
 	if !ok {
 		return nil, fmt.Errorf("no pinned digest for the %s circuit", circuit)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, rel))
+	data, err := boundedfile.ReadFile(filepath.Join(dir, rel), boundedfile.VerifyingKey)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
+		return nil, err
 	}
-	vk, digest, err := ReadVerifyingKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
-	}
+	// Compare the digest with the pin before parsing: a key that is not the pinned one is
+	// refused without ever reaching the parser.
+	digest := bundle.SHA256Hex(data)
 	if digest != want {
 		return nil, fmt.Errorf("%s has digest %s, but the pinned key is %s", rel, digest, want)
 	}
 	if digest != manifestDigest {
 		return nil, fmt.Errorf("%s has digest %s, but the manifest says %s", rel, digest, manifestDigest)
+	}
+	vk, _, err := ReadVerifyingKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	return vk, nil
 }
@@ -215,6 +218,9 @@ func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (g
 // ReadVerifyingKey parses a verifying key from an untrusted source with gnark's checked reader,
 // requiring the whole input consumed and a canonical encoding (V3), and returns its digest.
 func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
+	if err := checkVKLayout(data); err != nil {
+		return nil, "", fmt.Errorf("read verifying key: %w", err)
+	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	n, err := vk.ReadFrom(bytes.NewReader(data))
 	if err != nil {
@@ -236,6 +242,9 @@ func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
 
 // ReadProof parses a Groth16 proof with the checked reader, whole input, canonical (V3).
 func ReadProof(data []byte) (groth16.Proof, error) {
+	if err := checkProofLayout(data); err != nil {
+		return nil, fmt.Errorf("read proof: %w", err)
+	}
 	p := groth16.NewProof(ecc.BN254)
 	n, err := p.ReadFrom(bytes.NewReader(data))
 	if err != nil {
