@@ -28,6 +28,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/solvency-dev/solvency/internal/clip"
 )
 
 // Error is a refusal, located in its file.
@@ -55,21 +57,8 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// MaxQuote is the longest prefix of a value an error message quotes.
-const MaxQuote = 64
-
-// Quote renders s for an error message: quoted, and cut to a short prefix with its full length
-// when long, so that a huge value is never echoed whole.
-func Quote(s string) string {
-	if len(s) <= MaxQuote {
-		return fmt.Sprintf("%q", s)
-	}
-	cut := MaxQuote
-	for cut > 0 && cut < len(s) && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
-}
+// Quote renders a key or value for an error message, cut to a short prefix when long.
+func Quote(s string) string { return clip.Quote(s) }
 
 // optionalTag marks a struct field that may be absent (its zero value is its default).
 const optionalTag = "optional"

@@ -114,17 +114,6 @@ func TestSyntaxErrorIsLocated(t *testing.T) {
 	}
 }
 
-func TestQuoteCutsLongValues(t *testing.T) {
-	long := strings.Repeat("9", 1<<20)
-	q := Quote(long)
-	if len(q) > 2*MaxQuote || !strings.Contains(q, "(1048576 bytes)") {
-		t.Fatalf("quote of a long value: %d bytes: %.100s", len(q), q)
-	}
-	if Quote("ab") != `"ab"` {
-		t.Fatal(Quote("ab"))
-	}
-}
-
 // FuzzUnmarshal: never panics, and whatever it accepts decodes with encoding/json to the same.
 func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte(good))
