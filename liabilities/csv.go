@@ -53,7 +53,10 @@ func (e *ParseError) Error() string {
 		}
 	}
 	b.WriteString(": ")
-	if e.Field != "" {
+	switch {
+	case len(e.Field) > clip.Max: // a header cell from the file: never echoed whole
+		fmt.Fprintf(&b, "%s: ", clip.Quote(e.Field))
+	case e.Field != "":
 		fmt.Fprintf(&b, "%s: ", e.Field)
 	}
 	b.WriteString(e.Err.Error())

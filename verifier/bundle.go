@@ -113,6 +113,13 @@ func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
 // VerifyBundleManifest is VerifyBundle that also returns the manifest it verified, read once,
 // so that a caller checks that exact manifest against other sources (the chain, a user's proof).
 func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.Manifest, error) {
+	// Pins that leave a circuit out cannot check the bundle at all: unusable input, not a
+	// bundle found invalid.
+	for _, c := range []string{BatchCircuit, SolvencyCircuit} {
+		if _, ok := pins[c]; !ok {
+			return nil, nil, fmt.Errorf("%w: the pins name no digest for the %s circuit's verifying key", ErrUnusable, c)
+		}
+	}
 	m, raw, err := bundle.ReadManifestRaw(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnusable, err)

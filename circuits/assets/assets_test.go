@@ -1,11 +1,10 @@
 package assets
 
 import (
-	"strings"
-	"testing"
-
 	"os"
 	"path/filepath"
+	"strings"
+	"testing"
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 )
