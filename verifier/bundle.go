@@ -23,6 +23,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/groth16bounds"
 )
 
 // Circuit names, as keys and pins call them.
@@ -225,7 +226,7 @@ func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (g
 // ReadVerifyingKey parses a verifying key from an untrusted source with gnark's checked reader,
 // requiring the whole input consumed and a canonical encoding (V3), and returns its digest.
 func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
-	if err := checkVKLayout(data); err != nil {
+	if err := groth16bounds.VerifyingKey(data); err != nil {
 		return nil, "", fmt.Errorf("read verifying key: %w", err)
 	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
@@ -249,7 +250,7 @@ func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
 
 // ReadProof parses a Groth16 proof with the checked reader, whole input, canonical (V3).
 func ReadProof(data []byte) (groth16.Proof, error) {
-	if err := checkProofLayout(data); err != nil {
+	if err := groth16bounds.Proof(data); err != nil {
 		return nil, fmt.Errorf("read proof: %w", err)
 	}
 	p := groth16.NewProof(ecc.BN254)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/verifier"
 )
@@ -60,7 +60,7 @@ func runCountedInclusion(stdout io.Writer, o verifyInclusionOptions, res *inclus
 		return fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
 	}
 	if rec != nil {
-		raw, err := os.ReadFile(filepath.Join(dir, bundle.ManifestFile))
+		raw, err := boundedfile.ReadFile(filepath.Join(dir, bundle.ManifestFile), boundedfile.Manifest)
 		if err != nil {
 			return fail(exitBadInput, err)
 		}

@@ -1,4 +1,6 @@
-package verifier
+// Package groth16bounds checks the length prefixes of a compressed BN254 Groth16 verifying key
+// or proof against the bytes that follow, before gnark's decoder reads them.
+package groth16bounds
 
 import (
 	"encoding/binary"
@@ -54,9 +56,9 @@ func (l *layout) count(minSize int, what string) (int, error) {
 	return n, nil
 }
 
-// checkVKLayout checks a compressed BN254 Groth16 verifying key's length prefixes:
+// VerifyingKey checks a compressed BN254 Groth16 verifying key's length prefixes:
 // [α]1 [β]1 [β]2 [γ]2 [δ]1 [δ]2, len+[K]1, len+[len+[uint64]], len+[pedersen vk].
-func checkVKLayout(b []byte) error {
+func VerifyingKey(b []byte) error {
 	l := &layout{b: b}
 	for _, p := range []struct {
 		size int
@@ -92,9 +94,9 @@ func checkVKLayout(b []byte) error {
 	return l.points(2*c, g2Compressed, "commitment keys")
 }
 
-// checkProofLayout checks a compressed BN254 Groth16 proof's length prefix:
+// Proof checks a compressed BN254 Groth16 proof's length prefix:
 // Ar (G1) Bs (G2) Krs (G1), len+[commitment]1, commitment PoK (G1).
-func checkProofLayout(b []byte) error {
+func Proof(b []byte) error {
 	l := &layout{b: b}
 	if err := l.points(1, g1Compressed, "Ar"); err != nil {
 		return err
