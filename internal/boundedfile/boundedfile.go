@@ -34,8 +34,9 @@ var (
 	// Config: operator JSON inputs (policy, prices, positions, assets, run and rebalance
 	// configuration, executor settings, totals, addresses).
 	Config = Kind{"configuration file", 16 << 20}
-	// Ceremony: one contribution or transcript file of the setup ceremony.
-	Ceremony = Kind{"ceremony file", 1 << 30}
+	// Ceremony: one contribution, circuit or transcript file of the setup ceremony (phase-1
+	// contributions grow with the largest circuit: hundreds of MB at 2^22 constraints).
+	Ceremony = Kind{"ceremony file", 4 << 30}
 	// CSV: an accounts snapshot; 64 bytes per account for 100 million accounts.
 	CSV = Kind{"accounts CSV", 8 << 30}
 )

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 )
@@ -278,7 +279,7 @@ func (s *State) verifyPhase1(beacon []byte, t *transcript, progress Progress) (*
 		return nil, err
 	}
 	for i, f := range s.Phase1 {
-		data, err := os.ReadFile(f)
+		data, err := boundedfile.ReadFile(f, boundedfile.Ceremony)
 		if err != nil {
 			return nil, fmt.Errorf("read phase-1 contribution %d: %w", i+1, err)
 		}
@@ -318,7 +319,7 @@ func (s *State) circuits(opts Options) ([]*circuitcache.Compiled, error) {
 			}
 		} else {
 			path := filepath.Join(s.Dir, "circuits", c.Name+".r1cs")
-			data, err := os.ReadFile(path)
+			data, err := boundedfile.ReadFile(path, boundedfile.Ceremony)
 			if err != nil {
 				return nil, fmt.Errorf("read circuit %s: %w", c.Name, err)
 			}
@@ -389,7 +390,7 @@ func (s *State) verifyPhase2(c CircuitEntry, cc *circuitcache.Compiled, commons 
 		return nil, nil, err
 	}
 	for i, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := boundedfile.ReadFile(f, boundedfile.Ceremony)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read phase-2 contribution %d of %s: %w", i+1, c.Name, err)
 		}
@@ -443,7 +444,7 @@ func sameAsFile(path string, v interface {
 	if err != nil {
 		return err
 	}
-	got, err := os.ReadFile(path)
+	got, err := boundedfile.ReadFile(path, boundedfile.Ceremony)
 	if err != nil {
 		return fmt.Errorf("read starting point: %w", err)
 	}
@@ -459,9 +460,9 @@ func digestOf(b []byte) string {
 }
 
 func fileDigest(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Ceremony)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err
 	}
 	return digestOf(b), nil
 }
@@ -474,15 +475,11 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// readJSON reads a ceremony JSON file as a regular file within bounds, strictly (see jsonstrict).
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("parse %s: %w", path, err)
-	}
-	return nil
+	return jsonstrict.Unmarshal(path, b, v)
 }
