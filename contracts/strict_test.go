@@ -61,3 +61,14 @@ func TestV3_AddressesFileStrict(t *testing.T) {
 		t.Fatalf("registry twice: %v", err)
 	}
 }
+
+// V8: a signing key file linked to /dev/zero is refused, not read until memory runs out.
+func TestV8_KeyFileLinkedToDevZeroRefused(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "dev.key")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadKey(link); err == nil || !strings.Contains(err.Error(), "is a device") {
+		t.Fatalf("key linked to /dev/zero: %v", err)
+	}
+}

@@ -37,6 +37,8 @@ var (
 	// Ceremony: one contribution, circuit or transcript file of the setup ceremony (phase-1
 	// contributions grow with the largest circuit: hundreds of MB at 2^22 constraints).
 	Ceremony = Kind{"ceremony file", 4 << 30}
+	// KeyFile: a signing key, 64 hex digits and perhaps a newline.
+	KeyFile = Kind{"key file", 4 << 10}
 	// CSV: an accounts snapshot; 64 bytes per account for 100 million accounts.
 	CSV = Kind{"accounts CSV", 8 << 30}
 )
