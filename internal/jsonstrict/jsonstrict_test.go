@@ -1,7 +1,9 @@
 package jsonstrict
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -121,6 +123,12 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var d doc
-		_ = Unmarshal("f.json", raw, &d)
+		if Unmarshal("f.json", raw, &d) != nil {
+			return
+		}
+		var e doc
+		if err := json.Unmarshal(raw, &e); err != nil || !reflect.DeepEqual(d, e) {
+			t.Fatalf("accepted %q, which encoding/json reads as %+v (%v), not %+v", raw, e, err, d)
+		}
 	})
 }
