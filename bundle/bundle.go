@@ -12,19 +12,17 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"os"
 	"path/filepath"
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Version of the manifest format this code reads and writes.
@@ -32,13 +30,12 @@ const Version = 1
 
 // File names inside a bundle.
 const (
-	ManifestFile    = "manifest.json"
-	BatchDir        = "batches"
-	SolvencyProof   = "solvency.proof"
-	KeysDir         = "keys"
-	BatchVKFile     = "keys/batch.vk"
-	SolvencyVKFile  = "keys/solvency.vk"
-	maxManifestSize = 64 << 20
+	ManifestFile   = "manifest.json"
+	BatchDir       = "batches"
+	SolvencyProof  = "solvency.proof"
+	KeysDir        = "keys"
+	BatchVKFile    = "keys/batch.vk"
+	SolvencyVKFile = "keys/solvency.vk"
 )
 
 // Manifest is the bundle's index. Every field is public.
@@ -136,58 +133,39 @@ func ReadManifest(dir string) (*Manifest, error) {
 }
 
 // ReadManifestRaw is ReadManifest that also returns the manifest's bytes, so a caller can digest
-// exactly what it verified (the registry records sha256 of these bytes).
+// exactly what it verified (the registry records sha256 of these bytes). The file is read as a
+// regular file within the manifest's size limit (V8).
 func ReadManifestRaw(dir string) (*Manifest, []byte, error) {
 	path := filepath.Join(dir, ManifestFile)
-	f, err := os.Open(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Manifest)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open manifest: %w", err)
+		return nil, nil, err
 	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	m, err := decodeManifest(path, raw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(raw) > maxManifestSize {
-		return nil, nil, fmt.Errorf("%s is larger than any manifest", path)
-	}
-	m, err := DecodeManifest(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, err
 	}
 	return m, raw, nil
 }
 
-// DecodeManifest parses a manifest strictly.
+// DecodeManifest parses a manifest strictly (V3): every field the verifier reads is required;
+// unknown, duplicate and case-variant keys, null and trailing data are errors.
 func DecodeManifest(raw []byte) (*Manifest, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, jsonErr(raw, err)
-	}
-	if dec.More() {
-		return nil, errors.New("trailing data after the manifest")
-	}
-	if m.Version != Version {
-		return nil, fmt.Errorf("manifest version %d; this tool reads version %d", m.Version, Version)
-	}
-	if err := m.Assets.Validate(); err != nil {
-		return nil, fmt.Errorf("asset_table: %w", err)
-	}
-	return &m, nil
+	return decodeManifest(ManifestFile, raw)
 }
 
-func jsonErr(raw []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("line %d: %w", 1+bytes.Count(raw[:se.Offset], []byte("\n")), err)
+func decodeManifest(name string, raw []byte) (*Manifest, error) {
+	var m Manifest
+	if err := jsonstrict.Unmarshal(name, raw, &m); err != nil {
+		return nil, err
 	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("line %d: field %s: %w", 1+bytes.Count(raw[:te.Offset], []byte("\n")), te.Field, err)
+	if m.Version != Version {
+		return nil, fmt.Errorf("%s: manifest version %d; this tool reads version %d", name, m.Version, Version)
 	}
-	return err
+	if err := m.Assets.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: asset_table: %w", name, err)
+	}
+	return &m, nil
 }
 
 // Encode renders the manifest as indented JSON.
@@ -206,9 +184,9 @@ func ReadProof(dir string, p ProofFile) ([]byte, error) {
 	if filepath.IsAbs(clean) || clean == ".." || len(clean) >= 3 && clean[:3] == ".."+string(filepath.Separator) {
 		return nil, fmt.Errorf("proof path %q leaves the bundle", p.Path)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, clean))
+	b, err := boundedfile.ReadFile(filepath.Join(dir, clean), boundedfile.Proof)
 	if err != nil {
-		return nil, fmt.Errorf("read proof: %w", err)
+		return nil, err
 	}
 	if got := SHA256Hex(b); got != p.SHA256 {
 		return nil, fmt.Errorf("proof %s: sha256 %s, manifest pins %s", p.Path, got, p.SHA256)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -15,6 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // DeployConfig says what Deploy puts on chain.
@@ -270,15 +271,13 @@ func WriteAddresses(path string, a *Addresses) error {
 
 // ReadAddresses reads an addresses file strictly.
 func ReadAddresses(path string) (*Addresses, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read addresses: %w", err)
+		return nil, fmt.Errorf("addresses: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var a Addresses
-	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, raw, &a); err != nil {
+		return nil, fmt.Errorf("addresses: %w", err)
 	}
 	if a.Version != AddressesVersion {
 		return nil, fmt.Errorf("%s: version %d; this build reads version %d", path, a.Version, AddressesVersion)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 )
 
 // EnvKey names the environment variable that may hold the signing key (hex), for when no key
@@ -42,9 +44,9 @@ func LoadKey(path string) (*ecdsa.PrivateKey, error) {
 		}
 		return key, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("read key: %w", err)
+		return nil, err
 	}
 	key, err := ParseKey(string(raw))
 	if err != nil {

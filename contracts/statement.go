@@ -1,12 +1,10 @@
 package contracts
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"strconv"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Statement layout constants (docs/design.md, "The solvency statement").
@@ -284,11 +284,15 @@ func (a *Attestation) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads the statement.json form strictly: unknown fields, missing fields and
 // non-canonical numbers are errors.
 func (a *Attestation) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	return a.decode("statement", b)
+}
+
+// decode reads the statement.json form named name strictly (see jsonstrict): every field is
+// required, and unknown, duplicate and case-variant keys, null and trailing data are errors.
+func (a *Attestation) decode(name string, b []byte) error {
 	var s statementJSON
-	if err := dec.Decode(&s); err != nil {
-		return fmt.Errorf("statement: %w", err)
+	if err := jsonstrict.Unmarshal(name, b, &s); err != nil {
+		return err
 	}
 	if s.Version != StatementVersion {
 		return fmt.Errorf("statement: version %d; this build reads version %d", s.Version, StatementVersion)
@@ -331,13 +335,13 @@ func (a *Attestation) UnmarshalJSON(b []byte) error {
 
 // ReadStatementFile reads and validates a statement.json file.
 func ReadStatementFile(path string) (*Attestation, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Statement)
 	if err != nil {
-		return nil, fmt.Errorf("read statement: %w", err)
+		return nil, err
 	}
 	var a Attestation
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := a.decode(path, raw); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/consensys/gnark-crypto/ecc"
 
@@ -13,6 +12,9 @@ import (
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/solidity"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/groth16bounds"
 )
 
 // SolcVersion is the Solidity version the generated verifier is pinned to; it is the version
@@ -117,9 +119,13 @@ func SolidityProof(p groth16.Proof) ([]byte, error) {
 // the subgroup), the whole file consumed, and the encoding canonical (re-encoding gives the same
 // bytes), so one key has exactly one accepted file.
 func ReadVerifyingKey(path string) (groth16.VerifyingKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.VerifyingKey)
 	if err != nil {
-		return nil, fmt.Errorf("read verifying key: %w", err)
+		return nil, err
+	}
+	// gnark allocates what a length prefix claims before reading: check them first.
+	if err := groth16bounds.VerifyingKey(data); err != nil {
+		return nil, fmt.Errorf("read verifying key %s: %w", path, err)
 	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	n, err := vk.ReadFrom(bytes.NewReader(data))

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/clip"
 )
 
 // Limits of a snapshot.
@@ -52,7 +53,10 @@ func (e *ParseError) Error() string {
 		}
 	}
 	b.WriteString(": ")
-	if e.Field != "" {
+	switch {
+	case len(e.Field) > clip.Max: // a header cell from the file: never echoed whole
+		fmt.Fprintf(&b, "%s: ", clip.Quote(e.Field))
+	case e.Field != "":
 		fmt.Fprintf(&b, "%s: ", e.Field)
 	}
 	b.WriteString(e.Err.Error())
@@ -81,13 +85,13 @@ func ParseAccounts(r io.Reader, name string, table *assets.Table, each func(Acco
 
 // ReadAccounts parses the accounts CSV at path (see ParseAccounts) into memory.
 func ReadAccounts(path string, table *assets.Table) ([]Account, error) {
-	f, err := os.Open(path)
+	f, err := boundedfile.Open(path, boundedfile.CSV)
 	if err != nil {
-		return nil, fmt.Errorf("open accounts: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	var out []Account
-	err = ParseAccounts(f, path, table, func(a Account) error {
+	err = ParseAccounts(f.Reader(), path, table, func(a Account) error {
 		out = append(out, a)
 		return nil
 	})
@@ -185,7 +189,7 @@ func (p *parser) readHeader() error {
 	line, _ := p.r.FieldPos(0)
 	p.header = append([]string(nil), rec...)
 	if rec[0] != IDColumn {
-		return p.errAt(line, 1, "the first column must be %q, got %q", IDColumn, rec[0])
+		return p.errAt(line, 1, "the first column must be %q, got %s", IDColumn, clip.Quote(rec[0]))
 	}
 	p.slots = make([]int, len(rec))
 	bySlot := make(map[int]int, len(rec))
@@ -193,16 +197,20 @@ func (p *parser) readHeader() error {
 		sym := rec[i]
 		slot, ok := p.table.Index(sym)
 		if !ok {
-			return p.errAt(line, i+1, "unknown asset symbol %q; the asset table has %s", sym, strings.Join(p.table.Symbols(), ", "))
+			return p.errAt(line, i+1, "unknown asset symbol %s; the asset table has %s", clip.Quote(sym), strings.Join(p.table.Symbols(), ", "))
 		}
 		if prev, dup := bySlot[slot]; dup {
-			return p.errAt(line, i+1, "asset symbol %q repeats column %d", sym, prev+1)
+			return p.errAt(line, i+1, "asset symbol %s repeats column %d", clip.Quote(sym), prev+1)
 		}
 		bySlot[slot] = i
 		p.slots[i] = slot
 	}
 	return nil
 }
+
+// maxAmountLen bounds an amount cell: 20 integer digits, a point and 18 decimals, plus slack for
+// leading zeros a spreadsheet may write.
+const maxAmountLen = 64
 
 func (p *parser) run(each func(Account) error) error {
 	if err := p.readHeader(); err != nil {
@@ -238,6 +246,10 @@ func (p *parser) run(each func(Account) error) error {
 		bal := p.balances()
 		for i := 1; i < len(rec); i++ {
 			prec := p.table.Assets[p.slots[i]].Precision
+			if len(rec[i]) > maxAmountLen {
+				// Refused by length, and quoted by a prefix only: a huge cell is not echoed.
+				return p.errAt(line, i+1, "amount %s is too long for an amount (at most %d characters)", clip.Quote(rec[i]), maxAmountLen)
+			}
 			v, err := parseLiability(rec[i], prec)
 			if err != nil {
 				if rec[i] == "" {

@@ -13,6 +13,8 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // InclusionProof is one user's inclusion proof file (KindInclusionProof, FormatVersion). It
@@ -102,11 +104,33 @@ func (u *Units) UnmarshalJSON(b []byte) error {
 // version, a non-canonical field element); other errors mean it was read and does not hold.
 var ErrMalformed = errors.New("malformed inclusion proof")
 
-// ParseInclusionProof decodes an inclusion proof strictly: unknown fields, trailing data and
-// non-canonical field elements (V3) are errors wrapping ErrMalformed.
+// ParseInclusionProof decodes an inclusion proof strictly: unknown, missing (a proof without
+// its salt), duplicate and case-variant keys, trailing data and non-canonical field elements
+// (V3) are errors wrapping ErrMalformed.
 func ParseInclusionProof(r io.Reader) (*InclusionProof, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, boundedfile.InclusionProof.Max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > boundedfile.InclusionProof.Max {
+		return nil, fmt.Errorf("%w: larger than any inclusion proof", ErrMalformed)
+	}
+	return decodeInclusionProof("inclusion proof", raw)
+}
+
+// ReadInclusionProof reads a user's proof file, a regular file within the inclusion proof's
+// size limit (V8), and decodes it as ParseInclusionProof does, naming the file in errors.
+func ReadInclusionProof(path string) (*InclusionProof, error) {
+	raw, err := boundedfile.ReadFile(path, boundedfile.InclusionProof)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return decodeInclusionProof(path, raw)
+}
+
+func decodeInclusionProof(name string, raw []byte) (*InclusionProof, error) {
 	var p InclusionProof
-	if err := decodeStrict(r, &p); err != nil {
+	if err := jsonstrict.Unmarshal(name, raw, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if p.Kind != KindInclusionProof || p.Version != FormatVersion {

@@ -1,12 +1,8 @@
 package liabilities
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -14,6 +10,8 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Format identifiers: every file this package writes carries a kind and a version, and readers
@@ -153,14 +151,9 @@ func (p *Public) Check(h *poseidon.Hasher) error {
 // ReadPublic reads and checks dir's public/liabilities.json.
 func ReadPublic(dir string) (*Public, error) {
 	path := filepath.Join(dir, PublicFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open liabilities summary: %w", err)
-	}
-	defer f.Close()
 	var p Public
-	if err := decodeStrict(f, &p); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := readStrict(path, boundedfile.Manifest, &p); err != nil {
+		return nil, fmt.Errorf("liabilities summary: %w", err)
 	}
 	if err := p.Check(poseidon.NewHasher()); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -168,28 +161,13 @@ func ReadPublic(dir string) (*Public, error) {
 	return &p, nil
 }
 
-// decodeStrict decodes one JSON document: unknown fields and trailing data are errors.
-func decodeStrict(r io.Reader, v any) error {
-	raw, err := io.ReadAll(r)
+// readStrict reads path (a regular file within kind's limit) and decodes it strictly.
+func readStrict(path string, kind boundedfile.Kind, v any) error {
+	raw, err := boundedfile.ReadFile(path, kind)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("line %d: %w", 1+bytes.Count(raw[:se.Offset], []byte("\n")), err)
-		}
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON document")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON document")
-	}
-	return nil
+	return jsonstrict.Unmarshal(path, raw, v)
 }
 
 func elems(v []fr.Element) []Hex {

@@ -41,6 +41,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 )
 
 const (
@@ -280,15 +281,9 @@ func Open(dir string) (_ *Store, err error) {
 		return nil, err
 	}
 	mpath := filepath.Join(dir, StoreFile)
-	mf, err := os.Open(mpath)
-	if err != nil {
-		return nil, fmt.Errorf("open private store: %w", err)
-	}
 	var m StoreManifest
-	err = decodeStrict(mf, &m)
-	mf.Close()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", mpath, err)
+	if err := readStrict(mpath, boundedfile.Manifest, &m); err != nil {
+		return nil, fmt.Errorf("private store: %w", err)
 	}
 	table := pub.Table()
 	A := table.Len()

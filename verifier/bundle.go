@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -23,6 +22,8 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/groth16bounds"
 )
 
 // Circuit names, as keys and pins call them.
@@ -133,6 +134,13 @@ func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
 // VerifyBundleManifest is VerifyBundle that also returns the manifest it verified, read once,
 // so that a caller checks that exact manifest against other sources (the chain, a user's proof).
 func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.Manifest, error) {
+	// Pins that leave a circuit out cannot check the bundle at all: unusable input, not a
+	// bundle found invalid.
+	for _, c := range []string{BatchCircuit, SolvencyCircuit} {
+		if _, ok := pins[c]; !ok {
+			return nil, nil, fmt.Errorf("%w: the pins name no digest for the %s circuit's verifying key", ErrUnusable, c)
+		}
+	}
 	m, raw, err := bundle.ReadManifestRaw(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnusable, err)
@@ -243,19 +251,22 @@ func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (g
 	if !ok {
 		return nil, fmt.Errorf("no pinned digest for the %s circuit", circuit)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, rel))
+	data, err := boundedfile.ReadFile(filepath.Join(dir, rel), boundedfile.VerifyingKey)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
+		return nil, err
 	}
-	vk, digest, err := ReadVerifyingKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
-	}
+	// Compare the digest with the pin before parsing: a key that is not the pinned one is
+	// refused without ever reaching the parser.
+	digest := bundle.SHA256Hex(data)
 	if digest != want {
 		return nil, fmt.Errorf("%s has digest %s, but the pinned key is %s", rel, digest, want)
 	}
 	if digest != manifestDigest {
 		return nil, fmt.Errorf("%s has digest %s, but the manifest says %s", rel, digest, manifestDigest)
+	}
+	vk, _, err := ReadVerifyingKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	return vk, nil
 }
@@ -263,6 +274,9 @@ func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (g
 // ReadVerifyingKey parses a verifying key from an untrusted source with gnark's checked reader,
 // requiring the whole input consumed and a canonical encoding (V3), and returns its digest.
 func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
+	if err := groth16bounds.VerifyingKey(data); err != nil {
+		return nil, "", fmt.Errorf("read verifying key: %w", err)
+	}
 	vk := groth16.NewVerifyingKey(ecc.BN254)
 	n, err := vk.ReadFrom(bytes.NewReader(data))
 	if err != nil {
@@ -284,6 +298,9 @@ func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
 
 // ReadProof parses a Groth16 proof with the checked reader, whole input, canonical (V3).
 func ReadProof(data []byte) (groth16.Proof, error) {
+	if err := groth16bounds.Proof(data); err != nil {
+		return nil, fmt.Errorf("read proof: %w", err)
+	}
 	p := groth16.NewProof(ecc.BN254)
 	n, err := p.ReadFrom(bytes.NewReader(data))
 	if err != nil {

@@ -8,16 +8,12 @@ package verifier
 // When every check holds they can countersign (cycle, RC, block).
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,6 +23,8 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // ReservesOpeningVersion is the opening file format this code reads.
@@ -87,21 +85,21 @@ func ReadReservesOpening(path string) (*ReservesOpening, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := DecodeReservesOpening(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return o, nil
+	return decodeReservesOpening(path, raw)
 }
 
 // DecodeReservesOpening strictly decodes an opening.
 func DecodeReservesOpening(raw []byte) (*ReservesOpening, error) {
+	return decodeReservesOpening("reserves opening", raw)
+}
+
+func decodeReservesOpening(name string, raw []byte) (*ReservesOpening, error) {
 	var o ReservesOpening
-	if err := decodeStrict(raw, &o); err != nil {
+	if err := jsonstrict.Unmarshal(name, raw, &o); err != nil {
 		return nil, err
 	}
 	if o.Version != ReservesOpeningVersion {
-		return nil, fmt.Errorf("reserves opening version %d; this tool reads version %d", o.Version, ReservesOpeningVersion)
+		return nil, fmt.Errorf("%s: reserves opening version %d; this tool reads version %d", name, o.Version, ReservesOpeningVersion)
 	}
 	return &o, nil
 }
@@ -259,8 +257,8 @@ func ReadObservedBalances(path string) (*ObservedBalances, error) {
 		return nil, err
 	}
 	var b ObservedBalances
-	if err := decodeStrict(raw, &b); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, raw, &b); err != nil {
+		return nil, err
 	}
 	if b.Version != ObservedBalancesVersion {
 		return nil, fmt.Errorf("%s: balances version %d; this tool reads version %d", path, b.Version, ObservedBalancesVersion)
@@ -450,30 +448,9 @@ func CountersignStatement(cycle uint64, rc fr.Element, block uint64, chain strin
 	return b.String()
 }
 
-func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, maxReservesFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(raw) > maxReservesFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxReservesFile)
-	}
-	return raw, nil
-}
+// reservesFile is the size limit of an opening or balances file.
+var reservesFile = boundedfile.Kind{Name: "reserves file", Max: maxReservesFile}
 
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON document")
-	}
-	return nil
+func readBounded(path string) ([]byte, error) {
+	return boundedfile.ReadFile(path, reservesFile)
 }

@@ -4,17 +4,16 @@
 package assets
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Limits of the table. Precision stays below 19 so that 10^precision fits comfortably in 64 bits
@@ -112,42 +111,30 @@ func (t *Table) Hash(h *poseidon.Hasher) fr.Element {
 
 // Load reads and validates an asset table file, naming the file in every error.
 func Load(path string) (*Table, error) {
-	f, err := os.Open(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("open asset table: %w", err)
+		return nil, fmt.Errorf("asset table: %w", err)
 	}
-	defer f.Close()
-	t, err := Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return t, nil
+	return decode(path, raw)
 }
 
-// Decode parses an asset table strictly: unknown fields are errors.
+// Decode parses an asset table strictly (see jsonstrict): every field is required, unknown,
+// duplicate and case-variant keys are errors.
 func Decode(r io.Reader) (*Table, error) {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
+	return decode("asset table", raw)
+}
+
+func decode(name string, raw []byte) (*Table, error) {
 	var t Table
-	if err := dec.Decode(&t); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line := 1 + bytes.Count(raw[:se.Offset], []byte("\n"))
-			return nil, fmt.Errorf("line %d: %w", line, err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			line := 1 + bytes.Count(raw[:te.Offset], []byte("\n"))
-			return nil, fmt.Errorf("line %d: field %s: %w", line, te.Field, err)
-		}
+	if err := jsonstrict.Unmarshal(name, raw, &t); err != nil {
 		return nil, err
 	}
 	if err := t.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return &t, nil
 }

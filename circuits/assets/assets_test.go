@@ -1,6 +1,8 @@
 package assets
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,4 +100,32 @@ func FuzzParseUnits(f *testing.F) {
 			t.Fatalf("%q -> %s -> %q -> %v, %v", s, v, back, v2, err)
 		}
 	})
+}
+
+// V3: an asset table without precision stored 1.21 ETH as 2 (precision 0); every field is
+// required, and trailing data is refused.
+func TestV3_AssetsMissingPrecisionRefused(t *testing.T) {
+	raw, err := os.ReadFile("../../testdata/assets.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ from, to, want string }{
+		"missing precision": {`"decimals": 18, "precision": 8}`, `"decimals": 18}`, `key "assets[0].precision": required field is missing`},
+		"trailing garbage":  {"", " garbage", "trailing data"},
+		"precision twice":   {`"precision": 8}`, `"precision": 8, "precision": 0}`, "duplicate key"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mut := string(raw) + c.to
+			if c.from != "" {
+				mut = strings.Replace(string(raw), c.from, c.to, 1)
+			}
+			p := filepath.Join(t.TempDir(), "assets.json")
+			if err := os.WriteFile(p, []byte(mut), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Load(p); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), p+":") {
+				t.Fatalf("want %q naming %s, got %v", c.want, p, err)
+			}
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/treasury/policy"
 )
 
@@ -60,7 +60,7 @@ func runPolicyShow(o *policyShowOptions, arg string, out io.Writer) error {
 		}
 		paths, _ := filepath.Glob(filepath.Join(o.search, "*.json"))
 		for _, p := range paths {
-			raw, err := os.ReadFile(p)
+			raw, err := boundedfile.ReadFile(p, boundedfile.Config)
 			if err != nil {
 				continue
 			}

@@ -392,18 +392,9 @@ func loadProveTreasury(o *proveOptions, prof profile.Profile) (*policy.File, *so
 // loadBundlePrices reads the prices file strictly and returns the statement's prices in slot
 // order, with each feed's raw answer, decimals and round.
 func loadBundlePrices(path string, table *assets.Table) ([]bundle.Price, error) {
-	raw, err := os.ReadFile(path)
+	f, err := portfolio.ReadPricesFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read prices: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	var f portfolio.PricesFile
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: trailing data after the prices object", path)
+		return nil, err
 	}
 	norm, err := f.Convert(path, table)
 	if err != nil {

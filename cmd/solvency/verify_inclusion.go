@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -311,14 +310,9 @@ func countNonzero(bs []liabilities.ProofBalance) int {
 
 // loadInclusionProof reads a user's proof file and fills what the result reports about it.
 func loadInclusionProof(path string, res *inclusionResult) (*liabilities.InclusionProof, error) {
-	f, err := os.Open(path)
+	p, err := liabilities.ReadInclusionProof(path)
 	if err != nil {
-		return nil, fmt.Errorf("open inclusion proof: %w", err)
-	}
-	defer f.Close()
-	p, err := liabilities.ParseInclusionProof(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	res.AccountID, res.LeafIndex = p.AccountID, p.LeafIndex
 	res.Epoch, res.SnapshotTime = p.Snapshot.Epoch, p.Snapshot.SnapshotTime

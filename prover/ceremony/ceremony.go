@@ -42,6 +42,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/profile"
 )
@@ -437,7 +438,7 @@ func ContributeFile(in, out string) error {
 }
 
 func contributePhase1(in, out string, n uint64) error {
-	data, err := os.ReadFile(in)
+	data, err := boundedfile.ReadFile(in, boundedfile.Ceremony)
 	if err != nil {
 		return fmt.Errorf("read previous contribution: %w", err)
 	}
@@ -452,7 +453,7 @@ func contributePhase1(in, out string, n uint64) error {
 }
 
 func contributePhase2(in, out string) error {
-	data, err := os.ReadFile(in)
+	data, err := boundedfile.ReadFile(in, boundedfile.Ceremony)
 	if err != nil {
 		return fmt.Errorf("read previous contribution: %w", err)
 	}

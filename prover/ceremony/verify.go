@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
@@ -336,7 +337,7 @@ func (s *State) verifyPhase1(beacon []byte, t *transcript, progress Progress) (*
 		return nil, err
 	}
 	for i, f := range s.Phase1 {
-		data, err := os.ReadFile(f)
+		data, err := boundedfile.ReadFile(f, boundedfile.Ceremony)
 		if err != nil {
 			return nil, fmt.Errorf("read phase-1 contribution %d: %w", i+1, err)
 		}
@@ -450,7 +451,7 @@ func (s *State) verifyPhase2(c CircuitEntry, cc *circuitcache.Compiled, commons 
 		return nil, nil, err
 	}
 	for i, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := boundedfile.ReadFile(f, boundedfile.Ceremony)
 		if err != nil {
 			return nil, nil, fmt.Errorf("read phase-2 contribution %d of %s: %w", i+1, c.Name, err)
 		}
@@ -504,7 +505,7 @@ func sameAsFile(path string, v interface {
 	if err != nil {
 		return err
 	}
-	got, err := os.ReadFile(path)
+	got, err := boundedfile.ReadFile(path, boundedfile.Ceremony)
 	if err != nil {
 		return fmt.Errorf("read starting point: %w", err)
 	}
@@ -520,9 +521,9 @@ func digestOf(b []byte) string {
 }
 
 func fileDigest(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Ceremony)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err
 	}
 	return digestOf(b), nil
 }
@@ -535,15 +536,11 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// readJSON reads a ceremony JSON file as a regular file within bounds, strictly (see jsonstrict).
 func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("parse %s: %w", path, err)
-	}
-	return nil
+	return jsonstrict.Unmarshal(path, b, v)
 }

@@ -12,7 +12,6 @@ package keys
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,6 +31,8 @@ import (
 	"github.com/consensys/gnark/constraint"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/profile"
 	"github.com/solvency-dev/solvency/verifier"
@@ -401,15 +402,14 @@ func writeHashed(path string, fill func(io.Writer) error) (string, error) {
 
 // ReadMetadata reads and validates dir's keys.json.
 func ReadMetadata(dir string) (*Metadata, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetadataFile))
+	path := filepath.Join(dir, MetadataFile)
+	b, err := boundedfile.ReadFile(path, boundedfile.Pins)
 	if err != nil {
 		return nil, fmt.Errorf("read keys metadata: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var m Metadata
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, MetadataFile), err)
+	if err := jsonstrict.Unmarshal(path, b, &m); err != nil {
+		return nil, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)

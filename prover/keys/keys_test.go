@@ -299,3 +299,31 @@ func FuzzReadVerifyingKey(f *testing.F) {
 		}
 	})
 }
+
+// V3/V8: a pins file is read strictly (a digest given twice is refused, not "last one wins")
+// and as a regular file within its limit.
+func TestV3_PinsDuplicateKeyRefused(t *testing.T) {
+	dir := t.TempDir()
+	d := strings.Repeat("0", 64)
+	for name, c := range map[string]struct{ doc, want string }{
+		"digest twice":     {`{"verifying_keys": {"batch": "` + d + `", "batch": "` + strings.Repeat("1", 64) + `"}}`, `key "verifying_keys.batch": duplicate key`},
+		"case variant":     {`{"verifying_keys": {"batch": "` + d + `"}, "Verifying_keys": {}}`, `only in case`},
+		"trailing garbage": {`{"verifying_keys": {"batch": "` + d + `"}} garbage`, `trailing data`},
+		"null":             {`null`, `the document is null`},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		if err := os.WriteFile(path, []byte(c.doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadPins(path); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path+":1:") {
+			t.Errorf("%s: want %q at %s:1, got %v", name, c.want, path, err)
+		}
+	}
+	link := filepath.Join(dir, "zero.json")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPins(link); err == nil || !strings.Contains(err.Error(), "is a device") {
+		t.Errorf("link to /dev/zero: %v", err)
+	}
+}

@@ -1,14 +1,14 @@
 package keys
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/consensys/gnark/backend/groth16"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Pins are verifying-key digests an auditor takes from outside a bundle (V1): from a ceremony
@@ -22,17 +22,16 @@ type Pins struct {
 }
 
 // ReadPins reads a digests file: JSON {"transcript_digest": "...", "verifying_keys": {"batch":
-// "<hex>", ...}}. Unknown fields are refused so a typo cannot silently drop a pin.
+// "<hex>", ...}}, as a regular file within the pins size limit, strictly: unknown, duplicate and
+// case-variant keys are refused so a typo or a second entry cannot silently change a pin.
 func ReadPins(path string) (*Pins, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Pins)
 	if err != nil {
-		return nil, fmt.Errorf("read key pins: %w", err)
+		return nil, fmt.Errorf("key pins: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var p Pins
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parse key pins %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, b, &p); err != nil {
+		return nil, fmt.Errorf("key pins: %w", err)
 	}
 	if len(p.VerifyingKeys) == 0 {
 		return nil, fmt.Errorf("key pins %s pin no verifying key", path)

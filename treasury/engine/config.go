@@ -1,12 +1,12 @@
 package engine
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Config names a treasury's files; relative paths are relative to the config file's directory.
@@ -40,17 +40,17 @@ type AccountsConfig struct {
 	ScaleTo string `json:"scaleTo,omitempty"`
 }
 
-// LoadConfig reads a config file strictly.
+// LoadConfig reads a config file strictly (see jsonstrict): fields marked omitempty may be left
+// out (their zero value is their default); unknown, duplicate and case-variant keys, null and
+// trailing data are errors.
 func LoadConfig(path string) (*Config, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, fmt.Errorf("run config: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, raw, &c); err != nil {
+		return nil, fmt.Errorf("run config: %w", err)
 	}
 	c.dir = filepath.Dir(path)
 	if err := c.Validate(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/treasury/market"
@@ -285,7 +286,7 @@ func (c *EVMChain) PublishedCycle(ctx context.Context) (uint64, bool, error) {
 
 // Attestation builds the registry call's statement from a verified bundle.
 func Attestation(bundleDir string, m *bundle.Manifest) (*contracts.Attestation, error) {
-	raw, err := os.ReadFile(filepath.Join(bundleDir, bundle.ManifestFile))
+	raw, err := boundedfile.ReadFile(filepath.Join(bundleDir, bundle.ManifestFile), boundedfile.Manifest)
 	if err != nil {
 		return nil, err
 	}

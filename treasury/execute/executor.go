@@ -1,12 +1,12 @@
 package execute
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/venues"
 )
@@ -470,15 +470,16 @@ func minBig(a, b *big.Int) *big.Int {
 	return new(big.Int).Set(b)
 }
 
-// LoadConfig reads a JSON executor configuration (big amounts as JSON numbers).
+// LoadConfig reads a JSON executor configuration (big amounts as JSON numbers) strictly (see
+// jsonstrict): unknown keys are errors, every field but hubs is required.
 func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return Config{}, fmt.Errorf("read executor config: %w", err)
+		return Config{}, fmt.Errorf("executor config: %w", err)
 	}
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return Config{}, fmt.Errorf("parse executor config %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &c); err != nil {
+		return Config{}, fmt.Errorf("executor config: %w", err)
 	}
 	return c, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/treasury/venues"
 )
 
@@ -462,13 +463,13 @@ func WriteSafeBatch(path string, b *Batch) error {
 
 // LoadAddressBook reads a JSON address book.
 func LoadAddressBook(path string) (AddressBook, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return AddressBook{}, fmt.Errorf("read address book: %w", err)
+		return AddressBook{}, fmt.Errorf("address book: %w", err)
 	}
 	var ab AddressBook
-	if err := json.Unmarshal(data, &ab); err != nil {
-		return AddressBook{}, fmt.Errorf("parse address book %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &ab); err != nil {
+		return AddressBook{}, fmt.Errorf("address book: %w", err)
 	}
 	return ab, nil
 }

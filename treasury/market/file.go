@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // The snapshot file formats. JSON:
@@ -39,11 +40,15 @@ type fileDoc struct {
 
 // ParseSnapshotsJSON parses the JSON snapshot format.
 func ParseSnapshotsJSON(data []byte) ([]Snapshot, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	return parseSnapshotsJSON("price snapshots", data)
+}
+
+// parseSnapshotsJSON decodes strictly (see jsonstrict): a price given twice, unknown keys, null
+// and trailing data are errors that name the file, the place and the key.
+func parseSnapshotsJSON(name string, data []byte) ([]Snapshot, error) {
 	var doc fileDoc
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("parse snapshots JSON: %w", err)
+	if err := jsonstrict.Unmarshal(name, data, &doc); err != nil {
+		return nil, err
 	}
 	out := make([]Snapshot, 0, len(doc.Snapshots))
 	for i, fs := range doc.Snapshots {
@@ -148,16 +153,16 @@ type FileSource struct {
 
 // OpenFileSource reads a .json or .csv snapshot file.
 func OpenFileSource(path string) (*FileSource, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read price file: %w", err)
+		return nil, fmt.Errorf("price file: %w", err)
 	}
 	var snaps []Snapshot
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
 		snaps, err = ParseSnapshotsCSV(bytes.NewReader(data))
 	default:
-		snaps, err = ParseSnapshotsJSON(data)
+		snaps, err = parseSnapshotsJSON(path, data)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

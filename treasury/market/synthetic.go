@@ -2,15 +2,16 @@ package market
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"os"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // SynthAsset describes one asset of the synthetic market.
@@ -18,9 +19,10 @@ type SynthAsset struct {
 	Symbol string `json:"symbol"`
 	// Start is the price at step 0 (USD, 8 decimals).
 	Start uint64 `json:"start"`
-	// DailyVol and DailyDrift are the standard deviation and mean of the daily log return.
+	// DailyVol and DailyDrift are the standard deviation and mean of the daily log return;
+	// DailyDrift may be left out (default 0: no drift).
 	DailyVol   float64 `json:"dailyVol"`
-	DailyDrift float64 `json:"dailyDrift"`
+	DailyDrift float64 `json:"dailyDrift" jsonstrict:"optional"`
 	// PegReversion in [0,1) pulls the log price back toward log(Start) by this fraction each
 	// step (a stablecoin's peg); 0 is a pure geometric Brownian motion.
 	PegReversion float64 `json:"pegReversion,omitempty"`
@@ -38,8 +40,10 @@ type Shock struct {
 
 // SynthConfig configures a seeded synthetic market. The same config always gives the same path.
 type SynthConfig struct {
-	Seed   uint64       `json:"seed"`
-	Assets []SynthAsset `json:"assets"`
+	// Comment is free text for the file's readers.
+	Comment string       `json:"_comment,omitempty"`
+	Seed    uint64       `json:"seed"`
+	Assets  []SynthAsset `json:"assets"`
 	// Correlation of the daily log returns, len(Assets) square, symmetric positive definite.
 	// Nil means independent assets.
 	Correlation [][]float64 `json:"correlation,omitempty"`
@@ -305,26 +309,26 @@ type Source interface {
 
 // LoadSynthConfig reads a JSON synthetic-market configuration.
 func LoadSynthConfig(path string) (SynthConfig, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return SynthConfig{}, fmt.Errorf("read market config: %w", err)
+		return SynthConfig{}, fmt.Errorf("market config: %w", err)
 	}
 	var c SynthConfig
-	if err := json.Unmarshal(data, &c); err != nil {
-		return SynthConfig{}, fmt.Errorf("parse market config %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &c); err != nil {
+		return SynthConfig{}, fmt.Errorf("market config: %w", err)
 	}
 	return c, nil
 }
 
 // LoadAssets reads a JSON list of assets ([{"symbol": "ETH", "decimals": 18}, ...]) into a map.
 func LoadAssets(path string) (map[string]Asset, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read assets: %w", err)
+		return nil, fmt.Errorf("assets: %w", err)
 	}
 	var list []Asset
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, fmt.Errorf("parse assets %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &list); err != nil {
+		return nil, fmt.Errorf("assets: %w", err)
 	}
 	out := make(map[string]Asset, len(list))
 	for _, a := range list {

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -20,6 +19,8 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // File is the policy document as governance writes it.
@@ -137,49 +138,26 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Load reads and converts a policy file.
 func Load(path string) (*File, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
+		return nil, fmt.Errorf("policy: %w", err)
 	}
 	return Parse(path, raw)
 }
 
-// Parse decodes and validates a policy document; name labels errors.
+// Parse decodes and validates a policy document; name labels errors. Decoding is strict (see
+// jsonstrict): every field without omitempty is required, and unknown, duplicate (a second
+// minCollateralBps) and case-variant keys, null and trailing data are errors.
 func Parse(name string, raw []byte) (*File, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
 	var f File
-	if err := dec.Decode(&f); err != nil {
-		return nil, decodeError(name, raw, err)
-	}
-	if dec.More() {
-		return nil, &Error{File: name, Err: errors.New("trailing data after the policy object")}
+	if err := jsonstrict.Unmarshal(name, raw, &f); err != nil {
+		return nil, err
 	}
 	offs := fieldOffsets(raw)
 	if field, err := f.validate(); err != nil {
 		return nil, &Error{File: name, Line: lineOf(raw, offs, field), Field: field, Err: err}
 	}
 	return &f, nil
-}
-
-func decodeError(name string, raw []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &Error{File: name, Line: 1 + bytes.Count(raw[:min(int(se.Offset), len(raw))], []byte("\n")), Err: err}
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &Error{File: name, Line: 1 + bytes.Count(raw[:min(int(te.Offset), len(raw))], []byte("\n")), Field: te.Field, Err: fmt.Errorf("want %s, got %s", te.Type, te.Value)}
-	}
-	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
-		fld := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
-		line := 0
-		if i := bytes.Index(raw, []byte(`"`+fld+`"`)); i >= 0 {
-			line = 1 + bytes.Count(raw[:i], []byte("\n"))
-		}
-		return &Error{File: name, Line: line, Field: fld, Err: errors.New("unknown field")}
-	}
-	return &Error{File: name, Err: err}
 }
 
 // fieldOffsets maps each value's path (a.b[2].c) to its byte offset.

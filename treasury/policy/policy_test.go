@@ -9,6 +9,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 func example(t *testing.T) []byte {
@@ -99,8 +100,14 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 				t.Fatalf("fixture edit %q not found", tc.from)
 			}
 			_, err := Parse("policy.json", []byte(src))
+			// Decoding errors come from jsonstrict, validation errors from this package.
 			var pe *Error
-			if !errors.As(err, &pe) {
+			if je := (*jsonstrict.Error)(nil); errors.As(err, &je) {
+				if je.Col == 0 {
+					t.Fatalf("error %q has no column", err)
+				}
+				pe = &Error{File: je.File, Line: je.Line, Field: je.Key}
+			} else if !errors.As(err, &pe) {
 				t.Fatalf("want *Error, got %v", err)
 			}
 			if pe.File != "policy.json" || pe.Field != tc.field {
@@ -113,6 +120,25 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 				t.Fatalf("error %q has no line", err)
 			}
 		})
+	}
+}
+
+// V3: a repeated key is refused, never "last one wins": a second minCollateralBps would
+// otherwise lower the collateral floor that the first one states.
+func TestV3_PolicyDuplicateKeyRefused(t *testing.T) {
+	base := string(example(t))
+	src := strings.Replace(base, `"minCollateralBps": 11000`, `"minCollateralBps": 11000, "minCollateralBps": 10000`, 1)
+	if src == base {
+		t.Fatal("edit not found")
+	}
+	_, err := Parse("policy.json", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), `policy.json:6:`) || !strings.Contains(err.Error(), `key "minCollateralBps": duplicate key`) {
+		t.Fatalf("duplicate minCollateralBps: %v", err)
+	}
+	for name, doc := range map[string]string{"null": "null", "trailing garbage": base + " garbage"} {
+		if _, err := Parse("policy.json", []byte(doc)); err == nil || !strings.Contains(err.Error(), "policy.json:") {
+			t.Fatalf("%s: %v", name, err)
+		}
 	}
 }
 

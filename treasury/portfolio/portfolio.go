@@ -6,18 +6,16 @@
 package portfolio
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"regexp"
 	"sort"
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/treasury/policy"
 )
 
@@ -57,25 +55,24 @@ type Price struct {
 	UpdatedAt uint64
 }
 
+// decodeStrict reads path (a regular file within the configuration limit) and decodes it
+// strictly: every field is required unless marked optional, and unknown, duplicate and
+// case-variant keys, null and trailing data are errors located in the file.
 func decodeStrict(path string, v any) error {
-	raw, err := os.ReadFile(path)
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return fmt.Errorf("%s:%d: %w", path, 1+bytes.Count(raw[:min(int(se.Offset), len(raw))], []byte("\n")), err)
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("%s:%d: field %s: %w", path, 1+bytes.Count(raw[:min(int(te.Offset), len(raw))], []byte("\n")), te.Field, err)
-		}
-		return fmt.Errorf("%s: %w", path, err)
+	return jsonstrict.Unmarshal(path, raw, v)
+}
+
+// ReadPricesFile reads a prices document strictly, without converting it.
+func ReadPricesFile(path string) (*PricesFile, error) {
+	var f PricesFile
+	if err := decodeStrict(path, &f); err != nil {
+		return nil, err
 	}
-	return nil
+	return &f, nil
 }
 
 // LoadPositions reads a positions file and converts it against the policy (venue names) and its
@@ -124,8 +121,8 @@ func Normalize(answer *big.Int, decimals uint8) (uint64, error) {
 
 // LoadPrices reads a prices file and returns the prices in asset-table order.
 func LoadPrices(path string, t *assets.Table) ([]Price, error) {
-	var f PricesFile
-	if err := decodeStrict(path, &f); err != nil {
+	f, err := ReadPricesFile(path)
+	if err != nil {
 		return nil, err
 	}
 	return f.Convert(path, t)

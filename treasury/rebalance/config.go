@@ -1,10 +1,11 @@
 package rebalance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Holding names one (venue, asset) place.
@@ -25,6 +26,8 @@ type Bucket struct {
 // Config is the rebalancer's own configuration. The limits themselves are the policy's and are
 // judged by the Checker; this says how to move toward them.
 type Config struct {
+	// Comment is free text for the file's readers; the rebalancer ignores it.
+	Comment string   `json:"_comment,omitempty"`
 	Buckets []Bucket `json:"buckets"`
 	// Stables are the runway assets: what the liquidity floor is met with and what the yield
 	// step lends out.
@@ -87,15 +90,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// LoadConfig reads a JSON rebalancer configuration.
+// LoadConfig reads a JSON rebalancer configuration strictly (see jsonstrict): every field is
+// required but those documented with a default (yieldPaybackDays, maxUtilisationBps,
+// maxSteps); a misspelled key is an error that names the field it resembles.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read rebalance config: %w", err)
+		return nil, fmt.Errorf("rebalance config: %w", err)
 	}
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("parse rebalance config %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &c); err != nil {
+		return nil, fmt.Errorf("rebalance config: %w", err)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -1,13 +1,14 @@
 package venues
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"math/big"
-	"os"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/treasury/market"
 )
 
@@ -46,17 +47,22 @@ type filePosition struct {
 // policy's venue names ("aave-v3") lands on the engine's pools ("aave-v3-usdc"). The result is
 // validated against the book.
 func LoadPositions(path string, assets map[string]market.Asset, book *Book) (Positions, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read positions: %w", err)
+		return nil, fmt.Errorf("positions: %w", err)
 	}
+	// The document's first character says which of the two forms it is; each is read strictly.
 	var raw []filePosition
-	if err := json.Unmarshal(data, &raw); err != nil {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		if err := jsonstrict.Unmarshal(path, data, &raw); err != nil {
+			return nil, fmt.Errorf("positions: %w", err)
+		}
+	} else {
 		var doc struct {
 			Positions []filePosition `json:"positions"`
 		}
-		if err2 := json.Unmarshal(data, &doc); err2 != nil {
-			return nil, fmt.Errorf("parse positions %s: %w", path, err)
+		if err := jsonstrict.Unmarshal(path, data, &doc); err != nil {
+			return nil, fmt.Errorf("positions: %w", err)
 		}
 		raw = doc.Positions
 	}
@@ -89,13 +95,14 @@ func LoadPositions(path string, assets map[string]market.Asset, book *Book) (Pos
 
 // LoadAmounts reads {"ASSET": "decimal", ...} into units per asset (the sample liabilities).
 func LoadAmounts(path string, assets map[string]market.Asset) (map[string]*big.Int, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read amounts: %w", err)
+		return nil, fmt.Errorf("amounts: %w", err)
 	}
+	// Strict: "ETH" twice, null (which read as no liabilities at all) and trailing data are errors.
 	var raw map[string]string
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("parse amounts %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &raw); err != nil {
+		return nil, fmt.Errorf("amounts: %w", err)
 	}
 	out := map[string]*big.Int{}
 	for sym, s := range raw {

@@ -1,12 +1,13 @@
 package venues
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
 	"sort"
+
+	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
 // Kind is the kind of a venue.
@@ -151,13 +152,13 @@ func NewBook(vs []Venue) (*Book, error) {
 
 // LoadBook reads a JSON book ({"venues": [...]}).
 func LoadBook(path string) (*Book, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
-		return nil, fmt.Errorf("read venues: %w", err)
+		return nil, fmt.Errorf("venues: %w", err)
 	}
 	var b Book
-	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("parse venues %s: %w", path, err)
+	if err := jsonstrict.Unmarshal(path, data, &b); err != nil {
+		return nil, fmt.Errorf("venues: %w", err)
 	}
 	return NewBook(b.Venues)
 }
