@@ -27,7 +27,7 @@ attestation (or only --cycle N), each recovered from its event and checked again
 registry stores, so an endpoint cannot show a record the registry did not accept. It sends
 nothing but reads to the endpoint.
 
-Each record shows the liabilities snapshot's age next to the publication time (S7).`,
+Each record shows the liabilities snapshot's age next to the publication time.`,
 		Example: `  solvency attestations --rpc http://127.0.0.1:8545
   solvency attestations --rpc $RPC --addresses deploy/addresses.json --cycle 7 --json`,
 		Args: cobra.NoArgs,

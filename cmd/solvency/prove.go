@@ -75,7 +75,7 @@ bundle and exits 1 (a bundle is never written for a false statement; a snapshot 
 --accounts stays in BUNDLE.private for the next run). Otherwise it proves every liabilities batch
 (in parallel, resumably), proves the solvency statement, verifies both, and writes BUNDLE
 atomically: the manifest (statement, public inputs, batch digests, the tree above the batches,
-key digests), the proofs and the verifying keys. BUNDLE holds nothing private (V4).
+key digests), the proofs and the verifying keys. BUNDLE holds nothing private.
 
 Private outputs go to BUNDLE.private, beside the bundle and never inside it (mode 0700):
 
@@ -88,7 +88,7 @@ Private outputs go to BUNDLE.private, beside the bundle and never inside it (mod
                                          -9) and run again with the same arguments, prove resumes
                                          from the batches already proved
   BUNDLE.private/reserves-opening-N.json the opening of the reserves commitment RC, for an auditor
-                                         who checks reserves against chain state (R1)
+                                         who checks reserves against chain state
 
 With --liabilities DIR an existing snapshot (from 'liabilities build') is used as it is.
 
@@ -101,7 +101,7 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
   solvency prove --profile test --keys keys --accounts accounts.csv \
       --policy policy.json --positions positions.json --prices prices.json \
       --cycle 1 --reserves-block 21000000 --out out/cycle-1
-  solvency verify bundle out/cycle-1 --keys-from keys     # auditors: pins from outside (V1)
+  solvency verify bundle out/cycle-1 --keys-from keys     # auditors: pins from outside
 
   # reuse a snapshot built by 'liabilities build', JSON summary on stdout
   solvency prove --keys keys --liabilities snap --policy policy.json \
@@ -120,14 +120,14 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
 	f := cmd.Flags()
 	f.StringVar(&o.profile, "profile", "", fmt.Sprintf("circuit profile %v; must match the keys (default: the keys' profile)", profile.Names()))
 	f.StringVar(&o.keysDir, "keys", "", "keys directory from 'setup' or a ceremony (required)")
-	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON; must equal the policy's asset table (L8)")
+	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON; must equal the policy's asset table")
 	f.StringVar(&o.accountsFile, "accounts", "", "accounts CSV: the liabilities snapshot is built from it into BUNDLE.private")
 	f.StringVar(&o.liabilitiesDir, "liabilities", "", "an existing snapshot directory from 'liabilities build' (instead of --accounts)")
 	f.StringVar(&o.positionsFile, "positions", "", "treasury positions file (required)")
 	f.StringVar(&o.pricesFile, "prices", "", "oracle prices file (required)")
 	f.StringVar(&o.policyFile, "policy", "", "governance policy file (required)")
 	f.Uint64Var(&o.cycle, "cycle", 0, "the cycle number the statement attests (required)")
-	f.Uint64Var(&o.reservesBlock, "reserves-block", 0, "the block at which the reserves are claimed (R1)")
+	f.Uint64Var(&o.reservesBlock, "reserves-block", 0, "the block at which the reserves are claimed")
 	f.Uint64Var(&o.epoch, "epoch", 0, "the snapshot's epoch when building from --accounts (default: the cycle)")
 	f.Int64Var(&o.snapshotTime, "snapshot-time", 0, "unix seconds at which the balances were taken, when building from --accounts (default: now, kept on rerun)")
 	f.StringVar(&o.out, "out", "", "bundle directory to create (required)")
@@ -288,7 +288,7 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "  policy      %s\n  LC          %s\n  RC          %s\n", r.PolicyHash, r.LC, r.RC)
 	fmt.Fprintf(stdout, "  time        %.1fs (batches %.1fs, solvency %.1fs)\n", r.Seconds, r.BatchSeconds, r.SolvencySecs)
 	if verified {
-		fmt.Fprintf(stdout, "  verified    yes, against the keys' own digests; auditors pin digests from outside (V1)\n")
+		fmt.Fprintf(stdout, "  verified    yes, against the keys' own digests; auditors pin digests from outside the bundle\n")
 	}
 	fmt.Fprintf(stdout, "  private     %s (keep secret: users' proofs, the RC opening; never publish)\n", r.Private)
 	if r.Warning != "" {
@@ -363,7 +363,7 @@ func loadProveTreasury(o *proveOptions, prof profile.Profile) (*policy.File, *so
 			return nil, nil, nil, nil, err
 		}
 		if t.Hash(h) != table.Hash(h) {
-			return nil, nil, nil, nil, fmt.Errorf("%s differs from the asset table of %s (L8: one table everywhere)", o.assetsFile, o.policyFile)
+			return nil, nil, nil, nil, fmt.Errorf("%s differs from the asset table of %s (one asset table everywhere)", o.assetsFile, o.policyFile)
 		}
 	}
 	canon, err := pf.Canonical()
@@ -416,7 +416,7 @@ func openProveLiabilities(ctx context.Context, o *proveOptions, prof profile.Pro
 	check := func(st *liabilities.Store, dir string) error {
 		pub := st.Public()
 		if pub.Table().Hash(h) != table.Hash(h) {
-			return exitError(exitBadInput, fmt.Errorf("%s uses another asset table than the policy (L8)", dir))
+			return exitError(exitBadInput, fmt.Errorf("%s uses another asset table than the policy", dir))
 		}
 		if pub.BatchHeight != prof.BatchHeight {
 			return exitError(exitBadInput, fmt.Errorf("%s has batches of height %d; profile %s proves height %d (B = %d)", dir, pub.BatchHeight, prof.Name, prof.BatchHeight, prof.BatchSize()))

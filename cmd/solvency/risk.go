@@ -75,7 +75,7 @@ func loadRiskInputs(o *riskOptions) (*solvency.Inputs, *policy.File, error) {
 			return nil, nil, err
 		}
 		if t.Hash(h) != table.Hash(h) {
-			return nil, nil, fmt.Errorf("%s differs from the asset table of %s (L8: one table everywhere)", o.assets, o.policy)
+			return nil, nil, fmt.Errorf("%s differs from the asset table of %s (one asset table everywhere)", o.assets, o.policy)
 		}
 	}
 	canon, err := pf.Canonical()
@@ -117,7 +117,7 @@ func liabilityTotalsFromDir(dir string, table *assets.Table, h *poseidon.Hasher)
 	defer st.Close()
 	pub := st.Public()
 	if pub.Table().Hash(h) != table.Hash(h) {
-		return nil, fmt.Errorf("%s uses another asset table than the policy (L8)", dir)
+		return nil, fmt.Errorf("%s uses another asset table than the policy", dir)
 	}
 	last, err := st.Batch(pub.Batches - 1)
 	if err != nil {

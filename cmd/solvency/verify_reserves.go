@@ -40,7 +40,7 @@ func newVerifyReservesCmd() *cobra.Command {
 		Use:   "reserves --opening FILE (--bundle DIR | --rpc URL --addresses FILE) [--balances FILE]",
 		Short: "Check the reserves commitment's opening against the statement and observed balances (auditors)",
 		Long: `reserves checks the private opening of the reserves commitment RC (the prover writes it as
-reserves-opening-NNNNNN.json beside the bundle, for auditors: R1). It parses the opening
+reserves-opening-NNNNNN.json beside the bundle, for auditors). It parses the opening
 canonically (field elements as 0x + 64 lowercase hex digits; amounts as signed decimal circuit
 units below 2^64 in magnitude, a negative amount being a short or a borrow), recomputes RC over
 its positions padded with zero-amount slots up to the circuit's slot count P, and compares it
