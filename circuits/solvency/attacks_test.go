@@ -11,6 +11,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // mustNotSolve checks a crafted assignment against both the test engine and the R1CS.
@@ -324,6 +325,10 @@ func TestP1_ZeroPriceRefused(t *testing.T) {
 	}
 	c := mustAssign(t, baseWitness(t))
 	c.Prices[aDAI] = 0
-	c.PriceWords[0] = PackPrices([]uint64{3000_00000000, 1_00000000, 65000_00000000, 0})[0]
+	words, err := statement.PackPrices([]uint64{3000_00000000, 1_00000000, 65000_00000000, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PriceWords[0] = words[0]
 	mustNotSolve(t, c)
 }

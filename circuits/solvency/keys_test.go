@@ -56,7 +56,10 @@ func TestS8_NoCommitmentInVerifyingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubVals := PublicInputs(st)
+	pubVals, err := PublicInputs(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pubCircuit, err := PublicAssignment(testShape, st)
 	if err != nil {
 		t.Fatal(err)
