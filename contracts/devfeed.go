@@ -9,6 +9,8 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // DevFeed is a handle on a deployed DevPriceFeed (dev chains only).
@@ -144,7 +146,7 @@ func (f *DevFeed) NormalisedPrice(ctx context.Context, roundID *big.Int) (uint64
 	if err != nil {
 		return 0, err
 	}
-	return NormalisePrice(r.Answer, d)
+	return statement.NormalisePrice(r.Answer, d)
 }
 
 // OraclePrice is one asset's latest oracle round, normalised as the registry does.
@@ -195,7 +197,7 @@ func (r *Registry) LatestPrices(ctx context.Context) ([]OraclePrice, error) {
 		if err != nil {
 			return nil, fmt.Errorf("asset %d: %w", i, err)
 		}
-		p, err := NormalisePrice(ans, d)
+		p, err := statement.NormalisePrice(ans, d)
 		if err != nil {
 			return nil, fmt.Errorf("asset %d (feed %s, round %s): %w", i, fc.Aggregator.Hex(), id, err)
 		}

@@ -10,8 +10,9 @@
 // regenerate them with `go generate ./contracts`. The verifier depends on the verifying key and is
 // compiled when exported (ExportVerifier, CompileVerifier).
 //
-// The registry builds every public input itself (S1); PublicInputs is the same packing in Go, and
-// NormalisePrice the same price normalisation (P1), as docs/design.md specifies.
+// The registry builds every public input itself (S1); Attestation.PublicInputs is the same packing
+// in Go and statement.NormalisePrice (circuits/statement) the same price normalisation (P1), as
+// docs/design.md specifies.
 package contracts
 
 //go:generate node tools/compile.js artifacts AggregatorV3Interface.sol DevPriceFeed.sol SolvencyRegistry.sol

@@ -12,29 +12,31 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/statement"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
-// Statement layout constants (docs/design.md, "The solvency statement").
+// Statement layout constants (docs/design.md, "The solvency statement"). The packing and price
+// constants are circuits/statement's, the one implementation the circuit and the verifier share.
 const (
 	// FixedPublicInputs counts policyHash, LC, RC and meta.
-	FixedPublicInputs = 4
+	FixedPublicInputs = statement.FixedInputs
 	// PricesPerWord is the number of 63-bit price limbs packed into one public input.
-	PricesPerWord = 4
+	PricesPerWord = statement.PricesPerWord
 	// PriceLimbBits is the width of one packed price; every normalised price is below 2^63.
-	PriceLimbBits = 63
+	PriceLimbBits = statement.PriceBits
 	// PriceDecimals is the number of decimals every price is normalised to (USD, 8 decimals).
-	PriceDecimals = 8
+	PriceDecimals = statement.PriceDecimals
 	// MaxFeedDecimals is the largest feed decimals the registry accepts.
-	MaxFeedDecimals = 36
+	MaxFeedDecimals = statement.MaxFeedDecimals
 	// MaxAssets is the registry's bound on the number of assets.
 	MaxAssets = 64
 	// MaxURIBytes bounds the bundle URI (the registry's MAX_URI_BYTES).
 	MaxURIBytes = 512
 	// MaxSnapshotTime bounds snapshotTime, a 40-bit field of meta.
-	MaxSnapshotTime = 1<<40 - 1
+	MaxSnapshotTime = statement.MaxSnapshotTime
 )
 
 // NumPublicInputs is the solvency circuit's public input count for numAssets assets:
@@ -43,33 +45,7 @@ func NumPublicInputs(numAssets int) (int, error) {
 	if numAssets < 1 || numAssets > MaxAssets {
 		return 0, fmt.Errorf("number of assets %d is outside [1, %d]", numAssets, MaxAssets)
 	}
-	return FixedPublicInputs + (numAssets+PricesPerWord-1)/PricesPerWord, nil
-}
-
-// NormalisePrice converts an oracle answer with the feed's decimals into a price with 8
-// decimals, exactly as SolvencyRegistry does (P1): answer * 10^(8-d) when d <= 8, else
-// floor(answer / 10^(d-8)). The answer must be positive and the result in [1, 2^63).
-func NormalisePrice(answer *big.Int, decimals uint8) (uint64, error) {
-	if answer == nil || answer.Sign() <= 0 {
-		return 0, fmt.Errorf("oracle answer %v is not positive", answer)
-	}
-	if decimals > MaxFeedDecimals {
-		return 0, fmt.Errorf("feed has %d decimals; at most %d are supported", decimals, MaxFeedDecimals)
-	}
-	limit := new(big.Int).Lsh(big.NewInt(1), PriceLimbBits)
-	p := new(big.Int)
-	if decimals <= PriceDecimals {
-		if answer.Cmp(limit) >= 0 {
-			return 0, fmt.Errorf("oracle answer %v does not fit 63 bits", answer)
-		}
-		p.Mul(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(PriceDecimals-decimals)), nil))
-	} else {
-		p.Quo(answer, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals-PriceDecimals)), nil))
-	}
-	if p.Sign() == 0 || p.Cmp(limit) >= 0 {
-		return 0, fmt.Errorf("normalised price %v is outside [1, 2^63)", p)
-	}
-	return p.Uint64(), nil
+	return FixedPublicInputs + statement.NumPriceWords(numAssets), nil
 }
 
 // Attestation is one cycle's statement and its proof, as Publish takes it. Field elements are
@@ -128,54 +104,13 @@ func (a *Attestation) Validate() error {
 	return nil
 }
 
-// Meta packs cycle, reserves block, snapshot epoch and time into public input 3:
-// cycle + reservesBlock*2^64 + snapshotEpoch*2^128 + snapshotTime*2^192 (232 bits).
-func Meta(cycle, reservesBlock, snapshotEpoch, snapshotTime uint64) (*big.Int, error) {
-	if snapshotTime > MaxSnapshotTime {
-		return nil, fmt.Errorf("snapshot time %d does not fit 40 bits", snapshotTime)
-	}
-	m := new(big.Int).SetUint64(snapshotTime)
-	for _, v := range []uint64{snapshotEpoch, reservesBlock, cycle} {
-		m.Lsh(m, 64).Or(m, new(big.Int).SetUint64(v))
-	}
-	return m, nil
-}
-
-// PackPrices packs normalised prices four per word, price i at bit 63*(i%4) of word i/4.
-func PackPrices(prices []uint64) ([]*big.Int, error) {
-	words := make([]*big.Int, (len(prices)+PricesPerWord-1)/PricesPerWord)
-	for i := range words {
-		words[i] = new(big.Int)
-	}
-	for i, p := range prices {
-		if p >= 1<<PriceLimbBits {
-			return nil, fmt.Errorf("price %d (%d) does not fit 63 bits", i, p)
-		}
-		limb := new(big.Int).SetUint64(p)
-		limb.Lsh(limb, uint(PriceLimbBits*(i%PricesPerWord)))
-		words[i/PricesPerWord].Or(words[i/PricesPerWord], limb)
-	}
-	return words, nil
-}
-
 // PublicInputs returns the solvency circuit's public inputs for the attestation, in order,
-// exactly the words SolvencyRegistry builds: policyHash, LC, RC, meta, packed prices.
+// exactly the words SolvencyRegistry builds: policyHash, LC, RC, meta, packed prices
+// (statement.PublicInputs, shared with the circuit and the verifier).
 func (a *Attestation) PublicInputs() ([]*big.Int, error) {
-	meta, err := Meta(a.Cycle, a.ReservesBlock, a.SnapshotEpoch, a.SnapshotTime)
-	if err != nil {
-		return nil, err
-	}
-	words, err := PackPrices(a.Prices)
-	if err != nil {
-		return nil, err
-	}
-	out := []*big.Int{
-		a.PolicyHash.BigInt(new(big.Int)),
-		a.LC.BigInt(new(big.Int)),
-		a.RC.BigInt(new(big.Int)),
-		meta,
-	}
-	return append(out, words...), nil
+	return statement.PublicInputs(a.PolicyHash.BigInt(new(big.Int)), a.LC.BigInt(new(big.Int)), a.RC.BigInt(new(big.Int)),
+		statement.Meta{Cycle: a.Cycle, ReservesBlock: a.ReservesBlock, SnapshotEpoch: a.SnapshotEpoch, SnapshotTime: a.SnapshotTime},
+		a.Prices)
 }
 
 // StatementFileName is the name of the statement file inside a bundle directory that

@@ -18,72 +18,17 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-func TestNormalisePrice(t *testing.T) {
-	big10 := func(s string) *big.Int {
-		v, ok := new(big.Int).SetString(s, 10)
-		if !ok {
-			t.Fatalf("bad literal %s", s)
-		}
-		return v
-	}
-	for _, tc := range []struct {
-		answer   string
-		decimals uint8
-		want     uint64
-		err      bool
-	}{
-		{"6500000000000", 8, 6500000000000, false},             // BTC/USD, 8 decimals: unchanged
-		{"123", 6, 12300, false},                               // fewer decimals: scaled up
-		{"1", 0, 100000000, false},                             // 0 decimals
-		{"3123456789012345678", 18, 312345678, false},          // 18 decimals: floor
-		{"3123456789999999999", 18, 312345678, false},          // floor, never rounded up
-		{"9999999999", 18, 0, true},                            // floors to 0: refused
-		{"0", 8, 0, true},                                      // not positive
-		{"-5", 8, 0, true},                                     // negative
-		{"9223372036854775807", 8, 9223372036854775807, false}, // 2^63 - 1
-		{"9223372036854775808", 8, 0, true},                    // 2^63
-		{"92233720368547759", 6, 0, true},                      // scales past 2^63
-		{"1", 37, 0, true},                                     // too many decimals
-	} {
-		got, err := NormalisePrice(big10(tc.answer), tc.decimals)
-		if (err != nil) != tc.err || got != tc.want {
-			t.Errorf("NormalisePrice(%s, %d) = %d, %v; want %d, error %v", tc.answer, tc.decimals, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-func TestPacking(t *testing.T) {
-	meta, err := Meta(1, 2, 3, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := new(big.Int).Lsh(big.NewInt(4), 192)
-	want.Add(want, new(big.Int).Lsh(big.NewInt(3), 128))
-	want.Add(want, new(big.Int).Lsh(big.NewInt(2), 64))
-	want.Add(want, big.NewInt(1))
-	if meta.Cmp(want) != 0 {
-		t.Fatalf("meta %x, want %x", meta, want)
-	}
-	if _, err := Meta(0, 0, 0, 1<<40); err == nil {
-		t.Fatal("a 41-bit snapshot time was packed")
-	}
-	words, err := PackPrices([]uint64{1, 2, 3, 4, 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w0 := big.NewInt(4)
-	for _, p := range []int64{3, 2, 1} {
-		w0.Lsh(w0, 63).Add(w0, big.NewInt(p))
-	}
-	if len(words) != 2 || words[0].Cmp(w0) != 0 || words[1].Cmp(big.NewInt(5)) != 0 {
-		t.Fatalf("packed %x", words)
-	}
-	if _, err := PackPrices([]uint64{1 << 63}); err == nil {
-		t.Fatal("a 64-bit price was packed")
-	}
+// TestNumPublicInputs pins the registry's input count; the normalisation and packing vectors
+// live with their one implementation, in circuits/statement.
+func TestNumPublicInputs(t *testing.T) {
 	for _, c := range []struct{ assets, inputs int }{{1, 5}, {4, 5}, {5, 6}, {8, 6}, {16, 8}} {
 		if n, _ := NumPublicInputs(c.assets); n != c.inputs {
 			t.Errorf("NumPublicInputs(%d) = %d, want %d", c.assets, n, c.inputs)
+		}
+	}
+	for _, n := range []int{0, MaxAssets + 1} {
+		if _, err := NumPublicInputs(n); err == nil {
+			t.Errorf("NumPublicInputs(%d) accepted", n)
 		}
 	}
 }

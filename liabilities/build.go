@@ -19,6 +19,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // DefaultHeight is the default batch height: B = 8^3 = 512 accounts per batch proof, about
@@ -26,7 +27,7 @@ import (
 const DefaultHeight = 3
 
 // MaxSnapshotTime bounds the snapshot time: the solvency statement packs it into 40 bits.
-const MaxSnapshotTime = 1<<40 - 1
+const MaxSnapshotTime = statement.MaxSnapshotTime
 
 // BuildOptions parameterise a snapshot build.
 type BuildOptions struct {

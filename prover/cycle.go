@@ -170,7 +170,10 @@ func ProveCycle(ctx context.Context, req *CycleRequest) (*CycleResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("solvency proof: %w", err)
 	}
-	words := solvency.PublicInputs(st)
+	words, err := solvency.PublicInputs(st)
+	if err != nil {
+		return nil, fmt.Errorf("solvency public inputs: %w", err)
+	}
 	pubW, err := verifier.PublicWitness(toFr(words))
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // StatementInputs recomputes the solvency proof's public inputs from a bundle's statement, the
@@ -22,15 +23,13 @@ func StatementInputs(st *bundle.Statement, assetCount int) ([]fr.Element, error)
 		Meta: solvency.Meta{Cycle: st.Cycle, ReservesBlock: st.ReservesBlock, SnapshotEpoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime},
 	}
 	for _, p := range st.Prices {
-		if p.Price >= 1<<63 {
-			return nil, fmt.Errorf("price of %s is past 63 bits", p.Symbol)
-		}
 		s.Prices = append(s.Prices, p.Price)
 	}
-	if st.SnapshotTime >= 1<<40 {
-		return nil, fmt.Errorf("snapshot time %d is past 40 bits", st.SnapshotTime)
+	// The packing refuses a price past 63 bits and a snapshot time past 40 bits.
+	words, err := solvency.PublicInputs(s)
+	if err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
 	}
-	words := solvency.PublicInputs(s)
 	out := make([]fr.Element, len(words))
 	for i, w := range words {
 		if w.Cmp(fr.Modulus()) >= 0 {
@@ -49,7 +48,6 @@ func checkPrices(st *bundle.Statement, table *assets.Table) error {
 	if len(st.Prices) != table.Len() {
 		return fmt.Errorf("the statement has %d prices for %d assets", len(st.Prices), table.Len())
 	}
-	ten := big.NewInt(10)
 	for i, p := range st.Prices {
 		if p.Symbol != table.Assets[i].Symbol {
 			return fmt.Errorf("price %d is labelled %q; asset slot %d is %s", i, p.Symbol, i, table.Assets[i].Symbol)
@@ -58,16 +56,15 @@ func checkPrices(st *bundle.Statement, table *assets.Table) error {
 			return fmt.Errorf("price of %s: %w", p.Symbol, err)
 		}
 		ans, ok := new(big.Int).SetString(p.Answer, 10)
-		if !ok || ans.Sign() <= 0 || ans.String() != p.Answer || p.FeedDecimals > 36 {
-			return fmt.Errorf("price of %s: answer %q with %d decimals is not a canonical positive integer feed answer", p.Symbol, p.Answer, p.FeedDecimals)
+		if !ok || ans.Sign() <= 0 || ans.String() != p.Answer {
+			return fmt.Errorf("price of %s: answer %q is not a canonical positive integer feed answer", p.Symbol, p.Answer)
 		}
-		if d := int64(p.FeedDecimals); d <= 8 {
-			ans.Mul(ans, new(big.Int).Exp(ten, big.NewInt(8-d), nil))
-		} else {
-			ans.Quo(ans, new(big.Int).Exp(ten, big.NewInt(d-8), nil))
+		price, err := statement.NormalisePrice(ans, p.FeedDecimals)
+		if err != nil {
+			return fmt.Errorf("price of %s: answer %s with %d decimals: %w", p.Symbol, p.Answer, p.FeedDecimals, err)
 		}
-		if !ans.IsUint64() || ans.Uint64() != p.Price {
-			return fmt.Errorf("price of %s: answer %s with %d decimals normalises to %s, the statement says %d", p.Symbol, p.Answer, p.FeedDecimals, ans, p.Price)
+		if price != p.Price {
+			return fmt.Errorf("price of %s: answer %s with %d decimals normalises to %d, the statement says %d", p.Symbol, p.Answer, p.FeedDecimals, price, p.Price)
 		}
 	}
 	return nil

@@ -160,7 +160,10 @@ func Assign(h *poseidon.Hasher, w *Witness) (*Circuit, error) {
 	p := w.Policy
 	A := s.Assets
 	c := NewCircuit(s)
-	pub := PublicInputs(st)
+	pub, err := PublicInputs(st)
+	if err != nil {
+		return nil, err
+	}
 	c.PolicyHash, c.LC, c.RC, c.Meta = pub[0], pub[1], pub[2], pub[3]
 	for i := range c.PriceWords {
 		c.PriceWords[i] = pub[4+i]
@@ -271,7 +274,10 @@ func PublicAssignment(s Shape, st *Statement) (*Circuit, error) {
 		return nil, fmt.Errorf("statement has %d prices for %d assets", len(st.Prices), s.Assets)
 	}
 	c := NewCircuit(s)
-	pub := PublicInputs(st)
+	pub, err := PublicInputs(st)
+	if err != nil {
+		return nil, err
+	}
 	c.PolicyHash, c.LC, c.RC, c.Meta = pub[0], pub[1], pub[2], pub[3]
 	for i := range c.PriceWords {
 		c.PriceWords[i] = pub[4+i]

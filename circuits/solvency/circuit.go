@@ -123,20 +123,44 @@ func oneHot(api frontend.API, sel []frontend.Variable) frontend.Variable {
 func p2(n int) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(n)) }
 
 // Define states: the public statement opens (policy hash, LC, RC, meta, prices) and every limit
-// of the policy holds. Comments give each intermediate's bit bound (widths.go).
+// of the policy holds. It is a sequence of steps, each beside its twin: the openings here and in
+// values.go, one file per limit (limit_*.go). The order of the calls fixes the order of the
+// constraints, so it must not change without new keys. Comments give each intermediate's bit
+// bound (widths.go).
 func (c *Circuit) Define(api frontend.API) error {
-	s := c.shape
-	if err := s.Validate(); err != nil {
+	if err := c.shape.Validate(); err != nil {
 		return err
 	}
-	A, P, V, G, T := s.Assets, s.Positions, s.Venues, s.Groups, s.Tiers
 	g, err := poseidon.NewGadget(api)
 	if err != nil {
 		return err
 	}
+	c.assertPrices(api)
+	c.assertMeta(api)
+	w, assetsHash := c.assetTable(api, g)
+	lsigned, err := c.assertPolicy(api, g, assetsHash)
+	if err != nil {
+		return err
+	}
+	v := c.assertPositions(api, g, w)
+	c.assertLiabilities(api, g, assetsHash)
+	c.values(api, w, v)
 	pol := &c.Policy
+	assertTotals(api, v)
+	assertCollateral(api, pol, v)
+	assertInKind(api, pol, v, c.shape.Positions)
+	assertLiquidity(api, pol, v)
+	assertCaps(api, pol, v)
+	assertTargets(api, pol, v)
+	assertStress(api, pol, v)
+	c.assertVaRLimit(api, v, lsigned)
+	return nil
+}
 
-	// --- Prices (S1): each limb < 2^63, four limbs per public word.
+// assertPrices opens the price words (S1): each limb < 2^63 and non-zero, four limbs per public
+// word.
+func (c *Circuit) assertPrices(api frontend.API) {
+	A := c.shape.Assets
 	for w := range c.PriceWords {
 		var word frontend.Variable = 0
 		for k := 0; k < 4 && 4*w+k < A; k++ {
@@ -147,17 +171,23 @@ func (c *Circuit) Define(api frontend.API) error {
 		}
 		api.AssertIsEqual(word, c.PriceWords[w])
 	}
+}
 
-	// --- Meta: u64, u64, u64, u40 packed into 232 bits.
+// assertMeta opens meta: u64, u64, u64, u40 packed into 232 bits.
+func (c *Circuit) assertMeta(api frontend.API) {
 	rangeCheck(api, c.Cycle, MetaU64)
 	rangeCheck(api, c.ReservesBlock, MetaU64)
 	rangeCheck(api, c.SnapEpoch, MetaU64)
 	rangeCheck(api, c.SnapTime, MetaTime)
 	meta := api.Add(c.Cycle, api.Mul(c.ReservesBlock, p2(64)), api.Mul(c.SnapEpoch, p2(128)), api.Mul(c.SnapTime, p2(192)))
 	api.AssertIsEqual(meta, c.Meta)
+}
 
-	// --- Asset table (L8): assetsHash is computed here once and used in both the policy and the
-	// LC preimage, so the two cannot name different tables. Precision gives the value scale.
+// assetTable hashes the asset table (L8) and returns each asset's unit value w_a = price *
+// 10^(18-prec) < 2^123 (unitValue natively) and the table's hash. assetsHash is computed here
+// once and used in both the policy and the LC preimage, so the two cannot name different tables.
+func (c *Circuit) assetTable(api frontend.API, g *poseidon.Gadget) ([]frontend.Variable, frontend.Variable) {
+	A := c.shape.Assets
 	tbl := []frontend.Variable{A}
 	w := vars(A) // w_a = price * 10^(18-prec) < 2^123
 	for a := 0; a < A; a++ {
@@ -172,12 +202,16 @@ func (c *Circuit) Define(api frontend.API) error {
 		w[a] = api.Mul(c.Prices[a], k)
 		tbl = append(tbl, c.Symbols[a], api.Add(api.Mul(c.Decimals[a], 256), c.Precisions[a]))
 	}
-	assetsHash := g.Hash(poseidon.TagAssets, tbl...)
+	return w, g.Hash(poseidon.TagAssets, tbl...)
+}
 
-	// --- Policy (S6): every field range-checked, packed in the canonical layout, hashed.
-	ph, err := policyHashGadget(api, g, s, pol, assetsHash)
+// assertPolicy opens the policy hash (S6: every field range-checked, packed in the canonical
+// layout, hashed) and returns the signed Cholesky entries, |L_ij| < 2^24.
+func (c *Circuit) assertPolicy(api frontend.API, g *poseidon.Gadget, assetsHash frontend.Variable) ([]frontend.Variable, error) {
+	pol := &c.Policy
+	ph, err := policyHashGadget(api, g, c.shape, pol, assetsHash)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	api.AssertIsEqual(ph, c.PolicyHash)
 	lsigned := vars(len(pol.LMag)) // |L_ij| < 2^24, signed
@@ -186,71 +220,12 @@ func (c *Circuit) Define(api frontend.API) error {
 		api.AssertIsEqual(api.Mul(pol.LNeg[i], api.IsZero(pol.LMag[i])), 0)
 		lsigned[i] = api.Sub(pol.LMag[i], api.Mul(2, api.Mul(pol.LNeg[i], pol.LMag[i])))
 	}
+	return lsigned, nil
+}
 
-	// --- Positions (S2, S4): magnitude < 2^64 and a sign bit; asset and venue by one-hot.
-	posU, negU := zerosV(A), zerosV(A) // < P * 2^64 <= 2^74
-	venueGross := zerosV(V)            // < P * 2^64 * 2^123 = 2^197
-	var lq frontend.Variable = 0       // |LQ| <= P * 2^187 < 2^197
-	liqV := vars(V)                    // 1 when the venue's tier is liquid
-	for v := 0; v < V; v++ {
-		var x frontend.Variable = 0
-		for t := 0; t < T; t++ {
-			x = api.Add(x, api.Mul(pol.VenueTier[v][t], pol.LiqTiers[t]))
-		}
-		liqV[v] = x
-	}
-	wLiq := vars(A) // w_a for buffer assets, else 0
-	for a := 0; a < A; a++ {
-		wLiq[a] = api.Mul(w[a], pol.Liquid[a])
-	}
-	recs := make([]frontend.Variable, 0, P)
-	for j := 0; j < P; j++ {
-		ps := &c.Positions[j]
-		rangeCheck(api, ps.Mag, MagBits)
-		api.AssertIsBoolean(ps.Neg)
-		// One encoding per amount: a zero magnitude carries sign 0. Otherwise "-0" would be a
-		// second RC record for the same position (a commitment with two openings).
-		api.AssertIsEqual(api.Mul(ps.Neg, api.IsZero(ps.Mag)), 0)
-		ai := oneHot(api, ps.Asset)
-		vi := oneHot(api, ps.Venue)
-		negMag := api.Mul(ps.Mag, ps.Neg)
-		var val, ev frontend.Variable = 0, 0 // |amount| * w_a < 2^187
-		for a := 0; a < A; a++ {
-			e := api.Mul(ps.Mag, ps.Asset[a])
-			nn := api.Mul(negMag, ps.Asset[a])
-			posU[a] = api.Add(posU[a], api.Sub(e, nn))
-			negU[a] = api.Add(negU[a], nn)
-			val = api.Add(val, api.Mul(e, w[a]))
-			ev = api.Add(ev, api.Mul(e, wLiq[a]))
-		}
-		var liq frontend.Variable = 0
-		for v := 0; v < V; v++ {
-			venueGross[v] = api.Add(venueGross[v], api.Mul(ps.Venue[v], val))
-			liq = api.Add(liq, api.Mul(ps.Venue[v], liqV[v]))
-		}
-		// factor: +1 for a long at a liquid venue, 0 for a long elsewhere, -1 for any short (S3).
-		f := api.Sub(liq, api.Mul(ps.Neg, api.Add(liq, 1)))
-		lq = api.Add(lq, api.Mul(ev, f))
-		// RC record: mag (64) | neg (1) | asset (8) | venue (8) = 81 bits, injective.
-		recs = append(recs, api.Add(ps.Mag, api.Mul(ps.Neg, p2(64)), api.Mul(ai, p2(65)), api.Mul(vi, p2(73))))
-	}
-	rcIn := []frontend.Variable{c.RCSalt}
-	for i := 0; i < len(recs); i += 3 {
-		var e frontend.Variable = 0
-		for k := 0; k < 3 && i+k < len(recs); k++ {
-			e = api.Add(e, api.Mul(recs[i+k], p2(81*k))) // < 2^243
-		}
-		rcIn = append(rcIn, e)
-	}
-	api.AssertIsEqual(g.Hash(poseidon.TagRC, rcIn...), c.RC)
-	groupGross := zerosV(G) // <= sum of venue gross < 2^197
-	for v := 0; v < V; v++ {
-		for gi := 0; gi < G; gi++ {
-			groupGross[gi] = api.Add(groupGross[gi], api.Mul(pol.VenueGroup[v][gi], venueGross[v]))
-		}
-	}
-
-	// --- Liabilities (L2): totals < 2^96, opened from accFinal, opened from LC.
+// assertLiabilities opens LC (L2): per-asset totals < 2^96, opened from accFinal, which LC opens.
+func (c *Circuit) assertLiabilities(api frontend.API, g *poseidon.Gadget, assetsHash frontend.Variable) {
+	A := c.shape.Assets
 	accIn := []frontend.Variable{c.SnapEpoch}
 	for a := 0; a < A; a += 2 {
 		rangeCheck(api, c.Liabilities[a], LiabBits)
@@ -265,134 +240,6 @@ func (c *Circuit) Define(api frontend.API) error {
 	accFinal := g.Hash(poseidon.TagAcc, accIn...)
 	lc := g.Hash(poseidon.TagLC, c.SnapEpoch, c.SnapTime, c.TreeHeight, c.Batches, c.Depth, c.Root, accFinal, assetsHash)
 	api.AssertIsEqual(lc, c.LC)
-
-	// --- Values per asset, in fine units.
-	pv, nv, lv, hn := vars(A), vars(A), vars(A), vars(A)
-	var sumPV, sumNV, sumLV, coll frontend.Variable = 0, 0, 0, 0
-	for a := 0; a < A; a++ {
-		pv[a] = api.Mul(posU[a], w[a])          // < 2^197
-		nv[a] = api.Mul(negU[a], w[a])          // < 2^197
-		lv[a] = api.Mul(c.Liabilities[a], w[a]) // < 2^219
-		sumPV = api.Add(sumPV, pv[a])
-		sumNV = api.Add(sumNV, nv[a])
-		sumLV = api.Add(sumLV, lv[a])
-		// PV*(1e4-h) - NV*(1e4+h): a short is weighted by (1+h), never reduced (S3).
-		ca := api.Sub(api.Mul(pv[a], api.Sub(BpsOne, pol.Haircut[a])), api.Mul(nv[a], api.Add(BpsOne, pol.Haircut[a])))
-		coll = api.Add(coll, ca)
-		hn[a] = api.Sub(ca, api.Mul(lv[a], BpsOne)) // |hn| < 2^185 once the totals are bounded
-	}
-	// Completeness bound: every sum below 2^170 (each term is a non-negative integer < 2^225, so
-	// the sums do not wrap and each term is bounded too).
-	rangeCheck(api, sumPV, TotalBits)
-	rangeCheck(api, sumNV, TotalBits)
-	rangeCheck(api, sumLV, TotalBits)
-	nr := api.Sub(sumPV, sumNV) // |NR| < 2^170
-
-	// 1. Collateral: coll >= minCR * sumLV (both bps-scaled).
-	rangeCheck(api, api.Sub(coll, api.Mul(pol.MinCR, sumLV)), CollateralBits)
-
-	// 2. In-kind coverage, in units: PosU - NegU - L >= 0 where flagged.
-	for a := 0; a < A; a++ {
-		d := api.Sub(api.Sub(posU[a], negU[a]), c.Liabilities[a]) // valid < 2^74
-		rangeCheck(api, api.Mul(pol.InKind[a], d), inKindBits(P))
-	}
-
-	// 3a. Liquidity buffer: LQ * 1e4 >= floor * sumLV.
-	rangeCheck(api, api.Mul(pol.LiqEnabled, api.Sub(api.Mul(lq, BpsOne), api.Mul(pol.LiqFloor, sumLV))), LiquidityBits)
-
-	// 3b. Caps: gross * 1e4 <= cap * NR.
-	for a := 0; a < A; a++ {
-		d := api.Sub(api.Mul(pol.Cap[a], nr), api.Mul(api.Add(pv[a], nv[a]), BpsOne))
-		rangeCheck(api, api.Mul(pol.CapEnabled[a], d), CapBits)
-	}
-	for gi := 0; gi < G; gi++ {
-		d := api.Sub(api.Mul(pol.GroupCap[gi], nr), api.Mul(groupGross[gi], BpsOne))
-		rangeCheck(api, api.Mul(pol.GroupCapEnabled[gi], d), CapBits)
-	}
-
-	// 3c. Target bands per bucket: (t-b)*NR <= net*1e4 <= (t+b)*NR.
-	for k := range pol.TargetEnabled {
-		var net frontend.Variable = 0 // |net| <= sumPV + sumNV < 2^171
-		for a := 0; a < A; a++ {
-			net = api.Add(net, api.Mul(pol.TargetAssets[k][a], api.Sub(pv[a], nv[a])))
-		}
-		net4 := api.Mul(net, BpsOne)
-		low := api.Add(net4, api.Mul(api.Sub(pol.Band[k], pol.Target[k]), nr))
-		high := api.Sub(api.Mul(api.Add(pol.Target[k], pol.Band[k]), nr), net4)
-		rangeCheck(api, api.Mul(pol.TargetEnabled[k], low), TargetLowBits)
-		rangeCheck(api, api.Mul(pol.TargetEnabled[k], high), TargetHighBits)
-	}
-
-	// 4. Stress: sum_a mult_sa * hn_a >= 0 (mult = 1e4 + shock >= 0).
-	for si := range pol.ScenEnabled {
-		var sum frontend.Variable = 0
-		for a := 0; a < A; a++ {
-			sum = api.Add(sum, api.Mul(pol.ScenMult[si][a], hn[a]))
-		}
-		rangeCheck(api, api.Mul(pol.ScenEnabled[si], sum), StressBits)
-	}
-
-	// 5. VaR (S5).
-	var sur frontend.Variable = 0
-	X := vars(A) // net exposure per asset, fine units, |X| < 2^171
-	for a := 0; a < A; a++ {
-		sur = api.Add(sur, hn[a])
-		X[a] = api.Sub(api.Sub(pv[a], nv[a]), lv[a])
-	}
-	assertVaR(api, varVars{
-		Enabled: pol.VaREnabled, Z: pol.Z, Horizon: pol.Horizon, L: lsigned,
-		Surplus: sur, X: X, SurQ: c.SurQ, SurR: c.SurR, XNeg: c.XNeg, XQ: c.XQ, XR: c.XR,
-	})
-	return nil
-}
-
-// varVars are the inputs of the VaR check.
-type varVars struct {
-	Enabled, Z, Horizon frontend.Variable
-	L                   []frontend.Variable // signed, lower triangle row by row, |L| < 2^24
-	Surplus             frontend.Variable   // SUR, bps-scaled fine units, |SUR| < 2^186
-	X                   []frontend.Variable // net exposures, fine units, |X| < 2^171
-	SurQ, SurR          frontend.Variable
-	XNeg, XQ, XR        []frontend.Variable
-}
-
-// assertVaR proves z^2 * h * |L^T x|^2 <= (s * ZScale * CholScale)^2 where s is the surplus
-// floored to coarse units after it is shown >= 0 by its decomposition, and x is X rounded away
-// from zero to coarse units (S5). Disabled, every input is multiplied by 0 and the check is 0 <= 0.
-func assertVaR(api frontend.API, v varVars) {
-	A := len(v.X)
-	// The surplus is shown >= 0 by its decomposition before anything is squared: SurQ*K + SurR
-	// is a non-negative integer below 2^168, so a negative surplus (above p - 2^186) has none.
-	rangeCheck(api, v.SurQ, SurBits)
-	rangeCheck(api, v.SurR, SurRemBits)
-	coarseK := new(big.Int).Lsh(big.NewInt(BpsOne), CoarseShift)
-	api.AssertIsEqual(api.Mul(v.Enabled, v.Surplus), api.Add(api.Mul(v.SurQ, coarseK), v.SurR))
-	x := vars(A)
-	for a := 0; a < A; a++ {
-		X := api.Mul(v.Enabled, v.X[a])
-		rangeCheck(api, v.XQ[a], XBits)
-		rangeCheck(api, v.XR[a], CoarseShift)
-		api.AssertIsBoolean(v.XNeg[a])
-		m := api.Sub(api.Mul(v.XQ[a], p2(CoarseShift)), v.XR[a]) // |m| < 2^135
-		api.AssertIsEqual(X, api.Sub(m, api.Mul(2, api.Mul(v.XNeg[a], m))))
-		// XQ = 0 forces XR = 0, so the rounding is away from zero and the sign is X's; it also
-		// forces XNeg = 0, so a zero exposure has one encoding.
-		xz := api.IsZero(v.XQ[a])
-		api.AssertIsEqual(api.Mul(xz, v.XR[a]), 0)
-		api.AssertIsEqual(api.Mul(xz, v.XNeg[a]), 0)
-		x[a] = api.Sub(v.XQ[a], api.Mul(2, api.Mul(v.XNeg[a], v.XQ[a]))) // |x| < 2^71
-	}
-	var q frontend.Variable = 0 // Q < A * 2^200 <= 2^205
-	for i := 0; i < A; i++ {
-		var y frontend.Variable = 0 // |y| < A * 2^95 <= 2^100
-		for k := i; k < A; k++ {
-			y = api.Add(y, api.Mul(v.L[k*(k+1)/2+i], x[k]))
-		}
-		q = api.Add(q, api.Mul(y, y))
-	}
-	lhs := api.Mul(api.Mul(v.Z, v.Z), v.Horizon, q)       // < 2^(32+10+205) = 2^247
-	rs := api.Mul(v.SurQ, int64(ZScale)*int64(CholScale)) // < 2^124
-	rangeCheck(api, api.Sub(api.Mul(rs, rs), lhs), VaRBits)
 }
 
 func zerosV(n int) []frontend.Variable {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/logger"
@@ -137,6 +138,15 @@ func clone(w *Witness) *Witness {
 }
 
 // compiled caches the test shape's R1CS (compile once; every case reuses it).
+// The full solvency circuit is checked with the helpers below rather than gnark's
+// test.NewAssert(t).CheckCircuit, which recompiles the circuit on every call (and, under its
+// default profile, for two curves and two backends; with -tags=prover_checks it also runs a
+// setup and a proof per witness). Dozens of tests here craft one witness each against the same
+// test shape: they share one compiled BN254 R1CS (testCCS) and run both checks CheckCircuit runs
+// for Groth16 without the prover, the R1CS solver (solve) and gnark's test engine (engineSolve).
+// A real Groth16 proof of the circuit is made once, in TestS8_NoCommitmentInVerifyingKey.
+// Small gadgets (the VaR check, the policy hash) are cheap to compile and use CheckCircuit
+// itself, through checkGadget.
 var compiled = struct {
 	once sync.Once
 	ccs  constraint.ConstraintSystem
@@ -169,6 +179,21 @@ func solve(t testing.TB, c *Circuit) error {
 // overflow issues the R1CS solver would not report.
 func engineSolve(s Shape, c *Circuit) error {
 	return test.IsSolved(NewCircuit(s), c, ecc.BN254.ScalarField())
+}
+
+// checkGadget runs gnark's CheckCircuit on a small test circuit: gnark's test engine and the
+// compiled R1CS each accept every valid assignment and refuse every invalid one, on BN254 with
+// Groth16, the curve and backend the project proves with.
+func checkGadget(t *testing.T, skel frontend.Circuit, valid, invalid []frontend.Circuit) {
+	t.Helper()
+	opts := []test.TestingOption{test.WithCurves(ecc.BN254), test.WithBackends(backend.GROTH16)}
+	for _, a := range valid {
+		opts = append(opts, test.WithValidAssignment(a))
+	}
+	for _, a := range invalid {
+		opts = append(opts, test.WithInvalidAssignment(a))
+	}
+	test.NewAssert(t).CheckCircuit(skel, opts...)
 }
 
 func mustAssign(t testing.TB, w *Witness) *Circuit {

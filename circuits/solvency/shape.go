@@ -6,6 +6,8 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // Shape fixes a circuit's dimensions; keys are per shape. Unused position slots hold zero
@@ -56,10 +58,10 @@ func (s Shape) Validate() error {
 }
 
 // PriceWords is the number of packed price words: ceil(A/4).
-func (s Shape) PriceWords() int { return (s.Assets + 3) / 4 }
+func (s Shape) PriceWords() int { return statement.NumPriceWords(s.Assets) }
 
 // NbPublic is the number of public inputs: policyHash, LC, RC, meta, price words.
-func (s Shape) NbPublic() int { return 4 + s.PriceWords() }
+func (s Shape) NbPublic() int { return statement.FixedInputs + s.PriceWords() }
 
 // Position is one slot: venue index, asset index and a signed amount in the asset's circuit
 // units. A hedge or a borrow is negative. In circuit the amount is a 64-bit magnitude and a sign
@@ -70,13 +72,8 @@ type Position struct {
 	Amount *big.Int
 }
 
-// Meta is the statement's scalar fields, packed into public input 3.
-type Meta struct {
-	Cycle         uint64
-	ReservesBlock uint64
-	SnapshotEpoch uint64
-	SnapshotTime  uint64 // below 2^40
-}
+// Meta is the statement's scalar fields, packed into public input 3 (circuits/statement).
+type Meta = statement.Meta
 
 // LiabilitiesOpening opens LC (docs/design.md): LC = Hash(LC, epoch, time, h, n, D, root,
 // accFinal, assetsHash) with accFinal = Hash(ACC, epoch, packed totals (96-bit limbs, two per
@@ -99,39 +96,9 @@ type Statement struct {
 }
 
 // PublicInputs returns the public inputs in circuit order: policyHash, LC, RC, meta, then
-// ceil(A/4) price words with price i at bit 63*(i%4) of word i/4.
-func PublicInputs(st *Statement) []*big.Int {
-	out := []*big.Int{
-		st.PolicyHash.BigInt(new(big.Int)),
-		st.LC.BigInt(new(big.Int)),
-		st.RC.BigInt(new(big.Int)),
-		PackMeta(st.Meta),
-	}
-	return append(out, PackPrices(st.Prices)...)
-}
-
-// PackMeta is cycle + reservesBlock*2^64 + snapshotEpoch*2^128 + snapshotTime*2^192.
-func PackMeta(m Meta) *big.Int {
-	v := new(big.Int).SetUint64(m.SnapshotTime)
-	for _, x := range []uint64{m.SnapshotEpoch, m.ReservesBlock, m.Cycle} {
-		v.Lsh(v, 64)
-		v.Add(v, new(big.Int).SetUint64(x))
-	}
-	return v
-}
-
-// PackPrices packs prices four to a word as 63-bit limbs.
-func PackPrices(prices []uint64) []*big.Int {
-	words := make([]*big.Int, (len(prices)+3)/4)
-	for w := range words {
-		v := new(big.Int)
-		for k := 3; k >= 0; k-- {
-			v.Lsh(v, PriceBits)
-			if i := 4*w + k; i < len(prices) {
-				v.Add(v, new(big.Int).SetUint64(prices[i]))
-			}
-		}
-		words[w] = v
-	}
-	return words
+// ceil(A/4) price words with price i at bit 63*(i%4) of word i/4, packed by circuits/statement,
+// the one implementation the contracts and the verifier share.
+func PublicInputs(st *Statement) ([]*big.Int, error) {
+	return statement.PublicInputs(st.PolicyHash.BigInt(new(big.Int)), st.LC.BigInt(new(big.Int)),
+		st.RC.BigInt(new(big.Int)), st.Meta, st.Prices)
 }

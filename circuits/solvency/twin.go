@@ -140,228 +140,40 @@ var (
 func pow2(n int) *big.Int { return new(big.Int).Lsh(big.NewInt(1), uint(n)) }
 
 // Evaluate is the native twin: it computes every metric and limit exactly as the circuit does.
-// The circuit is satisfiable with these inputs exactly when Report.Pass is true.
+// The circuit is satisfiable with these inputs exactly when Report.Pass is true. Each step's
+// circuit version is beside it: values.go, then one file per limit (limit_*.go), in the order
+// Circuit.Define calls them; the report lists the limits in that order.
 func Evaluate(in *Inputs) (*Report, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	p := in.Policy
-	A, G := len(p.Assets), len(p.GroupCaps)
-	w := make([]*big.Int, A)
-	for a := range w {
-		w[a] = unitValue(in.Prices[a], in.Table.Assets[a].Precision)
-	}
-	posU, negU := zeros(A), zeros(A)
-	groupGross := zeros(G)
-	lq := new(big.Int)
-	for _, pos := range in.Positions {
-		mag := new(big.Int).Abs(pos.Amount)
-		val := new(big.Int).Mul(mag, w[pos.Asset])
-		v := p.Venues[pos.Venue]
-		groupGross[v.Group].Add(groupGross[v.Group], val)
-		if pos.Amount.Sign() < 0 {
-			negU[pos.Asset].Add(negU[pos.Asset], mag)
-			// A short or borrow of a buffer asset drains the buffer wherever it sits (S3).
-			if p.Assets[pos.Asset].Liquid {
-				lq.Sub(lq, val)
-			}
-		} else {
-			posU[pos.Asset].Add(posU[pos.Asset], mag)
-			if p.Assets[pos.Asset].Liquid && p.Liquidity.LiquidTiers[v.Tier] {
-				lq.Add(lq, val)
-			}
-		}
-	}
-	r := &Report{ValueUnit: "1e-26 USD"}
-	add := func(l Limit) {
-		l.Pass = l.Headroom.Sign() >= 0 && l.Headroom.BitLen() <= l.Width
-		if l.Scale != nil && l.Scale.Sign() <= 0 {
-			l.Scale = nil
-		}
-		r.Limits = append(r.Limits, l)
-	}
-	pv, nv, lv := zeros(A), zeros(A), zeros(A)
-	sumPV, sumNV, sumLV := new(big.Int), new(big.Int), new(big.Int)
-	hn := zeros(A) // per asset PV(1e4-h) - NV(1e4+h) - 1e4 LV
-	coll := new(big.Int)
-	for a := 0; a < A; a++ {
-		pv[a].Mul(posU[a], w[a])
-		nv[a].Mul(negU[a], w[a])
-		lv[a].Mul(in.Liabilities[a], w[a])
-		sumPV.Add(sumPV, pv[a])
-		sumNV.Add(sumNV, nv[a])
-		sumLV.Add(sumLV, lv[a])
-		h := int64(p.Assets[a].HaircutBps)
-		t := new(big.Int).Mul(pv[a], big.NewInt(BpsOne-h))
-		t.Sub(t, new(big.Int).Mul(nv[a], big.NewInt(BpsOne+h)))
-		coll.Add(coll, t)
-		hn[a].Sub(t, new(big.Int).Mul(lv[a], bpsK))
-	}
-	r.GrossLong, r.GrossShort, r.Liabilities = sumPV, sumNV, sumLV
-	nr := new(big.Int).Sub(sumPV, sumNV)
-	r.NetReserves = nr
-	r.HaircutReserves = floorDiv(coll, bpsK)
-	r.LiquidValue = lq
-	lim := pow2(TotalBits)
-	for _, b := range []struct {
-		id string
-		v  *big.Int
-	}{{"bound/gross-long", sumPV}, {"bound/gross-short", sumNV}, {"bound/liabilities", sumLV}} {
-		add(Limit{ID: b.id, Kind: KindBound, Value: FormatFine(b.v), Bound: "< " + FormatFine(lim),
-			Headroom: new(big.Int).Sub(new(big.Int).Sub(lim, big.NewInt(1)), b.v), Width: TotalBits})
-	}
-
-	// 1. Collateral.
-	minCR := big.NewInt(int64(p.MinCollateralBps))
-	add(Limit{ID: "collateral", Kind: KindCollateral,
-		Value:    ratio(coll, new(big.Int).Mul(sumLV, bpsK)),
-		Bound:    ">= " + bpsPct(int64(p.MinCollateralBps)),
-		Headroom: new(big.Int).Sub(coll, new(big.Int).Mul(minCR, sumLV)), Width: CollateralBits,
-		Scale: new(big.Int).Mul(minCR, sumLV)})
-
-	// 2. In-kind coverage (units of the asset).
-	for a, ar := range p.Assets {
-		if !ar.InKind {
-			continue
-		}
-		net := new(big.Int).Sub(posU[a], negU[a])
-		prec := in.Table.Assets[a].Precision
-		add(Limit{ID: "in-kind/" + in.Table.Assets[a].Symbol, Kind: KindInKind, Subject: in.Table.Assets[a].Symbol,
-			Scale:    new(big.Int).Set(in.Liabilities[a]),
-			Value:    assets.FormatUnits(net, prec),
-			Bound:    ">= " + assets.FormatUnits(in.Liabilities[a], prec),
-			Headroom: new(big.Int).Sub(net, in.Liabilities[a]), Width: inKindBits(len(in.Positions))})
-	}
-
-	// 3a. Liquidity buffer.
-	if p.Liquidity.Enabled {
-		fl := big.NewInt(int64(p.Liquidity.FloorBps))
-		add(Limit{ID: "liquidity", Kind: KindLiquidity,
-			Value:    ratio(lq, sumLV),
-			Bound:    ">= " + bpsPct(int64(p.Liquidity.FloorBps)) + " of liabilities",
-			Headroom: new(big.Int).Sub(new(big.Int).Mul(lq, bpsK), new(big.Int).Mul(fl, sumLV)), Width: LiquidityBits,
-			Scale: new(big.Int).Mul(fl, sumLV)})
-	}
-
-	// 3b. Concentration caps, gross numerators over net reserves (S3).
-	for a, ar := range p.Assets {
-		if !ar.Cap.Enabled {
-			continue
-		}
-		gross := new(big.Int).Add(pv[a], nv[a])
-		add(Limit{ID: "cap/asset/" + in.Table.Assets[a].Symbol, Kind: KindAssetCap, Subject: in.Table.Assets[a].Symbol,
-			Scale:    new(big.Int).Mul(big.NewInt(int64(ar.Cap.Bps)), nr),
-			Value:    ratio(gross, nr),
-			Bound:    "<= " + bpsPct(int64(ar.Cap.Bps)),
-			Headroom: capHeadroom(ar.Cap.Bps, nr, gross), Width: CapBits})
-	}
-	for g, c := range p.GroupCaps {
-		if !c.Enabled {
-			continue
-		}
-		add(Limit{ID: fmt.Sprintf("cap/group/%d", g), Kind: KindGroupCap, Subject: fmt.Sprint(g),
-			Scale:    new(big.Int).Mul(big.NewInt(int64(c.Bps)), nr),
-			Value:    ratio(groupGross[g], nr),
-			Bound:    "<= " + bpsPct(int64(c.Bps)),
-			Headroom: capHeadroom(c.Bps, nr, groupGross[g]), Width: CapBits})
-	}
-
-	// 3c. Target bands on each bucket's net value.
-	for k, t := range p.Targets {
-		if !t.Enabled {
-			continue
-		}
-		net := new(big.Int)
-		for a, m := range t.Assets {
-			if m {
-				net.Add(net, pv[a])
-				net.Sub(net, nv[a])
-			}
-		}
-		net4 := new(big.Int).Mul(net, bpsK)
-		tb, bb := int64(t.WeightBps), int64(t.BandBps)
-		low := new(big.Int).Add(net4, new(big.Int).Mul(big.NewInt(bb-tb), nr))
-		high := new(big.Int).Sub(new(big.Int).Mul(big.NewInt(tb+bb), nr), net4)
-		add(Limit{ID: fmt.Sprintf("target/%d/low", k), Kind: KindTarget, Subject: fmt.Sprint(k), Value: ratio(net, nr),
-			Scale: new(big.Int).Mul(nr, bpsK),
-			Bound: ">= " + bpsPct(tb-bb), Headroom: low, Width: TargetLowBits})
-		add(Limit{ID: fmt.Sprintf("target/%d/high", k), Kind: KindTarget, Subject: fmt.Sprint(k), Value: ratio(net, nr),
-			Scale: new(big.Int).Mul(nr, bpsK),
-			Bound: "<= " + bpsPct(tb+bb), Headroom: high, Width: TargetHighBits})
-	}
-
-	// 4. Stress scenarios: shocked haircut reserves cover shocked liabilities.
-	for s, sc := range p.Scenarios {
-		if !sc.Enabled {
-			continue
-		}
-		sum := new(big.Int)
-		for a := 0; a < A; a++ {
-			m := big.NewInt(int64(sc.ShockBps[a]) + BpsOne)
-			sum.Add(sum, new(big.Int).Mul(m, hn[a]))
-		}
-		shocked := floorDiv(sum, big.NewInt(BpsOne*BpsOne))
-		if r.WorstStress == nil || shocked.Cmp(r.WorstStress) < 0 {
-			r.WorstStress = shocked
-		}
-		add(Limit{ID: fmt.Sprintf("stress/%d", s), Kind: KindStress, Subject: fmt.Sprint(s),
-			Scale: new(big.Int).Mul(sumLV, big.NewInt(BpsOne*BpsOne)),
-			Value: "surplus " + FormatFine(shocked), Bound: ">= 0", Headroom: sum, Width: StressBits})
-	}
-
-	// 5. Parametric VaR (S5).
-	sur := new(big.Int)
-	for a := range hn {
-		sur.Add(sur, hn[a])
-	}
-	r.Surplus = floorDiv(sur, bpsK)
-	r.SurplusBps = sur
-	x := make([]*big.Int, A)
-	r.NetExposure = make([]*big.Int, A)
-	for a := 0; a < A; a++ {
-		X := new(big.Int).Sub(pv[a], nv[a])
-		X.Sub(X, lv[a])
-		r.NetExposure[a] = X
-		x[a] = roundAway(X, CoarseShift)
-	}
-	if p.VaR.Enabled {
-		add(Limit{ID: "var/surplus", Kind: KindVaR, Value: FormatFine(r.Surplus), Bound: ">= 0", Scale: new(big.Int).Mul(sumLV, bpsK),
-			Headroom: new(big.Int).Set(sur), Width: 250})
-		xmax := pow2(XBits)
-		for a := 0; a < A; a++ {
-			ax := new(big.Int).Abs(x[a])
-			add(Limit{ID: "bound/exposure/" + in.Table.Assets[a].Symbol, Kind: KindBound,
-				Value: FormatFine(X0(x[a])), Bound: "|x| < 2^71 coarse units",
-				Headroom: new(big.Int).Sub(new(big.Int).Sub(xmax, big.NewInt(1)), ax), Width: XBits})
-		}
-		sCoarse := SurplusCoarse(sur)
-		q := new(big.Int)
-		for i := 0; i < A; i++ {
-			y := new(big.Int)
-			for k := i; k < A; k++ {
-				y.Add(y, new(big.Int).Mul(big.NewInt(p.VaR.L[k][i]), x[k]))
-			}
-			q.Add(q, new(big.Int).Mul(y, y))
-		}
-		z := big.NewInt(int64(p.VaR.Z))
-		lhs := new(big.Int).Mul(z, z)
-		lhs.Mul(lhs, big.NewInt(int64(p.VaR.HorizonDays)))
-		lhs.Mul(lhs, q)
-		rs := new(big.Int).Mul(sCoarse, big.NewInt(ZScale*CholScale))
-		rhs := new(big.Int).Mul(rs, rs)
-		// VaR for display: sqrt(lhs) / (ZScale*CholScale) coarse units.
-		v := new(big.Int).Sqrt(lhs)
-		v.Lsh(v, CoarseShift)
-		r.VaRValue = v.Quo(v, big.NewInt(ZScale*CholScale))
-		add(Limit{ID: "var", Kind: KindVaR, Value: "VaR " + FormatFine(r.VaRValue),
-			Bound:    "<= surplus " + FormatFine(new(big.Int).Lsh(sCoarse, CoarseShift)),
-			Headroom: new(big.Int).Sub(rhs, lhs), Width: VaRBits, Scale: rhs})
-	}
+	v := twinValues(in)
+	r := &Report{ValueUnit: "1e-26 USD",
+		GrossLong: v.sumPV, GrossShort: v.sumNV, Liabilities: v.sumLV, NetReserves: v.nr,
+		HaircutReserves: floorDiv(v.coll, bpsK), LiquidValue: v.lq}
+	twinTotals(r, v)
+	twinCollateral(r, in.Policy, v)
+	twinInKind(r, in, v)
+	twinLiquidity(r, in.Policy, v)
+	twinCaps(r, in, v)
+	twinTargets(r, in.Policy, v)
+	twinStress(r, in.Policy, v)
+	twinVaR(r, in, v)
 	r.Pass = true
 	for _, l := range r.Limits {
 		r.Pass = r.Pass && l.Pass
 	}
 	return r, nil
+}
+
+// add records a limit: it passes exactly when its headroom is in [0, 2^Width), the range the
+// circuit checks. A non-positive scale is dropped (no relative slack).
+func (r *Report) add(l Limit) {
+	l.Pass = l.Headroom.Sign() >= 0 && l.Headroom.BitLen() <= l.Width
+	if l.Scale != nil && l.Scale.Sign() <= 0 {
+		l.Scale = nil
+	}
+	r.Limits = append(r.Limits, l)
 }
 
 // SurplusCoarse is the surplus in coarse units that the prover uses: floor(SUR / (1e4 *
@@ -379,11 +191,6 @@ func SurplusCoarse(sur *big.Int) *big.Int {
 
 // X0 scales a coarse amount back to fine units, for display.
 func X0(x *big.Int) *big.Int { return new(big.Int).Lsh(x, CoarseShift) }
-
-func capHeadroom(capBps uint32, nr, gross *big.Int) *big.Int {
-	h := new(big.Int).Mul(big.NewInt(int64(capBps)), nr)
-	return h.Sub(h, new(big.Int).Mul(gross, bpsK))
-}
 
 func zeros(n int) []*big.Int {
 	out := make([]*big.Int, n)

@@ -1,6 +1,10 @@
 package solvency
 
-import "math/big"
+import (
+	"math/big"
+
+	"github.com/solvency-dev/solvency/circuits/statement"
+)
 
 // Value units and bit bounds (S2). Every intermediate of the circuit is listed here with its
 // largest value at the largest allowed inputs; TestS2_WidthsAtLargestInputs evaluates them.
@@ -24,7 +28,7 @@ import "math/big"
 // Every valid difference is below 2^width; every invalid (negative) one has magnitude below
 // 2^210 and therefore lies above p - 2^210 > 2^250 in the field, outside the range.
 const (
-	PriceBits  = 63
+	PriceBits  = statement.PriceBits // the packed limb width (S1)
 	MagBits    = 64
 	LiabBits   = 96
 	TotalBits  = 170
@@ -32,7 +36,7 @@ const (
 	DecBits    = 8  // on-chain decimals
 	MaxPrec    = 18 // fine unit exponent: value scale is 10^(MaxPrec - prec)
 	MetaU64    = 64
-	MetaTime   = 40
+	MetaTime   = statement.MetaTimeBits
 	FineDigits = 26 // fine unit is 10^-26 USD
 
 	// Collateral: sum PV*(1e4-h) - NV*(1e4+h) - minCR*sum LV; valid <= sumPV*1e4 < 2^184.

@@ -7,6 +7,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 func maxOf(bits int) *big.Int { return new(big.Int).Sub(pow2(bits), big.NewInt(1)) }
@@ -90,7 +91,11 @@ func TestS2_WidthsAtLargestInputs(t *testing.T) {
 
 	// Packing: every packed element stays below p and injective.
 	below(t, "price word", mul(pow2(3*PriceBits), maxOf(PriceBits)), 252)
-	below(t, "meta", PackMeta(Meta{^uint64(0), ^uint64(0), ^uint64(0), 1<<40 - 1}), 232)
+	meta, err := statement.PackMeta(Meta{Cycle: ^uint64(0), ReservesBlock: ^uint64(0), SnapshotEpoch: ^uint64(0), SnapshotTime: 1<<MetaTime - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	below(t, "meta", meta, 232)
 	below(t, "RC element", mul(pow2(162), maxOf(81)), 243)
 	if packBits >= 253 {
 		t.Error("policy packing exceeds 253 bits")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
+	"github.com/solvency-dev/solvency/circuits/statement"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/prover"
@@ -203,7 +204,7 @@ func (c *EVMChain) Prices(ctx context.Context, snap market.Snapshot, table *asse
 		if err != nil {
 			return nil, fmt.Errorf("%s feed round %v: %w", a.Symbol, round, err)
 		}
-		price, err := contracts.NormalisePrice(rd.Answer, dec)
+		price, err := statement.NormalisePrice(rd.Answer, dec)
 		if err != nil {
 			return nil, fmt.Errorf("%s feed: %w", a.Symbol, err)
 		}

@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // aggregatorABI is the part of Chainlink's AggregatorV3Interface the engine reads.
@@ -212,7 +214,7 @@ func CheckRound(f Feed, rd RoundData, now time.Time) (uint64, error) {
 	if updated.After(now.Add(time.Minute)) {
 		return 0, &CheckError{Asset: f.Asset, Check: FailStaleness, Err: fmt.Errorf("updated in the future (%s)", updated.UTC())}
 	}
-	p, err := Normalize(rd.Answer, rd.Decimals)
+	p, err := statement.NormalisePrice(rd.Answer, rd.Decimals)
 	if err != nil {
 		return 0, &CheckError{Asset: f.Asset, Check: FailRange, Err: err}
 	}

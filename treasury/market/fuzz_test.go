@@ -2,7 +2,6 @@ package market
 
 import (
 	"bytes"
-	"math/big"
 	"testing"
 )
 
@@ -42,24 +41,6 @@ func FuzzParseSnapshots(f *testing.F) {
 					t.Fatalf("parsed an invalid snapshot: %v", err)
 				}
 			}
-		}
-	})
-}
-
-func FuzzNormalize(f *testing.F) {
-	f.Add([]byte{0x01, 0x02}, uint8(8))
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, uint8(18))
-	f.Fuzz(func(t *testing.T, b []byte, d uint8) {
-		if d > 77 {
-			return
-		}
-		a := new(big.Int).SetBytes(b)
-		p, err := Normalize(a, d)
-		if err != nil {
-			return
-		}
-		if p == 0 || p > MaxPrice {
-			t.Fatalf("Normalize(%v, %d) = %d", a, d, p)
 		}
 	})
 }

@@ -16,33 +16,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-func TestNormalize(t *testing.T) {
-	cases := []struct {
-		answer string
-		dec    uint8
-		want   uint64
-		err    bool
-	}{
-		{"301234567890", 8, 301234567890, false},
-		{"3012345678", 6, 301234567800, false},
-		{"1000000000000000000", 18, 100000000, false},
-		{"1999999999999999999", 18, 199999999, false}, // floor, not round
-		{"5", 0, 500000000, false},
-		{"0", 8, 0, true},
-		{"-1", 8, 0, true},
-		{"9999999999", 18, 0, true},                 // floors to zero
-		{"9223372036854775808", 8, 0, true},         // 2^63
-		{"9223372036854775807", 8, MaxPrice, false}, // 2^63-1
-	}
-	for _, c := range cases {
-		a, _ := new(big.Int).SetString(c.answer, 10)
-		got, err := Normalize(a, c.dec)
-		if (err != nil) != c.err || got != c.want {
-			t.Errorf("Normalize(%s, %d) = %d, %v; want %d, err %v", c.answer, c.dec, got, err, c.want, c.err)
-		}
-	}
-}
-
 func TestParseFormatPrice(t *testing.T) {
 	p, err := ParsePrice("3012.5")
 	if err != nil || p != 301250000000 {

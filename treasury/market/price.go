@@ -15,27 +15,18 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/circuits/statement"
 )
 
 // PriceDecimals is the fixed precision of every normalised price: USD with 8 decimals, the
-// precision of Chainlink's USD pairs (docs/design.md, "Price normalisation").
-const PriceDecimals = 8
+// precision of Chainlink's USD pairs (docs/design.md, "Price normalisation"). A feed answer
+// becomes such a price by statement.NormalisePrice (circuits/statement), the one Go
+// implementation of the registry contract's rule.
+const PriceDecimals = statement.PriceDecimals
 
 // MaxPrice is the largest normalised price: prices enter the solvency statement as 63-bit limbs
 // (SOUNDNESS S1), so a price must be below 2^63.
-const MaxPrice = uint64(1)<<63 - 1
-
-// Normalize converts a feed answer with the feed's own decimals into a USD price with 8
-// decimals: answer * 10^(8-d) when d <= 8, else floor(answer / 10^(d-8)). This is the single Go
-// implementation of the rule in docs/design.md; the registry contract applies the same rule, so
-// the two must stay identical. A non-positive answer, a result of zero after flooring, or a
-// result of 2^63 or more is an error, never clamped.
-func Normalize(answer *big.Int, decimals uint8) (uint64, error) {
-	// One implementation of the rule, the registry contract's Go twin, so that Go and Solidity
-	// cannot drift apart (P1).
-	return contracts.NormalisePrice(answer, decimals)
-}
+const MaxPrice = uint64(1)<<statement.PriceBits - 1
 
 // ParsePrice parses a decimal USD price ("3012.5") into 8-decimal units. More than 8 decimals is
 // an error rather than a silent rounding: a price file must state exactly what is proven.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
-	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/circuits/statement"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/treasury/policy"
@@ -110,15 +110,6 @@ func (f *PositionsFile) Convert(label string, pol *policy.File) ([]solvency.Posi
 
 var uintRE = regexp.MustCompile(`^[0-9]{1,78}$`)
 
-// Normalize is the price rule of docs/design.md, identical in Solidity: answer * 10^(8-d) when
-// d <= 8, else floor(answer / 10^(d-8)). The answer must be positive (P1) and the result in
-// (0, 2^63).
-func Normalize(answer *big.Int, decimals uint8) (uint64, error) {
-	// One implementation of the rule, the registry contract's Go twin, so that Go and Solidity
-	// cannot drift apart (P1).
-	return contracts.NormalisePrice(answer, decimals)
-}
-
 // LoadPrices reads a prices file and returns the prices in asset-table order.
 func LoadPrices(path string, t *assets.Table) ([]Price, error) {
 	f, err := ReadPricesFile(path)
@@ -145,10 +136,10 @@ func (f *PricesFile) Convert(label string, t *assets.Table) ([]Price, error) {
 			return nil, fmt.Errorf("%s: prices[%d].answer: %q is not a positive integer", label, i, e.Answer)
 		}
 		ans, _ := new(big.Int).SetString(e.Answer, 10)
-		if e.Decimals > 36 {
-			return nil, fmt.Errorf("%s: prices[%d].decimals: %d is above 36", label, i, e.Decimals)
+		if e.Decimals > statement.MaxFeedDecimals {
+			return nil, fmt.Errorf("%s: prices[%d].decimals: %d is above %d", label, i, e.Decimals, statement.MaxFeedDecimals)
 		}
-		p, err := Normalize(ans, e.Decimals)
+		p, err := statement.NormalisePrice(ans, e.Decimals)
 		if err != nil {
 			return nil, fmt.Errorf("%s: prices[%d]: %w", label, i, err)
 		}

@@ -19,31 +19,6 @@ func loadPolicy(t *testing.T) *policy.File {
 	return f
 }
 
-func TestNormalize(t *testing.T) {
-	cases := []struct {
-		answer string
-		dec    uint8
-		want   uint64
-		err    bool
-	}{
-		{"300000000000", 8, 300000000000, false},
-		{"3000", 0, 300000000000, false},
-		{"8123456789012345678", 18, 812345678, false}, // floor
-		{"9", 18, 0, true},                            // floors to zero
-		{"0", 8, 0, true},
-		{"-1", 8, 0, true},
-		{"9223372036854775808", 8, 0, true}, // 2^63
-		{"9223372036854775807", 8, 9223372036854775807, false},
-	}
-	for _, c := range cases {
-		a, _ := new(big.Int).SetString(c.answer, 10)
-		got, err := Normalize(a, c.dec)
-		if (err != nil) != c.err || (!c.err && got != c.want) {
-			t.Errorf("Normalize(%s, %d) = %d, %v; want %d, err %v", c.answer, c.dec, got, err, c.want, c.err)
-		}
-	}
-}
-
 func TestExampleFiles(t *testing.T) {
 	pf := loadPolicy(t)
 	pos, err := LoadPositions("../../testdata/positions.json", pf)

@@ -1,0 +1,28 @@
+package solvency
+
+import (
+	"math/big"
+
+	"github.com/consensys/gnark/frontend"
+)
+
+// Limit 3a, liquidity buffer: LQ * 1e4 - floor * sumLV >= 0, where LQ is the value of buffer
+// assets held long at liquid venues less every short of a buffer asset (S3). LQ <= sumPV, so
+// the valid headroom is below 2^184 (LiquidityBits).
+
+func twinLiquidity(r *Report, p *Policy, v *values) {
+	if !p.Liquidity.Enabled {
+		return
+	}
+	fl := big.NewInt(int64(p.Liquidity.FloorBps))
+	r.add(Limit{ID: "liquidity", Kind: KindLiquidity,
+		Value:    ratio(v.lq, v.sumLV),
+		Bound:    ">= " + bpsPct(int64(p.Liquidity.FloorBps)) + " of liabilities",
+		Headroom: new(big.Int).Sub(new(big.Int).Mul(v.lq, bpsK), new(big.Int).Mul(fl, v.sumLV)), Width: LiquidityBits,
+		Scale: new(big.Int).Mul(fl, v.sumLV)})
+}
+
+// assertLiquidity multiplies the difference by the enabled bit: disabled, the check is 0.
+func assertLiquidity(api frontend.API, pol *PolicyVars, v *valueVars) {
+	rangeCheck(api, api.Mul(pol.LiqEnabled, api.Sub(api.Mul(v.lq, BpsOne), api.Mul(pol.LiqFloor, v.sumLV))), LiquidityBits)
+}
