@@ -10,8 +10,10 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/prover"
@@ -138,4 +140,119 @@ func runWorker(ctx context.Context, o *workerOptions, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stderr, "worker %s: connected to %s, proving with %d cores\n", o.name, nc.ConnectedUrlRedacted(), runtime.GOMAXPROCS(0))
 	return w.Run(ctx)
+}
+
+// queueFlags are `prove --workers`'s options.
+type queueFlags struct {
+	url     string
+	ackWait time.Duration
+	window  int
+	conn    workqueue.ConnectOptions
+}
+
+func addQueueFlags(cmd *cobra.Command, q *queueFlags) {
+	f := cmd.Flags()
+	f.StringVar(&q.url, "workers", "", "hand the batches to 'solvency worker' processes through this NATS JetStream server (nats://HOST:PORT or tls://...); default: prove in this process")
+	f.DurationVar(&q.ackWait, "ack-wait", workqueue.DefaultAckWait, "with --workers: a batch whose worker stops sending heartbeats for this long goes to another worker")
+	f.IntVar(&q.window, "queue-window", workqueue.DefaultWindow, "with --workers: tasks waiting in the queue at once (each holds a batch's witness)")
+	addConnFlags(cmd, &q.conn)
+}
+
+// queueBackend connects to --workers and returns the coordinator that proves the batches there,
+// reporting progress on one bar (or JSON lines) and a closer.
+func queueBackend(q *queueFlags, k *keys.Keys, tmpDir string, jsonEvents bool, stderr io.Writer) (*workqueue.Coordinator, *batchProgress, func(), error) {
+	bk, err := k.Get(prover.BatchCircuit)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	q.conn.Name = "solvency-coordinator"
+	nc, err := workqueue.Connect(q.url, q.conn)
+	if err != nil {
+		return nil, nil, nil, exitError(exitBadInput, fmt.Errorf("--workers: %w", err))
+	}
+	bp := newBatchProgress(stderr, jsonEvents)
+	c := &workqueue.Coordinator{Conn: nc, Circuit: bk, UploadKeys: true, TmpDir: tmpDir, AckWait: q.ackWait,
+		Window: q.window, Progress: bp.update, Events: bp.event}
+	return c, bp, nc.Close, nil
+}
+
+// batchProgress shows proving progress across workers: one bar with an ETA on a terminal, plain
+// lines otherwise, or JSON lines (progress and worker events) for scripts.
+type batchProgress struct {
+	w        io.Writer
+	json     bool
+	terminal bool
+	mu       sync.Mutex
+	bar      *progressbar.ProgressBar
+	last     time.Time
+	start    time.Time
+	enc      *json.Encoder
+	// Resumed is the number of batches done before this run proved any.
+	Resumed int
+	seen    bool
+}
+
+func newBatchProgress(w io.Writer, jsonLines bool) *batchProgress {
+	p := &batchProgress{w: w, json: jsonLines, enc: json.NewEncoder(w), start: time.Now(), Resumed: -1}
+	if f, ok := w.(*os.File); ok && !jsonLines {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.terminal = true
+		}
+	}
+	return p
+}
+
+// progressEvent is one `--json` progress line on stderr.
+type progressEvent struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"`
+	Done    int       `json:"done"`
+	Total   int       `json:"total"`
+	Seconds float64   `json:"elapsed_seconds"`
+	ETA     float64   `json:"eta_seconds,omitempty"`
+}
+
+func (p *batchProgress) update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seen {
+		p.seen, p.Resumed = true, done
+		p.start = time.Now()
+	}
+	elapsed := time.Since(p.start).Seconds()
+	eta := 0.0
+	if fresh := done - p.Resumed; fresh > 0 && done < total {
+		eta = elapsed / float64(fresh) * float64(total-done)
+	}
+	switch {
+	case p.json:
+		_ = p.enc.Encode(progressEvent{Time: time.Now().UTC(), Event: "progress", Done: done, Total: total, Seconds: elapsed, ETA: eta})
+	case p.terminal:
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.w), progressbar.OptionSetDescription("proving batches"),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(p.w) }))
+		}
+		_ = p.bar.Set(done)
+	default:
+		if done == total || time.Since(p.last) >= 2*time.Second {
+			p.last = time.Now()
+			fmt.Fprintf(p.w, "proving batches: %d/%d, %.0fs elapsed, about %.0fs left\n", done, total, elapsed, eta)
+		}
+	}
+}
+
+func (p *batchProgress) event(ev workqueue.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.json:
+		_ = p.enc.Encode(ev)
+	case ev.Event == "refused" || ev.Event == "rejected" || ev.Event == "failed":
+		// Worth seeing above the bar: a worker with the wrong keys, or a wrong proof.
+		if p.bar != nil {
+			_ = p.bar.Clear()
+		}
+		fmt.Fprintf(p.w, "worker %s, batch %d: %s: %s\n", ev.Worker, ev.Index, ev.Event, ev.Detail)
+	}
 }
