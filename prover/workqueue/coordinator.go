@@ -129,6 +129,10 @@ type runState struct {
 	build   func(int) (*prover.BatchTask, error)
 	nonce   string
 
+	// buildMu serialises build: a backend's build need not be safe for concurrent use (the
+	// prover's shares one hasher), and a rejected batch is rebuilt beside the publisher.
+	buildMu sync.Mutex
+
 	mu       sync.Mutex
 	accepted []bool
 	rejects  []int
@@ -304,7 +308,9 @@ func (r *runState) ensureTask(ctx context.Context, i, attempt int) error {
 			return fmt.Errorf("batch %d: look up a queued task: %w", i, err)
 		}
 	}
+	r.buildMu.Lock()
 	bt, err := r.build(i)
+	r.buildMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("batch %d: build witness: %w", i, err)
 	}
