@@ -183,7 +183,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg, ackWait time.Dur
 	return true, nil
 }
 
-// PublishResult stores a result; a result already stored for the batch wins (the stream keeps
+// publishResult stores a result; a result already stored for the batch wins (the stream keeps
 // one per batch), which is not an error.
 func (w *Worker) publishResult(ctx context.Context, res *Result) error {
 	return publishResult(ctx, w.js, res)
