@@ -30,6 +30,13 @@ type BatchTask struct {
 	Digest     fr.Element
 }
 
+// BatchBackend proves batches 0..n-1 into dir, resuming from the proofs already there: in this
+// process (BatchProver) or on workers over a queue (package prover/workqueue). digest(i) is the
+// public digest batch i's proof must carry; build(i) makes batch i's witness.
+type BatchBackend interface {
+	Prove(ctx context.Context, dir string, n int, digest func(i int) (fr.Element, error), build func(i int) (*BatchTask, error)) error
+}
+
 // BatchProver proves batches with one compiled circuit and its keys.
 type BatchProver struct {
 	CCS constraint.ConstraintSystem

@@ -73,6 +73,10 @@ type CycleRequest struct {
 
 	Provers       int
 	BatchProgress func(done, total int)
+	// Batches, if not nil, proves the liabilities batches instead of the in-process prover
+	// (Provers and BatchProgress then apply to it, not here): workers over a JetStream queue,
+	// from package prover/workqueue.
+	Batches BatchBackend
 }
 
 // CycleResult reports what was proved.
@@ -149,7 +153,7 @@ func ProveCycle(ctx context.Context, req *CycleRequest) (*CycleResult, error) {
 	}
 
 	t0 := time.Now()
-	lp, err := ProveLiabilities(ctx, req.Store, req.ProofDir, bk.CCS, bk.PK, bk.VK, req.Provers, req.BatchProgress)
+	lp, err := ProveLiabilities(ctx, req.Store, req.ProofDir, bk.CCS, bk.PK, bk.VK, req.Provers, req.BatchProgress, req.Batches)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,10 @@ type LiabilitiesProof struct {
 
 // ProveLiabilities proves every batch of the snapshot in store into proofDir, resuming from the
 // proofs already there, and returns the bundle's liabilities section. The circuit keys must be
-// for the store's shape.
-func ProveLiabilities(ctx context.Context, store *liabilities.Store, proofDir string, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey, provers int, progress func(done, total int)) (*LiabilitiesProof, error) {
+// for the store's shape. backend, if not nil, proves the batches instead of an in-process
+// BatchProver (workers over a queue, say); every proof it leaves in proofDir is still read back
+// and bound into the bundle here.
+func ProveLiabilities(ctx context.Context, store *liabilities.Store, proofDir string, ccs constraint.ConstraintSystem, pk groth16.ProvingKey, vk groth16.VerifyingKey, provers int, progress func(done, total int), backend BatchBackend) (*LiabilitiesProof, error) {
 	pub := store.Public()
 	h := poseidon.NewHasher()
 	n := pub.Batches
@@ -43,8 +45,10 @@ func ProveLiabilities(ctx context.Context, store *liabilities.Store, proofDir st
 		}
 		digests[i], roots[i], befores[i], afters[i] = in.Digest, in.Root, in.AccBefore, in.AccAfter
 	}
-	bp := &BatchProver{CCS: ccs, PK: pk, VK: vk, Provers: provers, Progress: progress}
-	err := bp.Prove(ctx, proofDir, n,
+	if backend == nil {
+		backend = &BatchProver{CCS: ccs, PK: pk, VK: vk, Provers: provers, Progress: progress}
+	}
+	err := backend.Prove(ctx, proofDir, n,
 		func(i int) (fr.Element, error) { return digests[i], nil },
 		func(i int) (*BatchTask, error) {
 			in, err := store.Batch(i)

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/consensys/gnark/logger"
@@ -25,6 +27,9 @@ type benchOptions struct {
 	seed     uint64
 	provers  int
 	workers  int
+	verifyW  int
+	cores    int
+	queue    bool
 	dir      string
 	cacheDir string
 	noCache  bool
@@ -48,13 +53,19 @@ count and batch size, so the keys are made for exactly the measured shape. The m
 model, cores, GOARCH) and its load average before and after are part of the report: compare
 figures only between runs on the same machine with similar load.
 
+--queue proves the batches twice more, back to back: in this process, then through an embedded
+NATS JetStream server with as many local workers as in-process provers, and reports the queue's
+overhead. --workers N then proves them once more with N 'solvency worker' processes of
+--worker-cores cores each over loopback TCP, which fetch the circuit and key from the server.
+
 --gas also measures the gas of publishing the statement to the registry on a simulated chain
 (needs solc; see 'solvency contracts').
 
 The JSON fields are stable and documented in docs/bench.md.`,
 		Example: `  solvency bench --users 10000 --assets 8 --batch 512
   solvency bench --users 200 --assets 2 --batch 8 --profile test --json
-  solvency bench --users 100000 --assets 8 --batch 512 --json > bench.json`,
+  solvency bench --users 100000 --assets 8 --batch 512 --json > bench.json
+  solvency bench --users 10000 --workers 2 --worker-cores 1   # queue overhead and 2 workers`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// gnark logs every proof to stdout, which must carry only the report (--json).
@@ -71,7 +82,10 @@ The JSON fields are stable and documented in docs/bench.md.`,
 	f.IntVar(&o.batch, "batch", 0, "accounts per batch B, a power of 8 (default: the profile's; production has 512)")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the generated accounts")
 	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs, at least 1)")
-	f.IntVar(&o.workers, "workers", 0, "parallel proof verifications (default: number of CPUs)")
+	f.IntVar(&o.verifyW, "verify-workers", 0, "parallel proof verifications (default: number of CPUs)")
+	f.BoolVar(&o.queue, "queue", false, "also prove the batches through an embedded NATS JetStream server with local workers, beside in-process proving (the queue's overhead)")
+	f.IntVar(&o.workers, "workers", 0, "also prove the batches with this many 'solvency worker' processes on this machine through JetStream (implies --queue)")
+	f.IntVar(&o.cores, "worker-cores", 1, "cores each worker process proves with")
 	f.StringVar(&o.dir, "dir", "", "work directory to keep (default: a temporary one, removed)")
 	f.StringVar(&o.cacheDir, "cache", "", "compiled-circuit cache directory (default: $SOLVENCY_CACHE/circuits or the user cache)")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile the circuits without reading or writing the cache")
@@ -118,6 +132,9 @@ func benchProfile(o *benchOptions) (profile.Profile, error) {
 }
 
 func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) error {
+	if o.workers < 0 || o.cores < 1 {
+		return exitError(exitBadInput, fmt.Errorf("--workers %d --worker-cores %d: want 0 or more workers of at least 1 core", o.workers, o.cores))
+	}
 	if o.users < 1 {
 		return exitError(exitBadInput, fmt.Errorf("--users %d: want at least 1", o.users))
 	}
@@ -131,7 +148,8 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	}
 	prog := newProgressPrinter(stderr)
 	res, err := bench.Run(ctx, bench.Config{
-		Profile: p, Users: o.users, Seed: o.seed, Provers: o.provers, Workers: o.workers,
+		Profile: p, Users: o.users, Seed: o.seed, Provers: o.provers, Workers: o.verifyW,
+		Queue: o.queue, QueueWorkers: o.workers, WorkerCores: o.cores, SpawnWorker: spawnWorker,
 		Dir: o.dir, Cache: cache, Log: prog.line,
 		BatchProgress: func(done, total int) { prog.update("proving batches", done, total) },
 	})
@@ -185,5 +203,24 @@ func printBench(w io.Writer, r *benchReport) {
 	if g := r.PublishGas; g != nil {
 		fmt.Fprintf(w, "publish gas  %d (first attestation %d), budget %d\n", g.Publish, g.FirstPublish, g.Budget)
 	}
+	if q := r.Queue; q != nil {
+		fmt.Fprintf(w, "queue        in process %.1fs, through JetStream with %d local workers %.1fs (%.0f accounts/s): overhead %+.1f%%\n",
+			q.InProcessSeconds, q.LocalWorkers, q.LocalSeconds, q.LocalAccountsPerSecond, q.OverheadPercent)
+		if q.Processes > 0 {
+			fmt.Fprintf(w, "             %d worker processes of %d core(s): %.1fs (%.2fs per batch), %.0f accounts/s; keys uploaded in %.1fs\n",
+				q.Processes, q.ProcessCores, q.ProcessSeconds, q.ProcessSecondsPerBatch, q.ProcessAccountsPerSecond, q.KeyUploadSeconds)
+		}
+	}
 	fmt.Fprintf(w, "total        %.1fs\n", r.TotalSeconds)
+}
+
+// spawnWorker runs this binary as `solvency worker` against url.
+func spawnWorker(url string, cores int, name, cacheDir string) (*exec.Cmd, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the solvency binary: %w", err)
+	}
+	c := exec.Command(exe, "worker", "--nats", url, "--cores", strconv.Itoa(cores), "--name", name, "--cache", cacheDir)
+	c.Stderr = io.Discard
+	return c, nil
 }

@@ -54,6 +54,7 @@ type proveOptions struct {
 	provers        int
 	noVerify       bool
 	json           bool
+	queue          queueFlags
 }
 
 // Names inside BUNDLE.private (the private directory beside the bundle).
@@ -90,6 +91,12 @@ Private outputs go to BUNDLE.private, beside the bundle and never inside it (mod
   BUNDLE.private/reserves-opening-N.json the opening of the reserves commitment RC, for an auditor
                                          who checks reserves against chain state
 
+With --workers URL the batches are proved by 'solvency worker' processes (on this machine or
+others) through a NATS JetStream server: prove queues one task per batch, uploads the batch circuit
+and proving key for the workers to fetch by digest, checks every returned proof against its batch
+digest before accepting it, and resumes after a crash from what the server and
+BUNDLE.private/batch-proofs hold. Tasks carry balances and salts: see docs/scale-out.md.
+
 With --liabilities DIR an existing snapshot (from 'liabilities build') is used as it is.
 
 Keys come from 'solvency setup' (single-party, development only: every output says so) or from a
@@ -102,6 +109,10 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
       --policy policy.json --positions positions.json --prices prices.json \
       --cycle 1 --reserves-block 21000000 --out out/cycle-1
   solvency verify bundle out/cycle-1 --keys-from keys     # auditors: pins from outside
+
+  # batches proved by workers ('solvency worker --nats nats://127.0.0.1:4222' on each machine)
+  solvency prove --keys keys --liabilities snap --policy policy.json --positions positions.json \
+      --prices prices.json --cycle 3 --out out/cycle-3 --workers nats://127.0.0.1:4222
 
   # reuse a snapshot built by 'liabilities build', JSON summary on stdout
   solvency prove --keys keys --liabilities snap --policy policy.json \
@@ -134,7 +145,8 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
 	f.BoolVar(&o.force, "force", false, "replace BUNDLE if it exists (once the new one is complete)")
 	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs, at least 1)")
 	f.BoolVar(&o.noVerify, "no-verify", false, "skip verifying the written bundle (each proof is still checked as it is made)")
-	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout")
+	f.BoolVar(&o.json, "json", false, "print a JSON summary on stdout (and, with --workers, progress as JSON lines on stderr)")
+	addQueueFlags(cmd, &o.queue)
 	return cmd
 }
 
@@ -235,6 +247,16 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 			prog.update("proving batches", done, total)
 		},
 	}
+	var bp *batchProgress
+	if o.queue.url != "" {
+		coord, p, closeConn, err := queueBackend(&o.queue, k, private, o.json, stderr)
+		if err != nil {
+			return err
+		}
+		defer closeConn()
+		req.Batches, bp = coord, p
+		prog.line("batches go to workers through %s", o.queue.url)
+	}
 	prog.line("checking every limit with the twin, then proving %d batches of %d accounts and the solvency statement (cycle %d)", pub.Batches, pub.BatchSize, o.cycle)
 	res, err := prover.ProveCycle(ctx, req)
 	var le *prover.LimitsError
@@ -245,6 +267,9 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 		return fmt.Errorf("interrupted; batches proved so far are kept in %s: run the same command again to resume", filepath.Join(private, privateProofs))
 	case err != nil:
 		return fmt.Errorf("prove: %w", err)
+	}
+	if bp != nil {
+		resumed = bp.Resumed
 	}
 	prog.line("bundle written to %s", out)
 

@@ -39,6 +39,13 @@ type Config struct {
 	Log func(format string, args ...any)
 	// BatchProgress, if set, is called after each proved batch.
 	BatchProgress func(done, total int)
+	// Queue also proves the batches through NATS JetStream: in process again, then with local
+	// workers on an embedded server (the queue's overhead), then, if QueueWorkers > 0, with that
+	// many worker processes of WorkerCores cores each, started by SpawnWorker.
+	Queue        bool
+	QueueWorkers int
+	WorkerCores  int
+	SpawnWorker  SpawnWorker
 }
 
 // Result is what a run measured. The JSON field names are stable: docs/bench.md documents each.
@@ -74,6 +81,8 @@ type Result struct {
 	GoSysBytes   uint64 `json:"go_sys_bytes"`
 
 	Sizes Sizes `json:"sizes"`
+
+	Queue *QueueResult `json:"queue,omitempty"`
 }
 
 // Sizes are byte sizes of the artefacts.
@@ -340,6 +349,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if res.Sizes.Bundle, err = dirSize(bundleDir); err != nil {
 		return nil, err
+	}
+
+	if cfg.Queue || cfg.QueueWorkers > 0 {
+		if res.Queue, err = runQueue(ctx, cfg, k, store, dir, logf); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
 	}
 
 	var ms runtime.MemStats
