@@ -1,3 +1,6 @@
+// Package engine runs the treasury's cycles: prices, assess, rebalance, execute, prove, verify,
+// publish, record. Every stage is recorded in the state directory before the next begins, so a
+// cycle killed at any point resumes without repeating a publish or losing a trade.
 package engine
 
 import (
@@ -30,6 +33,7 @@ import (
 	"github.com/solvency-dev/solvency/treasury/portfolio"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
 	"github.com/solvency-dev/solvency/treasury/state"
+	"github.com/solvency-dev/solvency/treasury/twincheck"
 	"github.com/solvency-dev/solvency/treasury/venues"
 	"github.com/solvency-dev/solvency/verifier"
 )
@@ -101,7 +105,7 @@ type Engine struct {
 	opt     Options
 	prof    profile.Profile
 	pol     *policy.File
-	checker *TwinChecker
+	checker *twincheck.Checker
 	assets  map[string]market.Asset
 	reb     *rebalance.Rebalancer
 	sim     *execute.Simulator
@@ -170,7 +174,7 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 		return nil, fmt.Errorf("bind policy to %s: %w", opt.Chain.Describe(), err)
 	}
 	// The checker and the rebalancer again, with the policy now bound to this chain (S6).
-	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
+	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
 		return nil, err
 	}
 	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
@@ -219,7 +223,7 @@ func (e *Engine) loadInputs() (*inputs, error) {
 	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
 		return nil, err
 	}
-	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
+	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
 		return nil, err
 	}
 	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
@@ -370,7 +374,7 @@ func (e *Engine) openLiabilities(ctx context.Context, in *inputs) error {
 	}
 	e.totals = map[string]*big.Int{}
 	for i, a := range table.Assets {
-		e.totals[a.Symbol] = FromCircuitUnits(last.AfterSums[i], a)
+		e.totals[a.Symbol] = twincheck.FromCircuitUnits(last.AfterSums[i], a)
 	}
 	return nil
 }
