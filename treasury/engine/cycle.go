@@ -176,7 +176,11 @@ func (e *Engine) planTrades(_ context.Context, cr *cycleRun) error {
 	if err != nil {
 		return err
 	}
-	plan, err := e.reb.Plan(rebalance.Input{Book: book, Portfolio: e.portfolio(pos, cr.rec.Prices)})
+	reb, err := e.rebalancerFor(c)
+	if err != nil {
+		return err
+	}
+	plan, err := reb.Plan(rebalance.Input{Book: book, Portfolio: e.portfolio(pos, cr.rec.Prices)})
 	if err != nil {
 		return fmt.Errorf("cycle %d: rebalance: %w", c, err)
 	}

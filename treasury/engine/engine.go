@@ -105,8 +105,10 @@ type Engine struct {
 	checker *twincheck.Checker
 	assets  map[string]market.Asset
 	reb     *rebalance.Rebalancer
+	rcfg    rebalance.Config
 	sim     *execute.Simulator
-	src     market.SyntheticSource
+	src     market.Source     // the cycles' prices: the seeded market or a price file
+	mkt     *market.Synthetic // the seeded market; nil when prices come from a file
 	book    *execute.AddressBook
 	st      *state.Store
 	keys    *keys.Keys
@@ -174,7 +176,7 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
 		return nil, err
 	}
-	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
+	if e.reb, err = rebalance.New(e.rcfg, e.assets, e.sim, e.checker); err != nil {
 		return nil, err
 	}
 	if _, err := e.st.Init(in.positions, in.book); err != nil {
@@ -190,104 +192,123 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 type inputs struct {
 	book      *venues.Book
 	positions venues.Positions
-	rebalance rebalance.Config
 	accounts  []liabilities.Account // nil when the snapshot already exists
 	csv       string
 }
 
 // loadInputs reads and checks every config and input file. Nothing is created or sent.
 func (e *Engine) loadInputs() (*inputs, error) {
-	cfg := e.cfg
-	var err error
-	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+	if err := e.loadPolicy(); err != nil {
 		return nil, err
-	}
-	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
-		return nil, err
-	}
-	table := e.pol.Table()
-	if table.Len() != e.prof.Assets {
-		return nil, fmt.Errorf("profile %s has %d asset slots; the policy's table has %d", e.prof.Name, e.prof.Assets, table.Len())
-	}
-	e.assets = map[string]market.Asset{}
-	for _, a := range table.Assets {
-		e.assets[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
 	}
 	in := &inputs{}
-	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
+	if err := e.loadTreasury(in); err != nil {
 		return nil, err
 	}
-	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
+	if err := e.loadMarket(); err != nil {
 		return nil, err
 	}
-	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
-		return nil, err
-	}
-	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
-	if err != nil {
-		return nil, err
-	}
-	if e.sim, err = execute.NewSimulator(execCfg, e.assets); err != nil {
-		return nil, err
-	}
-	rcfg, err := rebalance.LoadConfig(cfg.Path(cfg.Rebalance))
-	if err != nil {
-		return nil, err
-	}
-	in.rebalance = *rcfg
-	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
-		return nil, err
-	}
-	if cfg.AddressBook != "" {
-		ab, err := execute.LoadAddressBook(cfg.Path(cfg.AddressBook))
-		if err != nil {
-			return nil, err
-		}
-		e.book = &ab
-	}
-	mcfg, err := market.LoadSynthConfig(cfg.Path(cfg.Market))
-	if err != nil {
-		return nil, err
-	}
-	mkt, err := market.NewSynthetic(mcfg)
-	if err != nil {
-		return nil, err
-	}
-	e.src = market.SyntheticSource{Market: mkt, Offset: cfg.MarketOffset}
-
 	// The accounts, unless the snapshot is already built from them.
 	e.liabDir = filepath.Join(e.opt.StateDir, "liabilities")
 	if liabilities.Exists(e.liabDir) {
 		return in, nil
 	}
-	if cfg.Accounts.Users > 0 {
-		var targets []*big.Int
-		if cfg.Accounts.ScaleTo != "" {
-			if targets, err = portfolio.LoadLiabilityTotals(cfg.Path(cfg.Accounts.ScaleTo), table); err != nil {
-				return nil, err
-			}
-		}
-		// Generated in memory: the CSV is kept beside the snapshot, written with it.
-		var buf bytes.Buffer
-		if err := liabilities.Generate(&buf, table, liabilities.GenerateOptions{Users: cfg.Accounts.Users, Seed: cfg.Accounts.Seed}); err != nil {
-			return nil, err
-		}
-		if err := liabilities.ParseAccounts(&buf, "generated accounts", table, func(a liabilities.Account) error {
-			in.accounts = append(in.accounts, a)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if targets != nil {
-			scaleBalances(in.accounts, targets)
-		}
-		in.csv = filepath.Join(e.opt.StateDir, "accounts.csv")
-		return in, nil
-	}
-	if in.accounts, err = liabilities.ReadAccounts(cfg.Path(cfg.Accounts.CSV), table); err != nil {
+	if err := e.loadAccounts(in); err != nil {
 		return nil, err
 	}
 	return in, nil
+}
+
+// loadPolicy reads the profile and the policy, whose asset table must fill the profile's slots.
+func (e *Engine) loadPolicy() error {
+	cfg := e.cfg
+	var err error
+	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+		return err
+	}
+	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
+		return err
+	}
+	table := e.pol.Table()
+	if table.Len() != e.prof.Assets {
+		return fmt.Errorf("profile %s has %d asset slots; the policy's table has %d", e.prof.Name, e.prof.Assets, table.Len())
+	}
+	e.assets = map[string]market.Asset{}
+	for _, a := range table.Assets {
+		e.assets[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
+	}
+	return nil
+}
+
+// loadTreasury reads the venue book, the positions, the executor's and the rebalancer's
+// configurations and the optional address book, and builds the checker and the rebalancer.
+func (e *Engine) loadTreasury(in *inputs) error {
+	cfg := e.cfg
+	var err error
+	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
+		return err
+	}
+	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
+		return err
+	}
+	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
+		return err
+	}
+	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
+	if err != nil {
+		return err
+	}
+	if e.sim, err = execute.NewSimulator(execCfg, e.assets); err != nil {
+		return err
+	}
+	rcfg, err := rebalance.LoadConfig(cfg.Path(cfg.Rebalance))
+	if err != nil {
+		return err
+	}
+	e.rcfg = *rcfg
+	if e.reb, err = rebalance.New(e.rcfg, e.assets, e.sim, e.checker); err != nil {
+		return err
+	}
+	if cfg.AddressBook != "" {
+		ab, err := execute.LoadAddressBook(cfg.Path(cfg.AddressBook))
+		if err != nil {
+			return err
+		}
+		e.book = &ab
+	}
+	return nil
+}
+
+// loadAccounts reads the accounts the liabilities snapshot is built from, or generates them.
+func (e *Engine) loadAccounts(in *inputs) error {
+	cfg, table := e.cfg, e.pol.Table()
+	var err error
+	if cfg.Accounts.Users <= 0 {
+		in.accounts, err = liabilities.ReadAccounts(cfg.Path(cfg.Accounts.CSV), table)
+		return err
+	}
+	var targets []*big.Int
+	if cfg.Accounts.ScaleTo != "" {
+		if targets, err = portfolio.LoadLiabilityTotals(cfg.Path(cfg.Accounts.ScaleTo), table); err != nil {
+			return err
+		}
+	}
+	// Generated in memory: the CSV is kept beside the snapshot, written with it.
+	var buf bytes.Buffer
+	if err := liabilities.Generate(&buf, table, liabilities.GenerateOptions{Users: cfg.Accounts.Users, Seed: cfg.Accounts.Seed}); err != nil {
+		return err
+	}
+	if err := liabilities.ParseAccounts(&buf, "generated accounts", table, func(a liabilities.Account) error {
+		in.accounts = append(in.accounts, a)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if targets != nil {
+		scaleBalances(in.accounts, targets)
+	}
+	in.csv = filepath.Join(e.opt.StateDir, "accounts.csv")
+	return nil
 }
 
 // Close releases the state store and the liabilities store.
