@@ -11,15 +11,21 @@ import (
 
 // Config names a treasury's files; relative paths are relative to the config file's directory.
 type Config struct {
-	Profile     string         `json:"profile"`               // circuit profile (keys belong to it)
-	Policy      string         `json:"policy"`                // governance policy (treasury/policy format)
-	Venues      string         `json:"venues"`                // venue book (treasury/venues)
-	Positions   string         `json:"positions"`             // initial holdings
-	Rebalance   string         `json:"rebalance"`             // rebalancer configuration
-	Executor    string         `json:"executor"`              // simulated executor configuration
-	AddressBook string         `json:"addressBook,omitempty"` // for the Safe batch export
-	Market      string         `json:"market"`                // seeded synthetic market
-	Accounts    AccountsConfig `json:"accounts"`
+	Profile     string `json:"profile"`               // circuit profile (keys belong to it)
+	Policy      string `json:"policy"`                // governance policy (treasury/policy format)
+	Venues      string `json:"venues"`                // venue book (treasury/venues)
+	Positions   string `json:"positions"`             // initial holdings
+	Rebalance   string `json:"rebalance"`             // rebalancer configuration
+	Executor    string `json:"executor"`              // simulated executor configuration
+	AddressBook string `json:"addressBook,omitempty"` // for the Safe batch export
+	Market      string `json:"market,omitempty"`      // seeded synthetic market
+	// Prices, instead of Market, is a price file (treasury/market's JSON or CSV snapshot
+	// format): cycle c takes the snapshot whose cycle is c.
+	Prices   string         `json:"prices,omitempty"`
+	Accounts AccountsConfig `json:"accounts"`
+	// Forecast, when set, gives the rebalancer a risk budget of its own, from the seeded
+	// market's predictive volatility. It is advisory: the proof checks only the policy.
+	Forecast *ForecastConfig `json:"forecast,omitempty"`
 	// MarketOffset is the market step of cycle 0; cycle c reads step MarketOffset + c.
 	MarketOffset int `json:"marketOffset,omitempty"`
 	// SnapshotEpoch is the liabilities snapshot's epoch (one snapshot serves every cycle of a run).
@@ -38,6 +44,20 @@ type AccountsConfig struct {
 	// balances are scaled so that each asset's total comes to (at most) that amount, sizing the
 	// generated users' claims to the sample treasury.
 	ScaleTo string `json:"scaleTo,omitempty"`
+}
+
+// ForecastConfig bounds the forecast Value-at-Risk of the treasury's net equity (reserves less
+// liabilities, at market value): a parametric VaR under the EWMA covariance of the log returns
+// the seeded market has shown up to the cycle's step. When volatility spikes the rebalancer
+// blends toward low risk before the policy's own VaR limit is at stake.
+type ForecastConfig struct {
+	Confidence  float64 `json:"confidence"`  // in (0.5, 1), e.g. 0.99
+	HorizonDays float64 `json:"horizonDays"` // > 0
+	MaxBps      int64   `json:"maxBps"`      // the VaR budget, basis points of net equity
+	// Window is how many recent returns the covariance weighs (default 120); Lambda its
+	// decay (default 0.94, RiskMetrics' daily value).
+	Window int     `json:"window,omitempty"`
+	Lambda float64 `json:"lambda,omitempty"`
 }
 
 // LoadConfig reads a config file strictly (see jsonstrict): fields marked omitempty may be left
@@ -62,10 +82,16 @@ func LoadConfig(path string) (*Config, error) {
 // Validate checks that every required file is named.
 func (c *Config) Validate() error {
 	for name, v := range map[string]string{"profile": c.Profile, "policy": c.Policy, "venues": c.Venues,
-		"positions": c.Positions, "rebalance": c.Rebalance, "executor": c.Executor, "market": c.Market} {
+		"positions": c.Positions, "rebalance": c.Rebalance, "executor": c.Executor} {
 		if v == "" {
 			return fmt.Errorf("field %q is required", name)
 		}
+	}
+	if (c.Market == "") == (c.Prices == "") {
+		return errors.New(`give either "market" (a seeded market) or "prices" (a price file)`)
+	}
+	if c.Forecast != nil && c.Market == "" {
+		return errors.New(`field "forecast" reads the seeded market's history: it needs "market", not "prices"`)
 	}
 	if (c.Accounts.CSV == "") == (c.Accounts.Users == 0) {
 		return errors.New(`field "accounts": give either "csv" or "users"`)

@@ -1,9 +1,11 @@
+// Package engine runs the treasury's cycles: prices, assess, rebalance, execute, prove, verify,
+// publish, record. Every stage is recorded in the state directory before the next begins, so a
+// cycle killed at any point resumes without repeating a publish or losing a trade.
 package engine
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +22,6 @@ import (
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/liabilities"
-	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
@@ -30,8 +31,8 @@ import (
 	"github.com/solvency-dev/solvency/treasury/portfolio"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
 	"github.com/solvency-dev/solvency/treasury/state"
+	"github.com/solvency-dev/solvency/treasury/twincheck"
 	"github.com/solvency-dev/solvency/treasury/venues"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Chain is where attestations go and where prices come from: the embedded dev chain (with dev
@@ -101,11 +102,13 @@ type Engine struct {
 	opt     Options
 	prof    profile.Profile
 	pol     *policy.File
-	checker *TwinChecker
+	checker *twincheck.Checker
 	assets  map[string]market.Asset
 	reb     *rebalance.Rebalancer
+	rcfg    rebalance.Config
 	sim     *execute.Simulator
-	src     market.SyntheticSource
+	src     market.Source     // the cycles' prices: the seeded market or a price file
+	mkt     *market.Synthetic // the seeded market; nil when prices come from a file
 	book    *execute.AddressBook
 	st      *state.Store
 	keys    *keys.Keys
@@ -170,10 +173,10 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 		return nil, fmt.Errorf("bind policy to %s: %w", opt.Chain.Describe(), err)
 	}
 	// The checker and the rebalancer again, with the policy now bound to this chain (S6).
-	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
+	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
 		return nil, err
 	}
-	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
+	if e.reb, err = rebalance.New(e.rcfg, e.assets, e.sim, e.checker); err != nil {
 		return nil, err
 	}
 	if _, err := e.st.Init(in.positions, in.book); err != nil {
@@ -189,104 +192,123 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 type inputs struct {
 	book      *venues.Book
 	positions venues.Positions
-	rebalance rebalance.Config
 	accounts  []liabilities.Account // nil when the snapshot already exists
 	csv       string
 }
 
 // loadInputs reads and checks every config and input file. Nothing is created or sent.
 func (e *Engine) loadInputs() (*inputs, error) {
-	cfg := e.cfg
-	var err error
-	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+	if err := e.loadPolicy(); err != nil {
 		return nil, err
-	}
-	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
-		return nil, err
-	}
-	table := e.pol.Table()
-	if table.Len() != e.prof.Assets {
-		return nil, fmt.Errorf("profile %s has %d asset slots; the policy's table has %d", e.prof.Name, e.prof.Assets, table.Len())
-	}
-	e.assets = map[string]market.Asset{}
-	for _, a := range table.Assets {
-		e.assets[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
 	}
 	in := &inputs{}
-	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
+	if err := e.loadTreasury(in); err != nil {
 		return nil, err
 	}
-	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
+	if err := e.loadMarket(); err != nil {
 		return nil, err
 	}
-	if e.checker, err = NewTwinChecker(e.pol, in.book); err != nil {
-		return nil, err
-	}
-	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
-	if err != nil {
-		return nil, err
-	}
-	if e.sim, err = execute.NewSimulator(execCfg, e.assets); err != nil {
-		return nil, err
-	}
-	rcfg, err := rebalance.LoadConfig(cfg.Path(cfg.Rebalance))
-	if err != nil {
-		return nil, err
-	}
-	in.rebalance = *rcfg
-	if e.reb, err = rebalance.New(in.rebalance, e.assets, e.sim, e.checker); err != nil {
-		return nil, err
-	}
-	if cfg.AddressBook != "" {
-		ab, err := execute.LoadAddressBook(cfg.Path(cfg.AddressBook))
-		if err != nil {
-			return nil, err
-		}
-		e.book = &ab
-	}
-	mcfg, err := market.LoadSynthConfig(cfg.Path(cfg.Market))
-	if err != nil {
-		return nil, err
-	}
-	mkt, err := market.NewSynthetic(mcfg)
-	if err != nil {
-		return nil, err
-	}
-	e.src = market.SyntheticSource{Market: mkt, Offset: cfg.MarketOffset}
-
 	// The accounts, unless the snapshot is already built from them.
 	e.liabDir = filepath.Join(e.opt.StateDir, "liabilities")
 	if liabilities.Exists(e.liabDir) {
 		return in, nil
 	}
-	if cfg.Accounts.Users > 0 {
-		var targets []*big.Int
-		if cfg.Accounts.ScaleTo != "" {
-			if targets, err = portfolio.LoadLiabilityTotals(cfg.Path(cfg.Accounts.ScaleTo), table); err != nil {
-				return nil, err
-			}
-		}
-		// Generated in memory: the CSV is kept beside the snapshot, written with it.
-		var buf bytes.Buffer
-		if err := liabilities.Generate(&buf, table, liabilities.GenerateOptions{Users: cfg.Accounts.Users, Seed: cfg.Accounts.Seed}); err != nil {
-			return nil, err
-		}
-		if err := liabilities.ParseAccounts(&buf, "generated accounts", table, func(a liabilities.Account) error {
-			in.accounts = append(in.accounts, a)
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if targets != nil {
-			scaleBalances(in.accounts, targets)
-		}
-		in.csv = filepath.Join(e.opt.StateDir, "accounts.csv")
-		return in, nil
-	}
-	if in.accounts, err = liabilities.ReadAccounts(cfg.Path(cfg.Accounts.CSV), table); err != nil {
+	if err := e.loadAccounts(in); err != nil {
 		return nil, err
 	}
 	return in, nil
+}
+
+// loadPolicy reads the profile and the policy, whose asset table must fill the profile's slots.
+func (e *Engine) loadPolicy() error {
+	cfg := e.cfg
+	var err error
+	if e.prof, err = profile.Lookup(cfg.Profile); err != nil {
+		return err
+	}
+	if e.pol, err = policy.Load(cfg.Path(cfg.Policy)); err != nil {
+		return err
+	}
+	table := e.pol.Table()
+	if table.Len() != e.prof.Assets {
+		return fmt.Errorf("profile %s has %d asset slots; the policy's table has %d", e.prof.Name, e.prof.Assets, table.Len())
+	}
+	e.assets = map[string]market.Asset{}
+	for _, a := range table.Assets {
+		e.assets[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
+	}
+	return nil
+}
+
+// loadTreasury reads the venue book, the positions, the executor's and the rebalancer's
+// configurations and the optional address book, and builds the checker and the rebalancer.
+func (e *Engine) loadTreasury(in *inputs) error {
+	cfg := e.cfg
+	var err error
+	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
+		return err
+	}
+	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
+		return err
+	}
+	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
+		return err
+	}
+	execCfg, err := execute.LoadConfig(cfg.Path(cfg.Executor))
+	if err != nil {
+		return err
+	}
+	if e.sim, err = execute.NewSimulator(execCfg, e.assets); err != nil {
+		return err
+	}
+	rcfg, err := rebalance.LoadConfig(cfg.Path(cfg.Rebalance))
+	if err != nil {
+		return err
+	}
+	e.rcfg = *rcfg
+	if e.reb, err = rebalance.New(e.rcfg, e.assets, e.sim, e.checker); err != nil {
+		return err
+	}
+	if cfg.AddressBook != "" {
+		ab, err := execute.LoadAddressBook(cfg.Path(cfg.AddressBook))
+		if err != nil {
+			return err
+		}
+		e.book = &ab
+	}
+	return nil
+}
+
+// loadAccounts reads the accounts the liabilities snapshot is built from, or generates them.
+func (e *Engine) loadAccounts(in *inputs) error {
+	cfg, table := e.cfg, e.pol.Table()
+	var err error
+	if cfg.Accounts.Users <= 0 {
+		in.accounts, err = liabilities.ReadAccounts(cfg.Path(cfg.Accounts.CSV), table)
+		return err
+	}
+	var targets []*big.Int
+	if cfg.Accounts.ScaleTo != "" {
+		if targets, err = portfolio.LoadLiabilityTotals(cfg.Path(cfg.Accounts.ScaleTo), table); err != nil {
+			return err
+		}
+	}
+	// Generated in memory: the CSV is kept beside the snapshot, written with it.
+	var buf bytes.Buffer
+	if err := liabilities.Generate(&buf, table, liabilities.GenerateOptions{Users: cfg.Accounts.Users, Seed: cfg.Accounts.Seed}); err != nil {
+		return err
+	}
+	if err := liabilities.ParseAccounts(&buf, "generated accounts", table, func(a liabilities.Account) error {
+		in.accounts = append(in.accounts, a)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if targets != nil {
+		scaleBalances(in.accounts, targets)
+	}
+	in.csv = filepath.Join(e.opt.StateDir, "accounts.csv")
+	return nil
 }
 
 // Close releases the state store and the liabilities store.
@@ -370,7 +392,7 @@ func (e *Engine) openLiabilities(ctx context.Context, in *inputs) error {
 	}
 	e.totals = map[string]*big.Int{}
 	for i, a := range table.Assets {
-		e.totals[a.Symbol] = FromCircuitUnits(last.AfterSums[i], a)
+		e.totals[a.Symbol] = twincheck.FromCircuitUnits(last.AfterSums[i], a)
 	}
 	return nil
 }
@@ -440,321 +462,6 @@ func (e *Engine) portfolio(pos venues.Positions, snap market.Snapshot) rebalance
 		liab[k] = new(big.Int).Set(v)
 	}
 	return rebalance.Portfolio{Positions: pos, Prices: snap, Liabilities: liab}
-}
-
-// RunCycle runs (or resumes) cycle c through every stage.
-func (e *Engine) RunCycle(ctx context.Context, c uint64) (*Summary, error) {
-	// An earlier cycle reopened by reconciliation has its record; a new cycle begins one.
-	rec, err := e.st.Record(c)
-	if err != nil {
-		if rec, err = e.st.Begin(c); err != nil {
-			return nil, err
-		}
-	}
-	// The cycle's directory (bundle, Safe batch) is owner-only, like the rest of the state.
-	if err := os.MkdirAll(e.cycleDir(c), 0o700); err != nil {
-		return nil, fmt.Errorf("cycle %d: %w", c, err)
-	}
-	sum := &Summary{Cycle: c}
-	advance := func(to state.Stage, update func(*state.CycleRecord) error, eff state.Effects) error {
-		if err := e.fault(to.String()); err != nil {
-			return fmt.Errorf("record %s: %w", to, err)
-		}
-		err := e.st.Advance(c, to, update, eff)
-		if errors.Is(err, state.ErrStageDone) {
-			return nil
-		}
-		return err
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-
-	// Assess: prices, then the twin's view of the current positions.
-	if rec.Stage < state.StageAssessed {
-		snap, err := e.src.Snapshot(ctx, c)
-		if err != nil {
-			return nil, fmt.Errorf("cycle %d: prices: %w", c, err)
-		}
-		pos, err := e.st.Positions()
-		if err != nil {
-			return nil, err
-		}
-		risk, err := e.checker.Check(e.portfolio(pos, snap))
-		if err != nil {
-			return nil, fmt.Errorf("cycle %d: assess: %w", c, err)
-		}
-		riskJSON, _ := json.Marshal(risk)
-		if err := advance(state.StageAssessed, func(r *state.CycleRecord) error {
-			r.Prices, r.PositionsBefore, r.Risk = snap, pos, riskJSON
-			return nil
-		}, state.Effects{}); err != nil {
-			return nil, err
-		}
-		e.logf("cycle %d: assessed at %s prices (%s)", c, snap.Source, passFail(risk.Pass))
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	snap := rec.Prices
-
-	// Rebalance: a plan judged by the twin.
-	if rec.Stage < state.StageRebalanced {
-		book, err := e.st.Book()
-		if err != nil {
-			return nil, err
-		}
-		pos, err := e.st.Positions()
-		if err != nil {
-			return nil, err
-		}
-		plan, err := e.reb.Plan(rebalance.Input{Book: book, Portfolio: e.portfolio(pos, snap)})
-		if err != nil {
-			return nil, fmt.Errorf("cycle %d: rebalance: %w", c, err)
-		}
-		planJSON, _ := json.Marshal(plan)
-		if err := advance(state.StageRebalanced, func(r *state.CycleRecord) error {
-			r.Plan, r.Trades = planJSON, plan.Trades
-			r.Notes = append(r.Notes, plan.Reasons...)
-			return nil
-		}, state.Effects{}); err != nil {
-			return nil, err
-		}
-		e.logf("cycle %d: rebalance planned %d trades", c, len(plan.Trades))
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	sum.Trades = len(rec.Trades)
-	sum.Reasons = rec.Notes
-	for _, t := range rec.Trades {
-		amt := t.Amount.String()
-		if a, ok := e.assets[t.FromAsset]; ok && t.Amount != nil {
-			amt = venues.FormatAmount(t.Amount, a)
-		}
-		line := fmt.Sprintf("%s %s from %s into %s at %s", amt, t.FromAsset, t.FromVenue, t.ToAsset, t.ToVenue)
-		if t.Reason != "" {
-			line += " (" + t.Reason + ")"
-		}
-		sum.TradeList = append(sum.TradeList, line)
-	}
-
-	// Execute: simulated fills update positions and pools in one recorded step.
-	if rec.Stage < state.StageExecuted {
-		book, err := e.st.Book()
-		if err != nil {
-			return nil, err
-		}
-		pos, err := e.st.Positions()
-		if err != nil {
-			return nil, err
-		}
-		newPos, fills, err := e.sim.Execute(book, pos, snap, rec.Trades)
-		if err != nil {
-			return nil, fmt.Errorf("cycle %d: execute: %w", c, err)
-		}
-		safePath := ""
-		if e.book != nil && len(fills) > 0 {
-			b, err := execute.SafeBatch(book, *e.book, fills, fmt.Sprintf("Solvency cycle %d rebalance", c),
-				"Trades planned by the solvency engine; simulated fills attached.", time.Unix(snap.Time, 0).UTC())
-			if err != nil {
-				return nil, fmt.Errorf("cycle %d: safe batch: %w", c, err)
-			}
-			if err := os.MkdirAll(e.cycleDir(c), 0o700); err != nil {
-				return nil, err
-			}
-			safePath = filepath.Join(e.cycleDir(c), "safe-batch.json")
-			if err := execute.WriteSafeBatch(safePath, b); err != nil {
-				return nil, err
-			}
-		}
-		if err := advance(state.StageExecuted, func(r *state.CycleRecord) error {
-			r.Fills, r.PositionsAfter, r.SafeBatchPath = fills, newPos, safePath
-			return nil
-		}, state.Effects{Positions: newPos, Book: book}); err != nil {
-			return nil, err
-		}
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	sum.SafeBatch = rec.SafeBatchPath
-
-	// The policy again, after execution: a cycle whose limits do not hold publishes nothing.
-	after, err := e.checker.Inputs(e.portfolio(rec.PositionsAfter, snap))
-	if err != nil {
-		return nil, err
-	}
-	rep, err := solvency.Evaluate(after)
-	if err != nil {
-		return nil, err
-	}
-	fillSummary(sum, rep)
-	if !rep.Pass {
-		for _, l := range rep.Limits {
-			if !l.Pass {
-				sum.Binding = append(sum.Binding, fmt.Sprintf("%s: %s (bound %s)", l.ID, l.Value, l.Bound))
-			}
-		}
-		sum.Stage = rec.Stage.String()
-		return sum, fmt.Errorf("cycle %d: %w: %v", c, ErrBinding, sum.Binding)
-	}
-
-	// A proof whose reserves block the chain no longer has (a reorg, or a dev chain that lost
-	// its last blocks in a crash) cannot be published: prove again at the current head.
-	if rec.Stage >= state.StageProved && rec.Stage < state.StagePublished {
-		head, err := e.opt.Chain.Head(ctx)
-		if err != nil {
-			return nil, err
-		}
-		onChain, err := e.opt.Chain.Recorded(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		_, manErr := os.Stat(filepath.Join(e.cycleDir(c), "bundle", bundle.ManifestFile))
-		switch {
-		case onChain != nil:
-		case manErr != nil:
-			note := "the bundle is missing: proving again"
-			e.logf("cycle %d: %s", c, note)
-			if err := e.st.Reprove(c, note); err != nil {
-				return nil, err
-			}
-			if rec, err = e.st.Record(c); err != nil {
-				return nil, err
-			}
-		case head < rec.ReservesBlock:
-			note := fmt.Sprintf("chain head %d is below the reserves block %d: proving again", head, rec.ReservesBlock)
-			e.logf("cycle %d: %s", c, note)
-			if err := e.st.Reprove(c, note); err != nil {
-				return nil, err
-			}
-			if rec, err = e.st.Record(c); err != nil {
-				return nil, err
-			}
-		}
-	}
-
-	// Prove.
-	bundleDir := filepath.Join(e.cycleDir(c), "bundle")
-	if rec.Stage < state.StageProved {
-		prices, err := e.opt.Chain.Prices(ctx, snap, e.pol.Table())
-		if err != nil {
-			return nil, fmt.Errorf("cycle %d: oracle prices: %w", c, err)
-		}
-		// The proof uses the oracle's prices exactly (P1); re-check the limits at them.
-		for i := range prices {
-			after.Prices[i] = prices[i].Price
-		}
-		if rep, err = solvency.Evaluate(after); err != nil {
-			return nil, err
-		}
-		if !rep.Pass {
-			return sum, fmt.Errorf("cycle %d: %w at the oracle's prices", c, ErrBinding)
-		}
-		head, err := e.opt.Chain.Head(ctx)
-		if err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		lastPct := -1
-		res, err := prover.ProveCycle(ctx, &prover.CycleRequest{
-			Keys: e.keys, Store: e.liab, ProofDir: filepath.Join(e.opt.StateDir, "liabilities-proofs"),
-			Policy: e.checker.Canon, Positions: after.Positions, Prices: prices,
-			Cycle: c, ReservesBlock: head,
-			Out: bundleDir, PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
-			Provers: e.opt.Provers,
-			BatchProgress: func(done, total int) {
-				_ = e.fault("batch-proved") // a kill point only: a batch proof is a cache entry
-				if pct := done * 100 / total; pct/10 != lastPct/10 {
-					lastPct = pct
-					e.logf("cycle %d: liabilities batches %d/%d proved", c, done, total)
-				}
-			},
-		})
-		if err != nil {
-			return sum, fmt.Errorf("cycle %d: prove: %w", c, err)
-		}
-		secs := time.Since(t0).Seconds()
-		if err := advance(state.StageProved, func(r *state.CycleRecord) error {
-			r.ReservesBlock, r.BundlePath = head, bundleDir
-			r.ProveSeconds = fmt.Sprintf("%.2f", secs)
-			return nil
-		}, state.Effects{}); err != nil {
-			return nil, err
-		}
-		e.logf("cycle %d: proved in %.1fs (batches %.1fs, solvency %.2fs)", c, secs, res.BatchSeconds, res.SolvencySecs)
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	fmt.Sscanf(rec.ProveSeconds, "%f", &sum.ProveSeconds)
-	sum.Bundle = rec.BundlePath
-
-	// Verify, as an auditor would: keys pinned from the keys' metadata, not the bundle.
-	if rec.Stage < state.StageVerified {
-		pins := verifier.Pins{}
-		for _, ci := range e.keys.Meta.Circuits {
-			pins[ci.Name] = ci.VKDigest
-		}
-		vr, err := verifier.VerifyBundle(bundleDir, pins, verifier.Options{TranscriptDigest: e.keys.Meta.TranscriptDigest()})
-		if err != nil {
-			return sum, fmt.Errorf("cycle %d: verify: %w", c, err)
-		}
-		if f := vr.Failed(); f != nil {
-			return sum, fmt.Errorf("cycle %d: bundle does not verify: %s: %s", c, f.Name, f.Detail)
-		}
-		if err := advance(state.StageVerified, func(r *state.CycleRecord) error { r.Verified = true; return nil }, state.Effects{}); err != nil {
-			return nil, err
-		}
-	}
-
-	// Publish, idempotently: the registry says which cycle it has (V6).
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	if rec.Stage < state.StagePublished {
-		m, err := bundle.ReadManifest(bundleDir)
-		if err != nil {
-			return sum, err
-		}
-		pub, err := e.publish(ctx, c, bundleDir, m)
-		var stale *staleError
-		if errors.As(err, &stale) && !e.reproved[c] {
-			// The registry refuses the statement as it stands (its reserves block or price
-			// rounds are gone or too old after the chain lost blocks): prove it again, once.
-			e.reproved[c] = true
-			note := "the registry refused the statement (" + stale.Error() + "): proving again"
-			e.logf("cycle %d: %s", c, note)
-			if err := e.st.Reprove(c, note); err != nil {
-				return sum, err
-			}
-			return e.RunCycle(ctx, c)
-		}
-		if errors.Is(err, ErrPricesSuperseded) {
-			// P2: the registry takes only each feed's latest round; Run proves again at it.
-			note := "a price feed posted a newer round before the attestation was sent: proving again"
-			e.logf("cycle %d: %s", c, note)
-			if rerr := e.st.Reprove(c, note); rerr != nil {
-				return sum, errors.Join(err, rerr)
-			}
-		}
-		if err != nil {
-			return sum, err
-		}
-		if err := advance(state.StagePublished, func(r *state.CycleRecord) error {
-			r.PublishTx, r.PublishBlock, r.GasUsed = pub.Tx, pub.Block, pub.GasUsed
-			return nil
-		}, state.Effects{}); err != nil {
-			return nil, err
-		}
-	}
-	if rec, err = e.st.Record(c); err != nil {
-		return nil, err
-	}
-	sum.Tx, sum.Block, sum.GasUsed, sum.Published = rec.PublishTx, rec.PublishBlock, rec.GasUsed, true
-	sum.Stage = rec.Stage.String()
-	return sum, nil
 }
 
 func fillSummary(s *Summary, rep *solvency.Report) {

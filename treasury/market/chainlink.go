@@ -11,7 +11,6 @@ import (
 	ethereum "github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/solvency-dev/solvency/circuits/statement"
 )
@@ -33,15 +32,6 @@ func AggregatorABI() (abi.ABI, error) {
 // tests pass a fake.
 type Caller interface {
 	CallContract(ctx context.Context, msg ethereum.CallMsg, blockNumber *big.Int) ([]byte, error)
-}
-
-// Dial connects to any Ethereum JSON-RPC endpoint.
-func Dial(ctx context.Context, rpcURL string) (*ethclient.Client, error) {
-	c, err := ethclient.DialContext(ctx, rpcURL)
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", rpcURL, err)
-	}
-	return c, nil
 }
 
 // Feed is one USD price feed. Only USD-quoted feeds are accepted: an ETH-quoted feed (18

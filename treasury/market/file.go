@@ -10,7 +10,6 @@ import (
 	"io"
 	"math/big"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -189,20 +188,4 @@ func (f *FileSource) Snapshot(_ context.Context, cycle uint64) (Snapshot, error)
 		return Snapshot{}, fmt.Errorf("price file has no snapshot for cycle %d", cycle)
 	}
 	return s.Clone(), nil
-}
-
-// History returns the file's snapshots as a history over assets, ordered by time.
-func (f *FileSource) History(assets []string) (*History, error) {
-	snaps := make([]Snapshot, 0, len(f.byCycle))
-	for _, s := range f.byCycle {
-		snaps = append(snaps, s)
-	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time < snaps[j].Time })
-	h := NewHistory(assets)
-	for _, s := range snaps {
-		if err := h.Append(s); err != nil {
-			return nil, err
-		}
-	}
-	return h, nil
 }

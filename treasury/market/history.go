@@ -91,20 +91,3 @@ func (h *History) LogReturns() [][]float64 {
 	}
 	return out
 }
-
-// SimpleReturns returns the per-step simple returns p_t/p_{t-1} - 1, the ones historical VaR
-// revalues a portfolio with.
-func (h *History) SimpleReturns() [][]float64 {
-	if h.Len() < 2 {
-		return nil
-	}
-	out := make([][]float64, h.Len()-1)
-	for t := 1; t < h.Len(); t++ {
-		row := make([]float64, len(h.Assets))
-		for i := range h.Assets {
-			row[i] = float64(h.Prices[t][i])/float64(h.Prices[t-1][i]) - 1
-		}
-		out[t-1] = row
-	}
-	return out
-}

@@ -40,7 +40,6 @@ type File struct {
 	VaR              *VaR       `json:"var,omitempty"` // absent: no VaR limit
 	Notes            []string   `json:"notes,omitempty"`
 	table            *assets.Table
-	pos              map[string]int
 }
 
 // Slots pads the canonical policy to a circuit shape: unused venues, groups, tiers, scenarios

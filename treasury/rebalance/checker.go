@@ -55,8 +55,8 @@ const (
 type Limit struct {
 	ID   string `json:"id"`
 	Kind string `json:"kind"`
-	// Subject is what the limit is about: the asset symbol of an asset cap, in-kind or target
-	// limit, the group name of a group cap; empty otherwise. The rebalancer uses it to pick the
+	// Subject is what the limit is about: the asset symbol of an asset cap or in-kind limit,
+	// the group name of a group cap; empty otherwise. The rebalancer uses it to pick the
 	// positions to move.
 	Subject string `json:"subject,omitempty"`
 	// Value and Bound are for people ("31.20%", ">= 150.00%").
@@ -117,8 +117,8 @@ func (r *Report) Find(id string) (Limit, bool) {
 // Checker evaluates every policy limit of a portfolio. An error means the portfolio could not be
 // evaluated at all (an unknown asset, a price out of range), not that a limit failed.
 //
-// The production checker wraps the solvency circuit's native twin (circuits/solvency.Evaluate)
-// under the governance policy (treasury/policy.File):
+// The production checker (treasury/twincheck) wraps the solvency circuit's native twin
+// (circuits/solvency.Evaluate) under the governance policy (treasury/policy.File):
 //
 //   - positions: venue slot = policy.VenueIndex(book venue's PolicyName()), asset slot =
 //     table.Index(symbol); amounts scaled from on-chain decimals to the slot's circuit precision

@@ -102,30 +102,3 @@ func ScaledCholesky(cov *mat.SymDense, scale int64) (IntFactor, error) {
 	}
 	return out, nil
 }
-
-// LowerRows returns the factor as rows of the lower triangle only (row i has i+1 entries), the
-// layout of the solvency policy's VaR.L.
-func (f IntFactor) LowerRows() [][]int64 {
-	out := make([][]int64, len(f.L))
-	for i := range f.L {
-		out[i] = append([]int64(nil), f.L[i][:i+1]...)
-	}
-	return out
-}
-
-// MaxAbs returns the largest entry magnitude, to check against the policy's entry width
-// (circuits/solvency CholBits) before publishing a factor.
-func (f IntFactor) MaxAbs() int64 {
-	var m int64
-	for _, row := range f.L {
-		for _, v := range row {
-			if v < 0 {
-				v = -v
-			}
-			if v > m {
-				m = v
-			}
-		}
-	}
-	return m
-}

@@ -1,6 +1,7 @@
 // Package riskmodel computes the treasury's market-risk statistics: an exponentially weighted
-// covariance of daily returns (RiskMetrics), historical and parametric Value-at-Risk, expected
-// shortfall, and the integer Cholesky factor the policy carries for the in-circuit VaR limit.
+// covariance of daily returns (RiskMetrics), the parametric Value-at-Risk and expected shortfall
+// under it (the engine's forecast limit), and the integer Cholesky factor the policy carries for
+// the in-circuit VaR limit.
 //
 // Statistics are float64 (returns, covariances); anything that is money on the way out (a VaR in
 // USD) is returned as an integer with 8 decimals, rounded up, since a risk figure that errs
@@ -12,7 +13,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"sort"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -59,16 +59,6 @@ func EWMACovariance(returns [][]float64, lambda float64) (*mat.SymDense, error) 
 	return cov, nil
 }
 
-// Vols returns the per-asset standard deviations (the square roots of the diagonal).
-func Vols(cov *mat.SymDense) []float64 {
-	n := cov.SymmetricDim()
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = math.Sqrt(math.Max(cov.At(i, i), 0))
-	}
-	return out
-}
-
 // toFloatUSD converts USD with 8 decimals into float dollars, for statistics only.
 func toFloatUSD(x []*big.Int) []float64 {
 	out := make([]float64, len(x))
@@ -93,44 +83,6 @@ type Tail struct {
 	Confidence float64  `json:"confidence"`
 	VaR        *big.Int `json:"var"`
 	ES         *big.Int `json:"es"`
-	// Scenarios is the number of historical scenarios (0 for parametric figures).
-	Scenarios int `json:"scenarios,omitempty"`
-}
-
-// Historical revalues the exposures x (USD with 8 decimals per asset, signed; a short is
-// negative) under each historical return row and reports VaR and expected shortfall at
-// confidence c. With N scenarios and k = max(1, floor(N·(1-c))), VaR is the k-th worst loss and
-// ES the mean of the k worst losses; a loss below zero (a gain) counts as zero VaR.
-func Historical(returns [][]float64, x []*big.Int, c float64) (Tail, error) {
-	if c <= 0 || c >= 1 {
-		return Tail{}, fmt.Errorf("confidence %g outside (0,1)", c)
-	}
-	if len(returns) == 0 {
-		return Tail{}, errors.New("historical VaR needs at least one return")
-	}
-	xf := toFloatUSD(x)
-	losses := make([]float64, len(returns))
-	for t, r := range returns {
-		if len(r) != len(xf) {
-			return Tail{}, fmt.Errorf("return row %d has %d assets, exposures %d", t, len(r), len(xf))
-		}
-		pnl := 0.0
-		for i := range r {
-			pnl += xf[i] * r[i]
-		}
-		losses[t] = -pnl
-	}
-	sort.Sort(sort.Reverse(sort.Float64Slice(losses)))
-	// The epsilon keeps 10·(1-0.8) = 1.9999999999999996 from flooring to 1.
-	k := int(math.Floor(float64(len(losses))*(1-c) + 1e-9))
-	if k < 1 {
-		k = 1
-	}
-	sum := 0.0
-	for _, l := range losses[:k] {
-		sum += l
-	}
-	return Tail{Confidence: c, VaR: ceilUSD(losses[k-1]), ES: ceilUSD(sum / float64(k)), Scenarios: len(losses)}, nil
 }
 
 // Parametric returns the normal VaR and ES of exposures x under a daily covariance, over

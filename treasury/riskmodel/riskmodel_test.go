@@ -42,40 +42,6 @@ func TestEWMAByHand(t *testing.T) {
 	}
 }
 
-func TestHistoricalByHand(t *testing.T) {
-	// Ten daily returns of one asset; a $1000 long position. Losses are -1000*r.
-	rs := []float64{0.01, -0.05, 0.02, -0.01, 0.03, -0.08, 0.00, -0.02, 0.04, -0.03}
-	ret := make([][]float64, len(rs))
-	for i, r := range rs {
-		ret[i] = []float64{r}
-	}
-	// c = 0.8: k = floor(10*0.2) = 2 worst losses: 80 and 50. VaR = 50, ES = 65.
-	tail, err := Historical(ret, []*big.Int{usd(1000)}, 0.8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(usdFloat(tail.VaR)-50) > 1e-6 || math.Abs(usdFloat(tail.ES)-65) > 1e-6 {
-		t.Fatalf("VaR %v ES %v, want 50 and 65", usdFloat(tail.VaR), usdFloat(tail.ES))
-	}
-	// A short position ($-1000): worst losses come from the rises 40 and 30.
-	tail, err = Historical(ret, []*big.Int{usd(-1000)}, 0.8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if math.Abs(usdFloat(tail.VaR)-30) > 1e-6 || math.Abs(usdFloat(tail.ES)-35) > 1e-6 {
-		t.Fatalf("short VaR %v ES %v, want 30 and 35", usdFloat(tail.VaR), usdFloat(tail.ES))
-	}
-	// Two assets, hedged: long $1000 of A, short $1000 of B with identical returns: no risk.
-	two := make([][]float64, len(rs))
-	for i, r := range rs {
-		two[i] = []float64{r, r}
-	}
-	tail, err = Historical(two, []*big.Int{usd(1000), usd(-1000)}, 0.8)
-	if err != nil || tail.VaR.Sign() != 0 {
-		t.Fatalf("perfect hedge VaR %v %v", tail.VaR, err)
-	}
-}
-
 func TestParametricClosedForm(t *testing.T) {
 	// One asset, daily sigma 2%, $1,000,000: VaR99 = z·20000 with z = 2.3263478740408408,
 	// ES99 = φ(z)/0.01 · 20000 with φ(z) = 0.026652142203458 (values from tables).
@@ -100,25 +66,6 @@ func TestParametricClosedForm(t *testing.T) {
 	}
 	if math.Abs(usdFloat(tail.VaR)-1.6448536269514722*sp) > 1e-6 {
 		t.Fatalf("two-asset VaR %v want %v", usdFloat(tail.VaR), 1.6448536269514722*sp)
-	}
-}
-
-func TestHistoricalConvergesToNormal(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	ret := make([][]float64, 50000)
-	for i := range ret {
-		ret[i] = []float64{0.03 * rng.NormFloat64()}
-	}
-	x := []*big.Int{usd(1_000_000)}
-	h, err := Historical(ret, x, 0.99)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := Parametric(mat.NewSymDense(1, []float64{0.0009}), x, 0.99, 1)
-	for name, pair := range map[string][2]*big.Int{"VaR": {h.VaR, p.VaR}, "ES": {h.ES, p.ES}} {
-		if r := usdFloat(pair[0]) / usdFloat(pair[1]); math.Abs(r-1) > 0.05 {
-			t.Fatalf("historical %s / normal %s = %g", name, name, r)
-		}
 	}
 }
 
@@ -172,13 +119,5 @@ func TestScaledCholeskyNeverUnderstates(t *testing.T) {
 		t.Logf("indefinite matrix refused: %v", err)
 	} else {
 		t.Fatal("an indefinite covariance was factored")
-	}
-}
-
-func TestLowerRows(t *testing.T) {
-	f := IntFactor{Scale: 10, L: [][]int64{{3, 0}, {-4, 5}}}
-	rows := f.LowerRows()
-	if len(rows[0]) != 1 || len(rows[1]) != 2 || rows[1][0] != -4 || f.MaxAbs() != 5 {
-		t.Fatalf("rows %v max %d", rows, f.MaxAbs())
 	}
 }

@@ -1,11 +1,14 @@
-// Package engine runs the treasury's cycles: prices, assess, rebalance, execute, prove, verify,
-// publish, record. Every stage is recorded in the state directory before the next begins, so a
-// cycle killed at any point resumes without repeating a publish or losing a trade.
-package engine
+// Package twincheck judges treasury portfolios with the solvency circuit's native twin
+// (circuits/solvency.Evaluate) under the governance policy, so the rebalancer plans against
+// exactly the rules the proof enforces and the engine checks a cycle before it proves it. It
+// also names each twin limit's subject by the policy's names (a group, a target bucket, a
+// stress scenario), from the limit's kind and subject fields.
+package twincheck
 
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/solvency-dev/solvency/circuits/assets"
@@ -16,9 +19,9 @@ import (
 	"github.com/solvency-dev/solvency/treasury/venues"
 )
 
-// TwinChecker judges portfolios with the solvency circuit's native twin, so the rebalancer
+// Checker judges portfolios with the solvency circuit's native twin, so the rebalancer
 // plans against exactly the rules the proof enforces.
-type TwinChecker struct {
+type Checker struct {
 	Policy   *policy.File
 	Table    *assets.Table
 	Canon    *solvency.Policy
@@ -26,15 +29,15 @@ type TwinChecker struct {
 	venueOf  map[string]string // book venue id -> the policy's venue name
 }
 
-// NewTwinChecker prepares the canonical policy once. The book maps the engine's venues (one
+// New prepares the canonical policy once. The book maps the engine's venues (one
 // pool per asset) to the policy's venue names; a venue whose group or tier differs from the
 // policy's is refused, since the proof takes both from the policy (S4).
-func NewTwinChecker(pf *policy.File, book *venues.Book) (*TwinChecker, error) {
+func New(pf *policy.File, book *venues.Book) (*Checker, error) {
 	canon, err := pf.Canonical()
 	if err != nil {
 		return nil, err
 	}
-	tc := &TwinChecker{Policy: pf, Table: pf.Table(), Canon: canon, groupIdx: map[string]int{}, venueOf: map[string]string{}}
+	tc := &Checker{Policy: pf, Table: pf.Table(), Canon: canon, groupIdx: map[string]int{}, venueOf: map[string]string{}}
 	for i, g := range pf.Groups {
 		tc.groupIdx[g.Name] = i
 	}
@@ -63,7 +66,7 @@ func FromCircuitUnits(units *big.Int, a assets.Asset) *big.Int {
 
 // Positions converts a treasury book's positions into the circuit's position slots, one per
 // non-zero (venue, asset), venues and assets by their policy index (S4).
-func (tc *TwinChecker) Positions(ps venues.Positions) ([]solvency.Position, error) {
+func (tc *Checker) Positions(ps venues.Positions) ([]solvency.Position, error) {
 	var out []solvency.Position
 	for _, p := range ps.Canonical() {
 		if p.Amount == nil || p.Amount.Sign() == 0 {
@@ -91,7 +94,7 @@ func (tc *TwinChecker) Positions(ps venues.Positions) ([]solvency.Position, erro
 }
 
 // Prices orders a snapshot's prices by asset slot.
-func (tc *TwinChecker) Prices(s market.Snapshot) ([]uint64, error) {
+func (tc *Checker) Prices(s market.Snapshot) ([]uint64, error) {
 	out := make([]uint64, tc.Table.Len())
 	for i, a := range tc.Table.Assets {
 		p, err := s.Price(a.Symbol)
@@ -105,7 +108,7 @@ func (tc *TwinChecker) Prices(s market.Snapshot) ([]uint64, error) {
 
 // Inputs builds the twin's inputs; liabilities are per-asset totals in on-chain units, rounded
 // up into circuit units.
-func (tc *TwinChecker) Inputs(p rebalance.Portfolio) (*solvency.Inputs, error) {
+func (tc *Checker) Inputs(p rebalance.Portfolio) (*solvency.Inputs, error) {
 	pos, err := tc.Positions(p.Positions)
 	if err != nil {
 		return nil, err
@@ -133,7 +136,7 @@ func (tc *TwinChecker) Inputs(p rebalance.Portfolio) (*solvency.Inputs, error) {
 }
 
 // Check implements rebalance.Checker.
-func (tc *TwinChecker) Check(p rebalance.Portfolio) (*rebalance.Report, error) {
+func (tc *Checker) Check(p rebalance.Portfolio) (*rebalance.Report, error) {
 	in, err := tc.Inputs(p)
 	if err != nil {
 		return nil, err
@@ -145,22 +148,17 @@ func (tc *TwinChecker) Check(p rebalance.Portfolio) (*rebalance.Report, error) {
 	return tc.Convert(rep), nil
 }
 
-// Convert copies the twin's limits into the rebalancer's report, naming each limit's subject
-// (the asset or group it is about) so the rebalancer knows what to move.
-func (tc *TwinChecker) Convert(rep *solvency.Report) *rebalance.Report {
+// Convert copies the twin's limits into the rebalancer's report, with each cap's and in-kind
+// limit's subject (the asset symbol, or the policy group's name, which the book's venues carry
+// as their group) so the rebalancer knows what to move. Other kinds keep no subject: the
+// rebalancer moves toward those by its own buckets.
+func (tc *Checker) Convert(rep *solvency.Report) *rebalance.Report {
 	out := &rebalance.Report{Pass: rep.Pass}
 	for _, l := range rep.Limits {
 		rl := rebalance.Limit{ID: l.ID, Kind: l.Kind, Value: l.Value, Bound: l.Bound, Pass: l.Pass, Headroom: l.Headroom}
-		switch {
-		case strings.HasPrefix(l.ID, "in-kind/"):
-			rl.Subject = strings.TrimPrefix(l.ID, "in-kind/")
-		case strings.HasPrefix(l.ID, "cap/asset/"):
-			rl.Subject = strings.TrimPrefix(l.ID, "cap/asset/")
-		case strings.HasPrefix(l.ID, "cap/group/"):
-			var g int
-			if _, err := fmt.Sscanf(l.ID, "cap/group/%d", &g); err == nil && g < len(tc.Policy.Groups) {
-				rl.Subject = tc.Policy.Groups[g].Name
-			}
+		switch l.Kind {
+		case solvency.KindInKind, solvency.KindAssetCap, solvency.KindGroupCap:
+			rl.Subject = SubjectName(tc.Policy, l)
 		}
 		if l.Scale != nil {
 			rl.Scale = new(big.Int).Set(l.Scale)
@@ -168,4 +166,52 @@ func (tc *TwinChecker) Convert(rep *solvency.Report) *rebalance.Report {
 		out.Limits = append(out.Limits, rl)
 	}
 	return out
+}
+
+// indexedPrefix is the id prefix of each limit kind whose subject is an index into one of the
+// policy's lists (the twin writes the index; people and the rebalancer want the name).
+var indexedPrefix = map[string]string{
+	solvency.KindGroupCap: "cap/group/",
+	solvency.KindTarget:   "target/",
+	solvency.KindStress:   "stress/",
+}
+
+// SubjectName is the policy's name for what a twin limit is about: the asset symbol of an
+// in-kind limit or asset cap, the group of a group cap, the bucket of a target band, the
+// scenario of a stress limit; "" for a limit about no one thing, or an index the policy lacks.
+func SubjectName(pf *policy.File, l solvency.Limit) string {
+	if _, ok := indexedPrefix[l.Kind]; !ok {
+		return l.Subject
+	}
+	k, err := strconv.Atoi(l.Subject)
+	if err != nil || k < 0 {
+		return ""
+	}
+	switch l.Kind {
+	case solvency.KindGroupCap:
+		if k < len(pf.Groups) {
+			return pf.Groups[k].Name
+		}
+	case solvency.KindTarget:
+		if k < len(pf.Targets) {
+			return pf.Targets[k].Name
+		}
+	case solvency.KindStress:
+		if k < len(pf.Scenarios) {
+			return pf.Scenarios[k].Name
+		}
+	}
+	return ""
+}
+
+// Label is a limit's id for people: the twin's id with a group's, bucket's or scenario's index
+// replaced by its policy name ("cap/group/aave", "target/stables/low", "stress/eth crash").
+func Label(pf *policy.File, l solvency.Limit) string {
+	prefix, ok := indexedPrefix[l.Kind]
+	name := SubjectName(pf, l)
+	rest, found := strings.CutPrefix(l.ID, prefix+l.Subject)
+	if !ok || name == "" || !found || (rest != "" && rest[0] != '/') {
+		return l.ID
+	}
+	return prefix + name + rest
 }
