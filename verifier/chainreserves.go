@@ -226,3 +226,27 @@ func CheckReservesOnChain(ctx context.Context, b contracts.Backend, op *OpenedRe
 	}
 	return rep, read, nil
 }
+
+// ChainMapFromDeployment is the chain map of a treasurychain deployment, for the prover to put
+// in the opening: every position the deployment's Safe can hold, with venue and asset names
+// turned into the opening's indices. A name missing from either index is an error (the opening
+// would otherwise leave an on-chain position unread).
+func ChainMapFromDeployment(d *treasurychain.Deployment, venueIndex, assetIndex map[string]int) (*ChainMap, error) {
+	m := &ChainMap{Version: ChainMapVersion, ChainID: d.ChainID, Multicall3: d.Multicall3.Hex()}
+	for _, p := range d.Positions() {
+		v, ok := venueIndex[p.Venue]
+		if !ok {
+			return nil, fmt.Errorf("chain map: venue %s has no index in the venue table", p.Venue)
+		}
+		a, ok := assetIndex[p.Asset]
+		if !ok {
+			return nil, fmt.Errorf("chain map: asset %s has no index in the asset table", p.Asset)
+		}
+		cp := ChainPosition{Venue: v, Asset: a, Kind: string(p.Kind), Holder: p.Holder.Hex()}
+		if p.Kind != treasurychain.KindNative {
+			cp.Contract = p.Contract.Hex()
+		}
+		m.Positions = append(m.Positions, cp)
+	}
+	return m, nil
+}

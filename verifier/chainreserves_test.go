@@ -69,13 +69,14 @@ func newChainFixture(t *testing.T) *chainFixture {
 	for i, v := range fixtureVenues {
 		venue[v] = i
 	}
-	f.m = &ChainMap{Version: ChainMapVersion, ChainID: devnet.ChainID, Multicall3: d.Multicall3.Hex()}
-	for _, p := range d.Positions() {
-		cp := ChainPosition{Venue: venue[p.Venue], Asset: idx[p.Asset], Kind: string(p.Kind), Holder: p.Holder.Hex()}
-		if p.Kind != treasurychain.KindNative {
-			cp.Contract = p.Contract.Hex()
-		}
-		f.m.Positions = append(f.m.Positions, cp)
+	if f.m, err = ChainMapFromDeployment(d, venue, idx); err != nil {
+		t.Fatal(err)
+	}
+	if f.m.ChainID != devnet.ChainID || len(f.m.Positions) != len(d.Assets)+len(d.Vaults) {
+		t.Fatalf("chain map %+v", f.m)
+	}
+	if _, err := ChainMapFromDeployment(d, map[string]int{"safe": 0}, idx); err == nil {
+		t.Fatal("a chain map left vault venues without an index")
 	}
 	// A debt: a debt token is an ERC-20 whose balance is what the holder owes. The Safe's stETH
 	// balance stands in for one at venue 5 (Aave's variableDebtToken has the same balanceOf).
