@@ -278,3 +278,57 @@ func TestProductionBatchNamesChainSafeNonce(t *testing.T) {
 		t.Errorf("wait after execution: %d, %v", n, err)
 	}
 }
+
+// TestExecuteOnceAfterCrash: a run that executed and died before re-reading (here: Execute ran,
+// its result was lost) reruns ExecuteOnce with the recorded plan and nonce: nothing is executed
+// again, and the positions around the execution block are checked. A nonce taken by another
+// transaction is reported, not executed over.
+func TestExecuteOnceAfterCrash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ex, err := NewExecutor(e.chain, e.d, e.owners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, err := e.chain.Backend.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := ex.Plan(ctx, sampleTrades())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := ex.ExecuteOnce(ctx, plan, 0, from)
+	if err != nil || first.Resumed {
+		t.Fatalf("first run: %+v %v", first, err)
+	}
+	again, err := ex.ExecuteOnce(ctx, plan, 0, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Resumed || again.TxHash != first.TxHash || again.Block != first.Block {
+		t.Fatalf("rerun executed again or found another transaction: %+v", again)
+	}
+	st, err := ReadSafe(ctx, e.chain.Backend, e.d.Safe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Nonce.Uint64() != 1 {
+		t.Fatalf("nonce %s after a rerun; want 1 (one execution)", st.Nonce)
+	}
+	// Another plan took nonce 1: the rerun of a plan recorded at nonce 1 says so.
+	other, err := ex.Plan(ctx, sampleTrades()[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.Execute(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := ex.Plan(ctx, sampleTrades()[3:4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ex.ExecuteOnce(ctx, mine, 1, from); err == nil || !strings.Contains(err.Error(), "not by this plan's transaction") {
+		t.Errorf("nonce taken by another transaction: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
@@ -252,6 +253,8 @@ type Result struct {
 	GasUsed    uint64
 	Before     *Snapshot
 	After      *Snapshot
+	// Resumed is set when ExecuteOnce found the transaction already executed.
+	Resumed bool
 }
 
 // PositionDiff is a position the chain disagrees with after execution.
@@ -274,10 +277,70 @@ func (m *MismatchError) Error() string {
 	return fmt.Sprintf("after execution, at block %d, the chain disagrees with the plan: %s", m.Block, strings.Join(parts, "; "))
 }
 
-// Execute reads every position, signs the plan's Safe transaction with the owner keys,
-// executes it, waits for it, reads every position again at the block it landed in, and checks
-// each against what the plan expects. A disagreement is a *MismatchError naming each position.
+// Execute reads every position, signs the plan's Safe transaction (at the Safe's current nonce)
+// with the owner keys, executes it, waits for it, reads every position again at the block it
+// landed in, and checks each against what the plan expects. A disagreement is a
+// *MismatchError naming each position.
 func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
+	st, err := ReadSafe(ctx, e.chain.Backend, e.d.Safe)
+	if err != nil {
+		return nil, fmt.Errorf("execute: %w", err)
+	}
+	return e.executeAt(ctx, p, st)
+}
+
+// ExecuteOnce executes the plan as the Safe transaction at nonce, exactly once across crashes:
+// a caller records (plan, nonce) before the first try and calls ExecuteOnce again after a
+// restart. If the Safe is still at nonce it executes; if the Safe has moved past it and that
+// very transaction (its safeTxHash) succeeded at or after fromBlock, it does not execute again
+// but re-reads the positions around the block it landed in and checks them; if another
+// transaction took the nonce it fails, naming it.
+func (e *Executor) ExecuteOnce(ctx context.Context, p *Plan, nonce, fromBlock uint64) (*Result, error) {
+	st, err := ReadSafe(ctx, e.chain.Backend, e.d.Safe)
+	if err != nil {
+		return nil, fmt.Errorf("execute: %w", err)
+	}
+	switch cur := st.Nonce.Uint64(); {
+	case cur == nonce:
+		return e.executeAt(ctx, p, st)
+	case cur < nonce:
+		return nil, fmt.Errorf("execute: the Safe is at nonce %d, below the plan's %d", cur, nonce)
+	}
+	stx, err := e.SafeTxFor(p, new(big.Int).SetUint64(nonce))
+	if err != nil {
+		return nil, err
+	}
+	hash := stx.Hash(e.chain.ChainID, e.d.Safe)
+	ev := e.a[ArtSafe].Events["ExecutionSuccess"]
+	logs, err := e.chain.Backend.FilterLogs(ctx, ethereum.FilterQuery{FromBlock: new(big.Int).SetUint64(fromBlock),
+		Addresses: []common.Address{e.d.Safe}, Topics: [][]common.Hash{{ev.ID}, {hash}}})
+	if err != nil {
+		return nil, fmt.Errorf("execute: search the Safe's executions: %w", err)
+	}
+	if len(logs) == 0 {
+		return nil, fmt.Errorf("execute: the Safe's nonce moved past %d, but not by this plan's transaction %s: it was not executed",
+			nonce, hash.Hex())
+	}
+	block := logs[0].BlockNumber
+	specs := e.d.Positions()
+	before, err := e.reader.Read(ctx, block-1, specs)
+	if err != nil {
+		return nil, fmt.Errorf("execute: read positions before (block %d): %w", block-1, err)
+	}
+	after, err := e.reader.Read(ctx, block, specs)
+	if err != nil {
+		return nil, fmt.Errorf("execute: read positions after (block %d): %w", block, err)
+	}
+	rcpt, err := e.chain.Backend.TransactionReceipt(ctx, logs[0].TxHash)
+	if err != nil {
+		return nil, fmt.Errorf("execute: receipt of %s: %w", logs[0].TxHash.Hex(), err)
+	}
+	res := &Result{SafeTxHash: hash, Nonce: nonce, TxHash: logs[0].TxHash, Block: block, GasUsed: rcpt.GasUsed,
+		Before: before, After: after, Resumed: true}
+	return res, CheckAfter(p, before, after)
+}
+
+func (e *Executor) executeAt(ctx context.Context, p *Plan, st *SafeState) (*Result, error) {
 	if len(p.Calls) == 0 {
 		return nil, errors.New("execute: the plan has no calls")
 	}
@@ -289,10 +352,6 @@ func (e *Executor) Execute(ctx context.Context, p *Plan) (*Result, error) {
 	before, err := e.reader.Read(ctx, head, specs)
 	if err != nil {
 		return nil, fmt.Errorf("execute: read positions before: %w", err)
-	}
-	st, err := ReadSafe(ctx, e.chain.Backend, e.d.Safe)
-	if err != nil {
-		return nil, fmt.Errorf("execute: %w", err)
 	}
 	stx, err := e.SafeTxFor(p, st.Nonce)
 	if err != nil {
