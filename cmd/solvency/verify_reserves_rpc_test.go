@@ -117,6 +117,7 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("honest opening: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	t.Logf("honest:\n%s", stdout)
 	if !strings.Contains(stdout, "read from the chain at block") || !strings.Contains(stdout, "countersign sha256:") ||
 		!strings.Contains(stdout, d.Safe.Hex()) {
 		t.Errorf("honest output:\n%s", stdout)
