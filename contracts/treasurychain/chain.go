@@ -94,6 +94,14 @@ func (s sender) send(ctx context.Context, to common.Address, value *big.Int, dat
 	bc := bind.NewBoundContract(to, abi.ABI{}, s.chain.Backend, s.chain.Backend, s.chain.Backend)
 	o := s.opts(ctx)
 	o.Value = value
+	// The estimate is the least gas with which the call succeeds in the node's simulation; a
+	// Safe passes all but a reserve of gasleft() to its inner calls (and the EVM keeps 1/64 of
+	// each call's gas back), so give a quarter more rather than fail at the margin.
+	gas, err := s.chain.Backend.EstimateGas(ctx, ethereum.CallMsg{From: o.From, To: &to, Value: value, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	o.GasLimit = gas + gas/4
 	tx, err := bc.RawTransact(o, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)

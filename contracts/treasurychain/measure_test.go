@@ -93,3 +93,44 @@ func TestRead64PositionsOneCall(t *testing.T) {
 	t.Logf("64 positions at one block: 1 eth_call (Multicall3.aggregate3), median %s, min %s, max %s over 20 reads",
 		times[10], times[0], times[19])
 }
+
+// TestSafeExecutionGas logs the receipt gas of one Safe execution (2-of-3 owners, MultiSend of
+// the plan's calls) for plans of 1, 3, 5 and 10 trades on the sample treasury.
+func TestSafeExecutionGas(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ex, err := NewExecutor(e.chain, e.d, e.owners[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := func(whole int64) *big.Int { return units(whole, 6) }
+	plans := map[int][]Trade{
+		1: {{Kind: TradeDeposit, Venue: "compound-v3-usdc", Asset: "USDC", Amount: small(1000)}},
+		3: {
+			{Kind: TradeWithdraw, Venue: "aave-v3-usdc", Asset: "USDC", Amount: small(10_000)},
+			{Kind: TradeSwap, Asset: "USDC", ToAsset: "DAI", Amount: small(10_000)},
+			{Kind: TradeDeposit, Venue: "aave-v3-dai", Asset: "DAI", Amount: units(9_000, 18)},
+		},
+		5: sampleTrades(),
+	}
+	var ten []Trade
+	for range 2 {
+		ten = append(ten, sampleTrades()...)
+	}
+	for i := range ten {
+		ten[i].Amount = new(big.Int).Quo(ten[i].Amount, big.NewInt(100))
+		ten[i].MinOut = nil
+	}
+	plans[10] = ten
+	for _, n := range []int{1, 3, 5, 10} {
+		plan, err := ex.Plan(ctx, plans[n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := ex.Execute(ctx, plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Safe execution, %2d trades, %2d calls: %d gas", n, len(plan.Calls), res.GasUsed)
+	}
+}
