@@ -23,6 +23,9 @@ import (
 	"github.com/solvency-dev/solvency/contracts"
 )
 
+// EnvPassword names the environment variable the CLI reads a keystore password from.
+const EnvPassword = "SOLVENCY_KEY_PASSWORD"
+
 // maxKeystoreFile bounds a keystore file read from disk (they are under 1 KiB).
 const maxKeystoreFile = 64 << 10
 
