@@ -41,6 +41,9 @@ type Trade struct {
 	Amount  *big.Int
 	MinOut  *big.Int
 	Spender common.Address
+	// UseSwapOut makes a deposit's amount the output of the swap just before it in the plan
+	// (known only when the plan is made, from the pool's reserves); Amount is then ignored.
+	UseSwapOut bool
 }
 
 func (t Trade) String() string {
@@ -107,7 +110,14 @@ func (e *Executor) Plan(ctx context.Context, trades []Trade) (*Plan, error) {
 	}
 	reserves := map[common.Address][2]*big.Int{}
 	safe := e.d.SafeVenue
+	var lastOut *big.Int
 	for i, t := range trades {
+		if t.UseSwapOut {
+			if t.Kind != TradeDeposit || lastOut == nil || i == 0 || trades[i-1].Kind != TradeSwap || trades[i-1].ToAsset != t.Asset {
+				return nil, fmt.Errorf("trade %d (%s): only a deposit of the asset the swap just before it bought can use its output", i, t)
+			}
+			t.Amount = lastOut
+		}
 		if t.Amount == nil || t.Amount.Sign() <= 0 {
 			return nil, fmt.Errorf("trade %d (%s): amount must be positive", i, t)
 		}
@@ -147,6 +157,7 @@ func (e *Executor) Plan(ctx context.Context, trades []Trade) (*Plan, error) {
 		case TradeSwap:
 			var out *big.Int
 			calls, out, err = e.swap(ctx, reserves, t)
+			lastOut = out
 			if err == nil {
 				add(key(safe, t.Asset), new(big.Int).Neg(t.Amount))
 				add(key(safe, t.ToAsset), out)
