@@ -2,6 +2,7 @@ package treasurychain
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/treasury/execute"
 )
 
@@ -102,4 +104,17 @@ func WaitNonce(ctx context.Context, b contracts.Backend, safe common.Address, no
 		case <-time.After(poll):
 		}
 	}
+}
+
+// WriteProductionBatch writes the batch (for the Transaction Builder's import) and the pending
+// Safe transaction (for the owners to compare the safeTxHash their wallets show) atomically.
+func WriteProductionBatch(batchPath, pendingPath string, b *execute.Batch, p *PendingSafeTx) error {
+	if err := execute.WriteSafeBatch(batchPath, b); err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode pending Safe transaction: %w", err)
+	}
+	return atomicfile.WriteFile(pendingPath, append(raw, '\n'), 0o644)
 }

@@ -3,8 +3,11 @@ package treasurychain
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
+	"github.com/solvency-dev/solvency/treasury/execute"
 )
 
 type env struct {
@@ -264,6 +268,25 @@ func TestProductionBatchNamesChainSafeNonce(t *testing.T) {
 	}
 	if common.Hash(out[0].([32]byte)) != pend.SafeTxHash {
 		t.Errorf("safeTxHash %s is not the Safe's", pend.SafeTxHash.Hex())
+	}
+	dir := t.TempDir()
+	bp, pp := filepath.Join(dir, "safe-batch.json"), filepath.Join(dir, "safe-tx.json")
+	if err := WriteProductionBatch(bp, pp, b, pend); err != nil {
+		t.Fatal(err)
+	}
+	var back execute.Batch
+	var backTx PendingSafeTx
+	for path, v := range map[string]any{bp: &back, pp: &backTx} {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if back.ChainID != "1337" || back.Meta.CreatedFromSafeAddress != e.d.Safe.Hex() || backTx.Nonce != 1 || backTx.SafeTxHash != pend.SafeTxHash {
+		t.Errorf("written batch %+v / %+v", back.Meta, backTx)
 	}
 	// Nobody signs: the wait times out with a message naming the Safe and nonce.
 	if _, err := WaitNonce(ctx, e.chain.Backend, e.d.Safe, 1, 10*time.Millisecond, 50*time.Millisecond); !errors.Is(err, ErrNonceTimeout) ||
