@@ -76,7 +76,9 @@ it), after checking the node's chain id and that the Multicall3 address holds th
 code. Amounts are compared as observed balances are: any long above what the chain holds, any
 debt below it, or an opened amount nobody observed fails. --balances then adds venues with no
 contract (custodians, exchanges); a (venue, asset) may come from one source only. The holders
-and contracts read are printed: check that they are the treasury's and the real venues'.
+and contracts read are printed: check that they are the treasury's and the real venues', and
+that none of the treasury's accounts or debts is missing (a debt the opening leaves out of its
+chain positions is not read).
 
 When every check holds and balances were compared, it prints a countersignature: the digest
 sha256(cycle ‖ RC ‖ block) (8-byte big-endian cycle, 32-byte RC, 8-byte big-endian block) and a
