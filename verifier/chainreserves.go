@@ -2,7 +2,8 @@ package verifier
 
 // Reserves read from the chain (R1). The opening names, per (venue, asset), where the amount
 // lives on chain (ChainMap); the auditor reads every one of them from their own node at the
-// statement's reserves block, with one Multicall3 eth_call at that block, and compares them
+// statement's reserves block, with one eth_call at that block to Uniswap's read aggregator
+// (UniswapInterfaceMulticall, whose code is checked first), and compares them
 // with the opened amounts exactly as observed balances are compared (CompareBalances).
 
 import (
@@ -27,10 +28,10 @@ const ChainMapVersion = 1
 // carries it (its "chain" field) so the auditor knows what to read. Several entries may name
 // one (venue, asset) (a vault position and a debt at one lending venue): their amounts add up.
 type ChainMap struct {
-	Version    int             `json:"version"`
-	ChainID    uint64          `json:"chain_id"`
-	Multicall3 string          `json:"multicall3"`
-	Positions  []ChainPosition `json:"positions"`
+	Version   int             `json:"version"`
+	ChainID   uint64          `json:"chain_id"`
+	Multicall string          `json:"multicall"` // a UniswapInterfaceMulticall (v3-periphery 1.4.4 build)
+	Positions []ChainPosition `json:"positions"`
 }
 
 // ChainPosition is one read: Kind is "native" (the holder's coin balance), "erc20"
@@ -65,11 +66,11 @@ func parseAddr(s, what string) (common.Address, error) {
 	return common.HexToAddress(s), nil
 }
 
-// CheckMulticallCode refuses a Multicall3 address whose code at block is not the compiled
-// Multicall3: the reader trusts its answers, so an operator-named look-alike could report any
-// balance.
+// CheckMulticallCode refuses a multicall address whose code at block is not the pinned build of
+// UniswapInterfaceMulticall (the artifact @uniswap/v3-periphery 1.4.4 ships): the reader trusts
+// its answers, so an operator-named look-alike could report any balance.
 func CheckMulticallCode(ctx context.Context, b contracts.Backend, addr common.Address, block uint64) error {
-	art, err := treasurychain.LoadArtifact(treasurychain.ArtMulticall3)
+	art, err := treasurychain.LoadArtifact(treasurychain.ArtMulticall)
 	if err != nil {
 		return err
 	}
@@ -79,16 +80,16 @@ func CheckMulticallCode(ctx context.Context, b contracts.Backend, addr common.Ad
 	}
 	code, err := b.CodeAt(ctx, addr, new(big.Int).SetUint64(block))
 	if err != nil {
-		return fmt.Errorf("read code of Multicall3 %s at block %d: %w", addr.Hex(), block, err)
+		return fmt.Errorf("read code of the multicall %s at block %d: %w", addr.Hex(), block, err)
 	}
 	if crypto.Keccak256Hash(code) != crypto.Keccak256Hash(want) {
-		return mismatch("the code at %s at block %d is not Multicall3 (compiled from the pinned source): its answers cannot be trusted", addr.Hex(), block)
+		return mismatch("the code at %s at block %d is not UniswapInterfaceMulticall (the pinned @uniswap/v3-periphery build): its answers cannot be trusted", addr.Hex(), block)
 	}
 	return nil
 }
 
 // ReadChainBalances reads every position of m at block from the node behind b with one
-// Multicall3 eth_call, after checking the node's chain id and the Multicall3 code, and returns
+// multicall eth_call, after checking the node's chain id and the multicall's code, and returns
 // the amounts per (venue, asset) as observed balances in base units. table is the asset table
 // (the bundle's) that names each asset index.
 func ReadChainBalances(ctx context.Context, b contracts.Backend, m *ChainMap, block uint64, table []assets.Asset) (*ChainReadReport, error) {
@@ -105,7 +106,7 @@ func ReadChainBalances(ctx context.Context, b contracts.Backend, m *ChainMap, bl
 	if !id.IsUint64() || id.Uint64() != m.ChainID {
 		return nil, fmt.Errorf("the node is chain %s; the opening's positions are on chain %d", id, m.ChainID)
 	}
-	mc, err := parseAddr(m.Multicall3, "multicall3")
+	mc, err := parseAddr(m.Multicall, "multicall")
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func ReadChainBalances(ctx context.Context, b contracts.Backend, m *ChainMap, bl
 	})
 	obs := &ObservedBalances{Version: ObservedBalancesVersion, Block: block, ChainID: m.ChainID}
 	for _, k := range keys {
-		src := fmt.Sprintf("%v @%d (one Multicall3 eth_call)", sources[k], block)
+		src := fmt.Sprintf("%v @%d (one multicall eth_call)", sources[k], block)
 		obs.Balances = append(obs.Balances, ObservedBalance{Venue: k.venue, Asset: k.asset, Symbol: table[k.asset].Symbol,
 			AmountBase: sums[k].String(), Source: src})
 	}
@@ -232,7 +233,7 @@ func CheckReservesOnChain(ctx context.Context, b contracts.Backend, op *OpenedRe
 // turned into the opening's indices. A name missing from either index is an error (the opening
 // would otherwise leave an on-chain position unread).
 func ChainMapFromDeployment(d *treasurychain.Deployment, venueIndex, assetIndex map[string]int) (*ChainMap, error) {
-	m := &ChainMap{Version: ChainMapVersion, ChainID: d.ChainID, Multicall3: d.Multicall3.Hex()}
+	m := &ChainMap{Version: ChainMapVersion, ChainID: d.ChainID, Multicall: d.Multicall.Hex()}
 	for _, p := range d.Positions() {
 		v, ok := venueIndex[p.Venue]
 		if !ok {

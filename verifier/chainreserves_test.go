@@ -193,12 +193,12 @@ func TestR1_OnChainCheckRefusesUnusableMaps(t *testing.T) {
 	ctx := context.Background()
 	op := f.honestOpening(t)
 
-	// A Multicall3 address whose code is something else (here the Safe) is refused: its answers
+	// A multicall address whose code is something else (here the Safe) is refused: its answers
 	// would be the operator's.
 	fake := *f.m
-	fake.Multicall3 = f.d.Safe.Hex()
+	fake.Multicall = f.d.Safe.Hex()
 	if _, _, err := CheckReservesOnChain(ctx, f.chain.Backend, op, &fake, nil, f.table); !errors.Is(err, ErrReservesMismatch) ||
-		!strings.Contains(err.Error(), "not Multicall3") {
+		!strings.Contains(err.Error(), "not UniswapInterfaceMulticall") {
 		t.Errorf("look-alike multicall: %v", err)
 	}
 	wrong := *f.m

@@ -69,13 +69,14 @@ observed debt, a debt the opening does not show. A nonzero opened amount that wa
 fails too. Opened amounts below the observed ones are conservative and pass.
 
 With --rpc, when the opening names where its on-chain positions are held (its "chain" field:
-chain id, a Multicall3 address, and per (venue, asset) a holder and a token, ERC-4626 vault or
+chain id, a multicall address, and per (venue, asset) a holder and a token, ERC-4626 vault or
 debt token), this command reads every one of them itself from that node at the statement's
-reserves block, with one Multicall3 call at that block (use an archive node: older blocks need
-it), after checking the node's chain id and that the Multicall3 address holds the real Multicall3
-code. Amounts are compared as observed balances are: any long above what the chain holds, any
-debt below it, or an opened amount nobody observed fails. --balances then adds venues with no
-contract (custodians, exchanges); a (venue, asset) may come from one source only. The holders
+reserves block, with one call at that block to Uniswap's read aggregator UniswapInterfaceMulticall
+(use an archive node: older blocks need it), after checking the node's chain id and that the
+multicall address holds exactly the build @uniswap/v3-periphery 1.4.4 ships. Amounts are
+compared as observed balances are: any long above what the chain holds, any debt below it, or
+an opened amount nobody observed fails. --balances then adds venues with no contract
+(custodians, exchanges); a (venue, asset) may come from one source only. The holders
 and contracts read are printed: check that they are the treasury's and the real venues', and
 that none of the treasury's accounts or debts is missing (a debt the opening leaves out of its
 chain positions is not read).
@@ -284,7 +285,7 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 				res.ChainReads = read.Reads
 			}
 			if errors.Is(err, verifier.ErrReservesMismatch) {
-				res.Checks = append(res.Checks, reservesCheck("the chain positions are read through the real Multicall3", err))
+				res.Checks = append(res.Checks, reservesCheck("the chain positions are read through the pinned multicall build", err))
 				return fail(exitInvalid, err)
 			}
 		} else {

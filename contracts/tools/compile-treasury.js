@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 // compile-treasury.js compiles the treasury contracts the dev chain holds (tokens, ERC-4626
-// vaults, a Safe with its proxy factory and MultiSend, a Uniswap V2 pool, Multicall3) from the
-// pinned npm packages in package-lock.json, each with the compiler its sources pin:
+// vaults, a Safe with its proxy factory and MultiSend, a Uniswap V2 pool, a read aggregator) from
+// the pinned npm packages in package-lock.json, each with the compiler its sources pin:
 //
 //   solc 0.8.37  (the project's compiler)  OpenZeppelin 5.4.0 tokens and vaults, Safe 1.4.1
 //   solc 0.5.16  (npm alias solc-0.5.16)   @uniswap/v2-core 1.0.1 (its pragma is exactly =0.5.16)
-//   solc 0.8.12  (npm alias solc-0.8.12)   Multicall3 (pragma exactly 0.8.12; vendored source)
+//
+// The aggregator, UniswapInterfaceMulticall, is taken as built: @uniswap/v3-periphery 1.4.4 ships
+// Uniswap's compiled artifact of contracts/lens/UniswapInterfaceMulticall.sol (solc 0.7.6) but
+// not that source file (its package.json publishes only contracts/base, interfaces and
+// libraries), so there is nothing here to compile; the ABI and bytecode are read from the
+// package and the compiler version from the bytecode's CBOR trailer.
 //
 // usage: node tools/compile-treasury.js OUT_DIR
 //
@@ -22,7 +27,7 @@ const ROOT = path.resolve(__dirname, '..'); // contracts/
 
 // GROUPS: which compiler builds which sources, with which settings, and which contracts are kept.
 // Source unit names are package paths ("@openzeppelin/contracts/...") for npm sources and paths
-// relative to contracts/ for the project's own and vendored files.
+// relative to contracts/ for the project's own files.
 const GROUPS = [
   {
     compiler: 'solc',
@@ -45,11 +50,14 @@ const GROUPS = [
     sources: ['@uniswap/v2-core/contracts/UniswapV2Factory.sol'],
     keep: ['UniswapV2Factory', 'UniswapV2Pair'],
   },
+];
+
+// PREBUILT: contracts a pinned package ships compiled (Hardhat artifacts) but not as source.
+const PREBUILT = [
   {
-    compiler: 'solc-0.8.12',
-    settings: { optimizer: { enabled: true, runs: 10000000 }, evmVersion: 'london', metadata: { bytecodeHash: 'none' } },
-    sources: ['vendor/multicall3/Multicall3.sol'],
-    keep: ['Multicall3'],
+    pkg: '@uniswap/v3-periphery',
+    artifact: 'artifacts/contracts/lens/UniswapInterfaceMulticall.sol/UniswapInterfaceMulticall.json',
+    contractName: 'UniswapInterfaceMulticall',
   },
 ];
 
@@ -140,6 +148,41 @@ function compileGroup(g) {
   return out;
 }
 
+// prebuilt converts a package's Hardhat artifact to this tool's format. It refuses link
+// references (the runtime code must be complete) and bytecode without a solc CBOR trailer.
+function prebuilt(p) {
+  const dir = path.join(ROOT, 'node_modules', p.pkg);
+  let pkg, art;
+  try {
+    pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    art = JSON.parse(fs.readFileSync(path.join(dir, p.artifact), 'utf8'));
+  } catch (e) {
+    throw new Error(`${p.pkg}/${p.artifact}: ${e.message}: run scripts/setup.sh (npm ci in contracts/)`);
+  }
+  if (art._format !== 'hh-sol-artifact-1' || art.contractName !== p.contractName) {
+    throw new Error(`${p.pkg}/${p.artifact} is not the Hardhat artifact of ${p.contractName}`);
+  }
+  if (Object.keys(art.linkReferences || {}).length || Object.keys(art.deployedLinkReferences || {}).length) {
+    throw new Error(`${p.contractName} needs libraries linked`);
+  }
+  // solc appends CBOR {"solc": <3 version bytes>} (a1 64 'solc' 43 ...) and its length (000a)
+  // when the metadata hash is off, as Uniswap built the periphery.
+  const m = /a164736f6c6343([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})000a$/.exec(art.deployedBytecode);
+  if (!m) throw new Error(`${p.contractName}: runtime code has no solc version trailer`);
+  const compiler = [m[1], m[2], m[3]].map((h) => parseInt(h, 16)).join('.');
+  return {
+    contractName: art.contractName,
+    sourceName: `${p.pkg}/${art.sourceName}`,
+    compiler,
+    settings: { prebuilt: `${p.pkg}@${pkg.version}/${p.artifact}` },
+    abi: art.abi,
+    bytecode: art.bytecode,
+    deployedBytecode: art.deployedBytecode,
+    immutableReferences: {},
+    immutableNames: {},
+  };
+}
+
 function main(argv) {
   if (argv.length !== 1) {
     process.stderr.write('usage: node tools/compile-treasury.js OUT_DIR\n');
@@ -147,13 +190,13 @@ function main(argv) {
   }
   const outDir = argv[0];
   fs.mkdirSync(outDir, { recursive: true });
-  for (const g of GROUPS) {
-    for (const c of Object.values(compileGroup(g))) {
-      const file = path.join(outDir, c.contractName + '.json');
-      fs.writeFileSync(file + '.tmp', JSON.stringify(c, null, 2) + '\n');
-      fs.renameSync(file + '.tmp', file);
-    }
-  }
+  const write = (c) => {
+    const file = path.join(outDir, c.contractName + '.json');
+    fs.writeFileSync(file + '.tmp', JSON.stringify(c, null, 2) + '\n');
+    fs.renameSync(file + '.tmp', file);
+  };
+  for (const g of GROUPS) Object.values(compileGroup(g)).forEach(write);
+  PREBUILT.map(prebuilt).forEach(write);
 }
 
 main(process.argv.slice(2));

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -68,7 +69,7 @@ func TestDeployFundsSafeAndReadsEveryPosition(t *testing.T) {
 	if st.Threshold != 2 || len(st.Owners) != 3 || st.Nonce.Sign() != 0 {
 		t.Fatalf("Safe state %+v", st)
 	}
-	r, err := NewReader(e.chain.Backend, e.d.Multicall3)
+	r, err := NewReader(e.chain.Backend, e.d.Multicall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,10 +100,33 @@ func TestDeployFundsSafeAndReadsEveryPosition(t *testing.T) {
 	if _, err := r.Read(ctx, e.d.Block, bad); err == nil || !strings.Contains(err.Error(), "x/USDC") {
 		t.Errorf("a non-token position read: %v", err)
 	}
-	// No Multicall3 at block 0.
+	// An address with no code answers a sub-call with success and no data: it is named too.
+	empty := append(e.d.Positions(), PositionSpec{Venue: "y", Asset: "USDC", Kind: KindERC20, Holder: e.d.Safe,
+		Contract: common.HexToAddress("0x00000000000000000000000000000000000000ee")})
+	if _, err := r.Read(ctx, e.d.Block, empty); err == nil || !strings.Contains(err.Error(), "y/USDC") {
+		t.Errorf("a position at an address with no code read: %v", err)
+	}
+	// No aggregator at block 0.
 	if _, err := r.Read(ctx, 0, e.d.Positions()); !errors.Is(err, ErrNoMulticall) {
 		t.Errorf("read at block 0: %v", err)
 	}
+	// A node that answers for another block than the one asked is caught by the block number
+	// the aggregator returns.
+	lagging, err := NewReader(&laggingBackend{Backend: e.chain.Backend}, e.d.Multicall)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lagging.Read(ctx, e.d.Block, e.d.Positions()); err == nil || !strings.Contains(err.Error(), "answered for block") {
+		t.Errorf("a read answered for the block before: %v", err)
+	}
+}
+
+// laggingBackend answers every eth_call for the block before the one asked: a node fault the
+// dev chain cannot produce.
+type laggingBackend struct{ contracts.Backend }
+
+func (l *laggingBackend) CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error) {
+	return l.Backend.CallContract(ctx, msg, new(big.Int).Sub(block, big.NewInt(1)))
 }
 
 func sampleTrades() []Trade {

@@ -89,7 +89,7 @@ type Deployment struct {
 	SafeProxyFactory  common.Address   `json:"safeProxyFactory"`
 	MultiSend         common.Address   `json:"multiSend"`
 	MultiSendCallOnly common.Address   `json:"multiSendCallOnly"`
-	Multicall3        common.Address   `json:"multicall3"`
+	Multicall         common.Address   `json:"multicall"`
 	UniswapV2Factory  common.Address   `json:"uniswapV2Factory"`
 	Assets            []DeployedAsset  `json:"assets"`
 	Vaults            []DeployedVault  `json:"vaults"`
@@ -208,7 +208,7 @@ func Deploy(ctx context.Context, chain *contracts.Chain, spec Spec) (*Deployment
 		return nil, fmt.Errorf("treasury spec: %w", err)
 	}
 	a, err := loadABIs(ArtDevToken, ArtDevVault, ArtSafe, ArtSafeProxyFactory, ArtMultiSend, ArtMultiSendCallOnly,
-		ArtUniswapV2Factory, ArtUniswapV2Pair, ArtMulticall3)
+		ArtUniswapV2Factory, ArtUniswapV2Pair, ArtMulticall)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func Deploy(ctx context.Context, chain *contracts.Chain, spec Spec) (*Deployment
 		dst  *common.Address
 		args []any
 	}{
-		{ArtMulticall3, &d.Multicall3, nil},
+		{ArtMulticall, &d.Multicall, nil},
 		{ArtSafe, &d.SafeSingleton, nil},
 		{ArtSafeProxyFactory, &d.SafeProxyFactory, nil},
 		{ArtMultiSend, &d.MultiSend, nil},

@@ -84,7 +84,7 @@ func NewExecutor(chain *contracts.Chain, d *Deployment, ownerKeys []*ecdsa.Priva
 	if err != nil {
 		return nil, err
 	}
-	r, err := NewReader(chain.Backend, d.Multicall3)
+	r, err := NewReader(chain.Backend, d.Multicall)
 	if err != nil {
 		return nil, err
 	}

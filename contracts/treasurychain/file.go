@@ -57,8 +57,8 @@ func ReadDeployment(path string) (*Deployment, error) {
 		return nil, fmt.Errorf("deployment %s: version %d; this tool reads version %d", path, df.Version, DeploymentVersion)
 	}
 	d := df.Deployment
-	if d.Safe == ([20]byte{}) || d.Multicall3 == ([20]byte{}) || d.MultiSendCallOnly == ([20]byte{}) || d.SafeVenue == "" {
-		return nil, errors.New("deployment " + path + ": no Safe, Multicall3, MultiSendCallOnly or Safe venue")
+	if d.Safe == ([20]byte{}) || d.Multicall == ([20]byte{}) || d.MultiSendCallOnly == ([20]byte{}) || d.SafeVenue == "" {
+		return nil, errors.New("deployment " + path + ": no Safe, multicall, MultiSendCallOnly or Safe venue")
 	}
 	return d, nil
 }

@@ -12,7 +12,7 @@ import (
 
 func TestDeploymentFileRoundTripStrict(t *testing.T) {
 	d := &Deployment{ChainID: 1337, Safe: common.HexToAddress("0x5afe"), SafeVenue: "safe", Owners: []common.Address{common.HexToAddress("0x1")},
-		Threshold: 1, Multicall3: common.HexToAddress("0xca11"), MultiSendCallOnly: common.HexToAddress("0x5e"),
+		Threshold: 1, Multicall: common.HexToAddress("0xca11"), MultiSendCallOnly: common.HexToAddress("0x5e"),
 		Assets: []DeployedAsset{{Symbol: "ETH", Decimals: 18, Native: true}, {Symbol: "USDC", Decimals: 6, Token: common.HexToAddress("0xc0")}},
 		Vaults: []DeployedVault{{Venue: "v", Asset: "USDC", Address: common.HexToAddress("0x7a")}}, Block: 9}
 	path := filepath.Join(t.TempDir(), "treasury.json")

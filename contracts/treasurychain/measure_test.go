@@ -70,7 +70,7 @@ func TestRead64PositionsOneCall(t *testing.T) {
 		t.Fatalf("built %d positions", len(specs))
 	}
 	cb := &countingBackend{Backend: client}
-	r, err := NewReader(cb, d.Multicall3)
+	r, err := NewReader(cb, d.Multicall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestRead64PositionsOneCall(t *testing.T) {
 		t.Fatalf("%d eth_calls for 20 reads of 64 positions; want one each", cb.calls)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	t.Logf("64 positions at one block: 1 eth_call (Multicall3.aggregate3), median %s, min %s, max %s over 20 reads",
+	t.Logf("64 positions at one block: 1 eth_call (UniswapInterfaceMulticall.multicall), median %s, min %s, max %s over 20 reads",
 		times[10], times[0], times[19])
 }
 

@@ -18,7 +18,7 @@ type Kind string
 
 // Position kinds.
 const (
-	// KindNative is the holder's native coin balance (Multicall3.getEthBalance).
+	// KindNative is the holder's native coin balance (the aggregator's getEthBalance).
 	KindNative Kind = "native"
 	// KindERC20 is Contract.balanceOf(Holder).
 	KindERC20 Kind = "erc20"
@@ -69,43 +69,56 @@ func (s *Snapshot) Amount(venue, asset string) *big.Int {
 	return nil
 }
 
-// Reader reads positions through a Multicall3 contract.
+// Reader reads positions through a UniswapInterfaceMulticall contract (Uniswap's read
+// aggregator, @uniswap/v3-periphery 1.4.4).
 type Reader struct {
 	backend   contracts.Backend
 	multicall common.Address
 	a         abis
 }
 
-// NewReader returns a reader over the Multicall3 at multicall.
+// NewReader returns a reader over the UniswapInterfaceMulticall at multicall.
 func NewReader(backend contracts.Backend, multicall common.Address) (*Reader, error) {
-	a, err := loadABIs(ArtMulticall3, ArtDevVault)
+	a, err := loadABIs(ArtMulticall, ArtDevVault)
 	if err != nil {
 		return nil, err
 	}
 	return &Reader{backend: backend, multicall: multicall, a: a}, nil
 }
 
-// call3 is Multicall3's Call3 tuple; field names match the ABI's components.
-type call3 struct {
-	Target       common.Address
-	AllowFailure bool
-	CallData     []byte
+// SubCallGas caps each sub-call of a read. A view a position needs (balanceOf, maxWithdraw,
+// getEthBalance) costs tens of thousands of gas; the cap only keeps one runaway call from taking
+// the whole eth_call's gas, and a sub-call that runs out fails and is named like any failure.
+const SubCallGas = 1_000_000
+
+// mcCall is UniswapInterfaceMulticall's Call tuple; field names match the ABI's components.
+type mcCall struct {
+	Target   common.Address
+	GasLimit *big.Int
+	CallData []byte
 }
 
-type result3 struct {
+// mcResult is its Result tuple.
+type mcResult struct {
 	Success    bool
+	GasUsed    *big.Int
 	ReturnData []byte
 }
 
-// ErrNoMulticall is returned when the Multicall3 address has no code at the block read.
-var ErrNoMulticall = errors.New("no Multicall3 code at that address and block")
+// ErrNoMulticall is returned when the aggregator's address has no code at the block read.
+var ErrNoMulticall = errors.New("no multicall code at that address and block")
 
-// Read reads every position at block with one eth_call to Multicall3.aggregate3 at that block.
-// Sub-calls may fail inside the multicall (allowFailure) so that a failed one is named: every
-// one must succeed with one word, else the read fails naming the position (a token or vault
-// that is not one, an address with no code, a call that reverts).
+// Read reads every position at block with one eth_call to UniswapInterfaceMulticall.multicall at
+// that block. The aggregator never reverts for a failed sub-call (it records success per call),
+// so a failed one is named: every one must succeed with one word, else the read fails naming the
+// position (a token or vault that is not one, an address with no code, a call that reverts). The
+// block number the aggregator reports must be the block asked for.
 func (r *Reader) Read(ctx context.Context, block uint64, specs []PositionSpec) (*Snapshot, error) {
-	var calls []call3
+	var calls []mcCall
+	gas := big.NewInt(SubCallGas)
+	add := func(target common.Address, data []byte) {
+		calls = append(calls, mcCall{Target: target, GasLimit: gas, CallData: data})
+	}
 	idx := make([][2]int, len(specs)) // first call, count
 	for i, p := range specs {
 		idx[i][0] = len(calls)
@@ -113,19 +126,20 @@ func (r *Reader) Read(ctx context.Context, block uint64, specs []PositionSpec) (
 		switch p.Kind {
 		case KindNative:
 			var data []byte
-			if data, err = r.a.pack(ArtMulticall3, "getEthBalance", p.Holder); err == nil {
-				calls = append(calls, call3{Target: r.multicall, AllowFailure: true, CallData: data})
+			if data, err = r.a.pack(ArtMulticall, "getEthBalance", p.Holder); err == nil {
+				add(r.multicall, data)
 			}
 		case KindERC20, KindDebt:
 			var data []byte
 			if data, err = r.a.pack(ArtDevVault, "balanceOf", p.Holder); err == nil {
-				calls = append(calls, call3{Target: p.Contract, AllowFailure: true, CallData: data})
+				add(p.Contract, data)
 			}
 		case KindVault:
 			var mw, bal []byte
 			if mw, err = r.a.pack(ArtDevVault, "maxWithdraw", p.Holder); err == nil {
 				if bal, err = r.a.pack(ArtDevVault, "balanceOf", p.Holder); err == nil {
-					calls = append(calls, call3{Target: p.Contract, AllowFailure: true, CallData: mw}, call3{Target: p.Contract, AllowFailure: true, CallData: bal})
+					add(p.Contract, mw)
+					add(p.Contract, bal)
 				}
 			}
 		default:
@@ -139,7 +153,7 @@ func (r *Reader) Read(ctx context.Context, block uint64, specs []PositionSpec) (
 		}
 		idx[i][1] = len(calls) - idx[i][0]
 	}
-	data, err := r.a.pack(ArtMulticall3, "aggregate3", calls)
+	data, err := r.a.pack(ArtMulticall, "multicall", calls)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +165,18 @@ func (r *Reader) Read(ctx context.Context, block uint64, specs []PositionSpec) (
 	if len(out) == 0 {
 		return nil, fmt.Errorf("multicall %s at block %d: %w", r.multicall.Hex(), block, ErrNoMulticall)
 	}
-	vals, err := r.a[ArtMulticall3].Unpack("aggregate3", out)
+	vals, err := r.a[ArtMulticall].Unpack("multicall", out)
 	if err != nil {
 		return nil, fmt.Errorf("multicall at block %d: decode: %w", block, err)
 	}
-	results := *abi.ConvertType(vals[0], new([]result3)).(*[]result3)
+	if len(vals) != 2 {
+		return nil, fmt.Errorf("multicall at block %d: %d return values, want 2", block, len(vals))
+	}
+	got, ok := vals[0].(*big.Int)
+	if !ok || !got.IsUint64() || got.Uint64() != block {
+		return nil, fmt.Errorf("multicall asked at block %d answered for block %v", block, vals[0])
+	}
+	results := *abi.ConvertType(vals[1], new([]mcResult)).(*[]mcResult)
 	if len(results) != len(calls) {
 		return nil, fmt.Errorf("multicall at block %d: %d results for %d calls", block, len(results), len(calls))
 	}
