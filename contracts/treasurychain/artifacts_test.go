@@ -11,7 +11,8 @@ import (
 )
 
 // TestArtifactsMatchRecompile recompiles every treasury contract from the pinned npm packages
-// with the pinned compilers and compares the output with the committed artifacts byte for byte.
+// with the pinned compilers (the aggregator: converts the build @uniswap/v3-periphery ships) and
+// compares the output with the committed artifacts byte for byte.
 func TestArtifactsMatchRecompile(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
