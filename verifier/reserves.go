@@ -68,6 +68,8 @@ type ReservesOpening struct {
 	Positions []OpenPosition   `json:"positions"`
 	Assets    []assets.Asset   `json:"assets"`
 	Venues    []solvency.Venue `json:"venues"`
+	// Chain says where each on-chain (venue, asset) is held, for `verify reserves --rpc`.
+	Chain *ChainMap `json:"chain,omitempty"`
 }
 
 // OpenPosition is one opened position: a signed amount in circuit units (the asset's precision);
@@ -114,6 +116,7 @@ type OpenedReserves struct {
 	Positions []solvency.Position
 	Assets    []assets.Asset
 	Venues    []solvency.Venue
+	Chain     *ChainMap
 }
 
 var signedDecimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
@@ -142,7 +145,7 @@ func ParseSignedUnits(s string, maxBits uint) (*big.Int, error) {
 // as canonical signed decimals below 2^64 in magnitude, venue and asset indices in [0, 255] and
 // inside the opening's own venue and asset tables when it carries them.
 func (o *ReservesOpening) Parse() (*OpenedReserves, error) {
-	out := &OpenedReserves{Cycle: o.Cycle, Block: o.Block, Slots: o.Slots, Assets: o.Assets, Venues: o.Venues}
+	out := &OpenedReserves{Cycle: o.Cycle, Block: o.Block, Slots: o.Slots, Assets: o.Assets, Venues: o.Venues, Chain: o.Chain}
 	var err error
 	if out.RC, err = poseidon.ParseHex(o.RC); err != nil {
 		return nil, fmt.Errorf("rc: %w", err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/contracts/keystore"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 )
 
@@ -162,14 +163,19 @@ address.`,
 
 // ocChainOptions are the flags that reach a chain.
 type ocChainOptions struct {
-	rpc     string
-	keyFile string
+	rpc          string
+	keyFile      string
+	keystore     string
+	passwordFile string
 }
 
 func (o *ocChainOptions) register(cmd *cobra.Command, withKey bool) {
 	cmd.Flags().StringVar(&o.rpc, "rpc", "http://127.0.0.1:8545", "JSON-RPC endpoint")
 	if withKey {
 		cmd.Flags().StringVar(&o.keyFile, "key", "", "file holding the signing key (64 hex digits); default $"+contracts.EnvKey)
+		cmd.Flags().StringVar(&o.keystore, "keystore", "", "go-ethereum encrypted keystore file holding the signing key (instead of --key); "+
+			"password from --password-file, $"+keystore.EnvPassword+", or asked on the terminal")
+		cmd.Flags().StringVar(&o.passwordFile, "password-file", "", "file whose first line is the --keystore password")
 	}
 }
 
@@ -182,11 +188,13 @@ func (o *ocChainOptions) dial(ctx context.Context) (*ethclient.Client, error) {
 }
 
 func (o *ocChainOptions) chain(ctx context.Context, client *ethclient.Client) (*contracts.Chain, error) {
-	key, err := contracts.LoadKey(o.keyFile)
+	key, err := keystore.Load(keystore.Source{Role: "signing", KeyFile: o.keyFile, Keystore: o.keystore,
+		PasswordFile: o.passwordFile, PasswordEnv: keystore.EnvPassword, EnvKey: contracts.EnvKey,
+		Prompt: keystore.TerminalPrompt(os.Stdin, os.Stderr)})
 	if err != nil {
 		return nil, exitError(exitBadInput, err)
 	}
-	c, err := contracts.NewChain(ctx, client, key)
+	c, err := contracts.NewChain(ctx, client, key.Private)
 	if err != nil {
 		return nil, exitError(exitBadInput, fmt.Errorf("%s: %w", o.rpc, err))
 	}

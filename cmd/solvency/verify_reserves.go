@@ -68,9 +68,18 @@ amount is above the observed one: a long above the balance, a short or borrow sm
 observed debt, a debt the opening does not show. A nonzero opened amount that was not observed
 fails too. Opened amounts below the observed ones are conservative and pass.
 
-This command does not read balances from chain state itself: mapping every venue kind (wallets,
-Safes, lending markets, exchanges, perps) to the calls that value it at a block is left to the
-auditor's own tooling, which is what makes the check independent of the operator.
+With --rpc, when the opening names where its on-chain positions are held (its "chain" field:
+chain id, a multicall address, and per (venue, asset) a holder and a token, ERC-4626 vault or
+debt token), this command reads every one of them itself from that node at the statement's
+reserves block, with one call at that block to Uniswap's read aggregator UniswapInterfaceMulticall
+(use an archive node: older blocks need it), after checking the node's chain id and that the
+multicall address holds exactly the build @uniswap/v3-periphery 1.4.4 ships. Amounts are
+compared as observed balances are: any long above what the chain holds, any debt below it, or
+an opened amount nobody observed fails. --balances then adds venues with no contract
+(custodians, exchanges); a (venue, asset) may come from one source only. The holders
+and contracts read are printed: check that they are the treasury's and the real venues', and
+that none of the treasury's accounts or debts is missing (a debt the opening leaves out of its
+chain positions is not read).
 
 When every check holds and balances were compared, it prints a countersignature: the digest
 sha256(cycle ‖ RC ‖ block) (8-byte big-endian cycle, 32-byte RC, 8-byte big-endian block) and a
@@ -84,6 +93,9 @@ input (a malformed opening or balances file, no statement to compare with, an un
   # against the bundle and the registry's record, with balances observed at the reserves block
   solvency verify reserves --opening reserves-opening-000009.json --bundle out/bundle-9 \
       --rpc $RPC --addresses addresses.json --balances observed-21000000.json
+
+  # every on-chain amount read from your own archive node at the reserves block
+  solvency verify reserves --opening reserves-opening-000009.json --bundle out/bundle-9 --rpc $ARCHIVE_RPC
 
   # against the on-chain record alone, as JSON
   solvency verify reserves --opening reserves-opening-000009.json --rpc $RPC --addresses addresses.json \
@@ -117,6 +129,7 @@ type reservesResult struct {
 	Sources       []string                `json:"sources"`
 	Checks        []verifier.Check        `json:"checks"`
 	Balances      *verifier.BalanceReport `json:"balances,omitempty"`
+	ChainReads    []verifier.ChainRead    `json:"chain_reads,omitempty"`
 	Countersign   *reservesCountersign    `json:"countersign,omitempty"`
 	Note          string                  `json:"note,omitempty"`
 }
@@ -140,7 +153,8 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 		}
 		return exitError(code, err)
 	}
-	useRPC := cmd.Flags().Changed("rpc") || cmd.Flags().Changed("addresses") || cmd.Flags().Changed("registry")
+	rpcGiven := cmd.Flags().Changed("rpc")
+	useRPC := rpcGiven || cmd.Flags().Changed("addresses") || cmd.Flags().Changed("registry")
 	if o.bundle == "" && !useRPC {
 		return fail(exitBadInput, errors.New("give the statement to check against: --bundle DIR, or --rpc URL with --addresses FILE (or both)"))
 	}
@@ -157,6 +171,12 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 		return fail(exitBadInput, fmt.Errorf("%s: %w", o.opening, err))
 	}
 	res.Cycle, res.ReservesBlock = op.Cycle, op.Block
+	// --rpc with a bundle and an opening that names its chain positions reads the chain for the
+	// balances; the registry's record is then read only when --addresses or --registry is given.
+	onChain := rpcGiven && op.Chain != nil
+	if onChain && o.bundle != "" && !cmd.Flags().Changed("addresses") && !cmd.Flags().Changed("registry") {
+		useRPC = false
+	}
 
 	// The statement(s): the bundle's, the registry's record, or both.
 	var (
@@ -241,23 +261,38 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 		}
 	}
 
-	if o.balances != "" {
+	if o.balances != "" || onChain {
 		if len(table) == 0 {
-			return fail(exitBadInput, errors.New("--balances: no asset table to read amounts with (give --bundle)"))
+			return fail(exitBadInput, errors.New("no asset table to read amounts with (give --bundle)"))
 		}
-		obs, err := verifier.ReadObservedBalances(o.balances)
-		if err != nil {
-			return fail(exitBadInput, fmt.Errorf("--balances: %w", err))
-		}
-		// Amounts are compared at the statement's block; the opening must name it too (checked above).
-		if obs.Block != block {
-			return fail(exitBadInput, fmt.Errorf("--balances: observed at block %d; the statement's reserves block is %d", obs.Block, block))
+		var obs *verifier.ObservedBalances
+		if o.balances != "" {
+			if obs, err = verifier.ReadObservedBalances(o.balances); err != nil {
+				return fail(exitBadInput, fmt.Errorf("--balances: %w", err))
+			}
+			// Amounts are compared at the statement's block; the opening must name it too (checked above).
+			if obs.Block != block {
+				return fail(exitBadInput, fmt.Errorf("--balances: observed at block %d; the statement's reserves block is %d", obs.Block, block))
+			}
 		}
 		cmp := *op
 		cmp.Block = block
-		rep, err := verifier.CompareBalances(&cmp, obs, table)
+		var rep *verifier.BalanceReport
+		if onChain {
+			var read *verifier.ChainReadReport
+			rep, read, err = reservesFromChain(cmd, o, &cmp, obs, table)
+			if read != nil {
+				res.ChainReads = read.Reads
+			}
+			if errors.Is(err, verifier.ErrReservesMismatch) {
+				res.Checks = append(res.Checks, reservesCheck("the chain positions are read through the pinned multicall build", err))
+				return fail(exitInvalid, err)
+			}
+		} else {
+			rep, err = verifier.CompareBalances(&cmp, obs, table)
+		}
 		if err != nil {
-			return fail(exitBadInput, fmt.Errorf("--balances: %w", err))
+			return fail(exitBadInput, fmt.Errorf("balances: %w", err))
 		}
 		res.Balances = rep
 		var bad []string
@@ -268,7 +303,11 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 		if len(bad) > 0 {
 			berr = errors.New(strings.Join(bad, "; "))
 		}
-		res.Checks = append(res.Checks, reservesCheck(fmt.Sprintf("every opened amount is covered by the balance observed at block %d", block), berr))
+		what := "observed"
+		if onChain {
+			what = "read from the chain"
+		}
+		res.Checks = append(res.Checks, reservesCheck(fmt.Sprintf("every opened amount is covered by the balance %s at block %d", what, block), berr))
 	}
 
 	for _, c := range res.Checks {
@@ -291,6 +330,19 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 	}
 	printReservesResult(out, res)
 	return nil
+}
+
+// reservesFromChain reads the opening's chain positions from the --rpc node at the reserves
+// block and compares them (with any off-chain observations) with the opened amounts.
+func reservesFromChain(cmd *cobra.Command, o *verifyReservesOptions, op *verifier.OpenedReserves, off *verifier.ObservedBalances, table []assets.Asset) (*verifier.BalanceReport, *verifier.ChainReadReport, error) {
+	ctx, cancel := ocSignalContext(cmd.Context())
+	defer cancel()
+	client, err := o.chain.dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer client.Close()
+	return verifier.CheckReservesOnChain(ctx, client, op, op.Chain, off, table)
 }
 
 // reservesRecord reads the registry's record of cycle.
@@ -333,6 +385,13 @@ func printReservesResult(w io.Writer, res *reservesResult) {
 		for _, p := range res.Balances.Positions {
 			fmt.Fprintf(w, "  %-6d %-10s %-26s %-28s %s\n", p.Venue, p.Symbol, p.Opened, reservesOrNone(p.Observed), p.Status)
 		}
+	}
+	for _, r := range res.ChainReads {
+		src := r.Kind + " " + r.Contract
+		if r.Contract == "" {
+			src = r.Kind
+		}
+		fmt.Fprintf(w, "  read   venue %-3d %-10s %-48s holder %s: %s base units\n", r.Venue, r.Symbol, src, r.Holder, r.Amount)
 	}
 	if !res.OK {
 		return
