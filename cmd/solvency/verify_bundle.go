@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -114,13 +115,18 @@ func loadPinsFor(path, bundleProfile string, specs []profile.CircuitSpec, progre
 }
 
 func runVerifyBundle(out, errw io.Writer, o *verifyBundleOptions) error {
-	// The bundle's profile first: a ceremony is checked against the circuits compiled from
-	// source for it. The verifier re-reads the manifest and checks the profile again.
-	m, _, err := bundle.ReadManifestRaw(o.dir)
-	if err != nil {
-		return exitError(exitBadInput, err)
+	// A ceremony directory is checked against the circuits compiled from source for the
+	// bundle's profile, so read that first; a pins file needs no bundle and is checked before
+	// one is read. The verifier re-reads the manifest and checks the profile again.
+	bundleProfile := ""
+	if st, err := os.Stat(o.keysFrom); err == nil && st.IsDir() {
+		m, _, err := bundle.ReadManifestRaw(o.dir)
+		if err != nil {
+			return exitError(exitBadInput, err)
+		}
+		bundleProfile = m.Profile
 	}
-	ps, err := loadPinsFor(o.keysFrom, m.Profile, o.circuits, errw)
+	ps, err := loadPinsFor(o.keysFrom, bundleProfile, o.circuits, errw)
 	if err != nil {
 		return exitError(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
