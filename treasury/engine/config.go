@@ -24,6 +24,10 @@ type Config struct {
 	MarketOffset int `json:"marketOffset,omitempty"`
 	// SnapshotEpoch is the liabilities snapshot's epoch (one snapshot serves every cycle of a run).
 	SnapshotEpoch uint64 `json:"snapshotEpoch"`
+	// BundleURL is the http(s) base URL the bundles are served under (BundleURL/bundles/DIGEST/,
+	// as 'solvency serve' serves them); the registry records each bundle there. Empty: a file://
+	// URI, which only this machine can open.
+	BundleURL string `json:"bundleUrl,omitempty"`
 
 	dir string
 }
@@ -65,6 +69,11 @@ func (c *Config) Validate() error {
 		"positions": c.Positions, "rebalance": c.Rebalance, "executor": c.Executor, "market": c.Market} {
 		if v == "" {
 			return fmt.Errorf("field %q is required", name)
+		}
+	}
+	if c.BundleURL != "" {
+		if err := CheckBundleURL(c.BundleURL); err != nil {
+			return fmt.Errorf(`field "bundleUrl": %w`, err)
 		}
 	}
 	if (c.Accounts.CSV == "") == (c.Accounts.Users == 0) {
