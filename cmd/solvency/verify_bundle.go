@@ -350,7 +350,8 @@ func redactBundleErr(err error, raw string) error {
 	}
 	var secrets []string
 	if u.User != nil {
-		secrets = append(secrets, u.User.String()+"@", u.User.String())
+		// Go's client shows user:***@ itself; the user name is hidden too.
+		secrets = append(secrets, u.User.String()+"@", u.User.Username()+":***@", u.User.String())
 	}
 	if u.RawQuery != "" {
 		secrets = append(secrets, "?"+u.RawQuery, u.RawQuery)

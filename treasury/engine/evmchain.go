@@ -358,7 +358,8 @@ func CheckBundleURL(base string) error {
 	case u.User != nil:
 		return errors.New("bundle URL: it carries credentials, which would be recorded on chain for anyone to read")
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return fmt.Errorf("bundle URL %q: no query or fragment (the bundle's path is appended to it)", base)
+		// Not quoted: a query often carries an access token.
+		return errors.New("bundle URL: no query or fragment (the bundle's path is appended to it, and the URL is public on chain)")
 	}
 	return nil
 }
