@@ -17,6 +17,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/cyclefixture"
 	"github.com/solvency-dev/solvency/treasury/engine"
+	"github.com/solvency-dev/solvency/web/serve"
 )
 
 // servedBundle serves a copy of a bundle at BASE/bundles/DIGEST/, as 'solvency serve' lays it
@@ -143,6 +144,33 @@ func TestV8_PublishedURLIsFetchedAndCheckedAgainstTheChain(t *testing.T) {
 		if err := os.WriteFile(f, orig, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// As the demo does it: 'solvency serve''s handler serves the state's bundles and the chain
+	// (read-only) at one address, which the engine records; the user's check goes through both.
+	d2, m2 := c.prove("op2", 2, &c.policy, c.prices, c.head())
+	state := filepath.Join(c.dir, "state")
+	cyclefixture.CopyDir(t, d2, filepath.Join(state, "cycles", "000002", "bundle"))
+	h, err := serve.New(serve.Options{StateDir: state, RPC: c.rpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	// What EVMChain.Publish sends when its BundleURL is set.
+	a, err := engine.AttestationAt(d2, m2, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.reg.Publish(context.Background(), c.chain, a); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(d2)
+	o.rpc = srv.URL + "/rpc"
+	out, code, err = verifyInclusion(t, o)
+	if code != 0 || !strings.HasPrefix(out, "COUNTED") || !strings.Contains(out, "bundle fetched from "+srv.URL+"/bundles/") ||
+		!strings.Contains(out, "cycle 2") {
+		t.Fatalf("through serve: exit %d (%v)\n%s", code, err, out)
 	}
 }
 
