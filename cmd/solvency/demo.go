@@ -74,6 +74,10 @@ With --serve it keeps serving them itself after the cycles, until interrupted.`,
 
 func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	start := time.Now()
+	// Refused before any work: the address is where the bundles are recorded and served.
+	if err := checkServeAddr(o.http, false); err != nil {
+		return err
+	}
 	if o.fresh {
 		if err := os.RemoveAll(o.dir); err != nil {
 			return err
@@ -101,12 +105,9 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
-	bundleURL := o.bundle
-	if bundleURL == "" {
-		bundleURL = "http://" + o.http
-	}
-	if err := engine.CheckBundleURL(bundleURL); err != nil {
-		return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
+	bundleURL, err := demoBundleURL(o)
+	if err != nil {
+		return exitError(exitBadInput, err)
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -142,6 +143,19 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	// The report reads the engine's state, which one process opens at a time: release it.
 	r.closeEngine()
 	return runServe(ctx, out, errw, &serveOptions{state: o.dir, http: o.http, rpc: r.rpc}, nil)
+}
+
+// demoBundleURL is the base URL the demo records its bundles under: --bundle-url, or the
+// address its state is served at (--http), which 'solvency serve' and 'demo --serve' listen on.
+func demoBundleURL(o *demoOptions) (string, error) {
+	u := o.bundle
+	if u == "" {
+		u = "http://" + o.http
+	}
+	if err := engine.CheckBundleURL(u); err != nil {
+		return "", fmt.Errorf("--bundle-url: %w", err)
+	}
+	return u, nil
 }
 
 // printDemoEnd says where everything is, and the commands that serve the demo's state and check
