@@ -30,6 +30,9 @@ func runCountedInclusion(r *inclusionRun) error {
 	if o.rpc != "" && o.addresses == "" {
 		return r.fail(exitBadInput, errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)"))
 	}
+	if o.rpc == "" && bundlefetch.IsRemote(o.bundle) {
+		return r.fail(exitBadInput, fmt.Errorf("--bundle %s is a URL: give --rpc URL --addresses FILE too, so that the digest recorded on chain checks what is fetched", redactBundleURL(o.bundle)))
+	}
 	p, err := loadInclusionProof(o.proofFile, &r.res)
 	if err != nil {
 		return r.fail(exitBadInput, err)
@@ -102,9 +105,6 @@ func (l *located) name() string {
 // is trusted.
 func locateBundle(o verifyInclusionOptions, p *liabilities.InclusionProof) (*located, error) {
 	if o.rpc == "" {
-		if bundlefetch.IsRemote(o.bundle) {
-			return nil, fmt.Errorf("--bundle %s is a URL: give --rpc URL --addresses FILE too, so that the digest recorded on chain checks what is fetched", redactBundleURL(o.bundle))
-		}
 		return &located{dir: o.bundle, cleanup: func() {}}, nil
 	}
 	oc, err := onChainRecord(o.rpc, o.addresses, p)
