@@ -199,6 +199,11 @@ func TestBundleURLRefusedWithCredentials(t *testing.T) {
 		t.Errorf("fetch error shows credentials: %v", err)
 	}
 	t.Logf("refused fetch: %v", err)
+	// A URL handed over without the chain: nothing pins its digest, so it is not fetched.
+	_, code, err := verifyInclusion(t, verifyInclusionOptions{proofFile: "no-such.json", account: "a", keysFrom: "k", bundle: raw})
+	if code != exitBadInput || err == nil || strings.Contains(err.Error(), "hunter") || !strings.Contains(err.Error(), "--rpc") {
+		t.Errorf("--bundle URL without --rpc: exit %d, %v", code, err)
+	}
 	if s := redactBundleURL(raw); strings.Contains(s, "hunter") || !strings.Contains(s, "/bundles/ab") {
 		t.Errorf("redactBundleURL: %s", s)
 	}
