@@ -131,7 +131,9 @@ func parseTour(t *testing.T, tc tourCommand) parsedTour {
 func requiredFlags(c *cobra.Command) []string {
 	var out []string
 	c.Flags().VisitAll(func(f *pflag.Flag) {
-		if v, ok := f.Annotations[cobra.BashCompOneRequiredFlag]; ok && len(v) > 0 && v[0] == "true" {
+		// Marked required, or documented so (some commands check their flags themselves).
+		if v, ok := f.Annotations[cobra.BashCompOneRequiredFlag]; ok && len(v) > 0 && v[0] == "true" ||
+			strings.Contains(f.Usage, "(required)") {
 			out = append(out, f.Name)
 		}
 	})
