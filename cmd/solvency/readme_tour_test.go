@@ -93,6 +93,7 @@ type parsedTour struct {
 	path  string            // "verify inclusion"
 	flags map[string]string // set flags and their values
 	files map[string]bool   // set flags whose value is a string (a file name, when an input flag)
+	all   map[string]string // every flag's value, set or default
 	pos   []string          // positional arguments
 }
 
@@ -115,7 +116,8 @@ func parseTour(t *testing.T, tc tourCommand) parsedTour {
 	if !c.Runnable() {
 		t.Fatalf("tour: %q names a command group, not a command", tc.line)
 	}
-	p := parsedTour{tourCommand: tc, path: strings.TrimPrefix(c.CommandPath(), "solvency "), flags: map[string]string{}, files: map[string]bool{}, pos: pos}
+	p := parsedTour{tourCommand: tc, path: strings.TrimPrefix(c.CommandPath(), "solvency "), flags: map[string]string{}, files: map[string]bool{}, all: map[string]string{}, pos: pos}
+	c.Flags().VisitAll(func(f *pflag.Flag) { p.all[f.Name] = f.Value.String() })
 	c.Flags().Visit(func(f *pflag.Flag) {
 		p.flags[f.Name] = f.Value.String()
 		p.files[f.Name] = f.Value.Type() == "string"
@@ -199,6 +201,25 @@ func TestReadmeTour(t *testing.T) {
 			proofDir, proofAccount = p.flags["dir"], p.flags["account"]
 		case "verify inclusion":
 			verifyAccount = p.flags["account"]
+		}
+	}
+	// The address run records the bundles at is the one serve listens on, and the chain the
+	// auditors and users read is that server's.
+	var recorded, served string
+	for _, p := range parsed {
+		switch p.path {
+		case "run":
+			recorded = strings.TrimRight(p.all["bundle-url"], "/")
+		case "serve":
+			served = "http://" + p.all["http"]
+		}
+	}
+	if recorded == "" || recorded != served {
+		t.Errorf("tour: run records the bundles at %q, serve listens at %q", recorded, served)
+	}
+	for _, p := range parsed {
+		if rpc, ok := p.flags["rpc"]; ok && rpc != served+"/rpc" {
+			t.Errorf("tour: %q reads the chain at %s, not at the server's %s/rpc", p.line, rpc, served)
 		}
 	}
 	if proofDir == "" || !proven[proofDir] {
