@@ -69,3 +69,18 @@ func TestDemoServeRefusesNonLoopbackBeforeWork(t *testing.T) {
 		t.Errorf("the demo wrote %s before refusing", dir)
 	}
 }
+
+// TestPublishSaysWhereUsersFetch: a file:// bundle is said to be checkable only on this machine;
+// an http(s) one names where users fetch it.
+func TestPublishSaysWhereUsersFetch(t *testing.T) {
+	var out bytes.Buffer
+	printBundleWhere(&out, "file:///srv/op/bundle", true)
+	if !strings.Contains(out.String(), "only be checked on this machine") || !strings.Contains(out.String(), "--bundle-url") {
+		t.Errorf("file://: %s", out.String())
+	}
+	out.Reset()
+	printBundleWhere(&out, "https://proofs.example.org/bundles/ab", true)
+	if !strings.Contains(out.String(), "users fetch the bundle from https://proofs.example.org/bundles/ab/") {
+		t.Errorf("https: %s", out.String())
+	}
+}
