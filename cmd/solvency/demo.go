@@ -26,6 +26,9 @@ type demoOptions struct {
 	fresh   bool
 	provers int
 	json    bool
+	serve   bool   // keep serving the bundles, the page and the report after the cycles
+	http    string // the address 'solvency serve' listens on for this demo
+	bundle  string // the bundles' base URL recorded on chain (default http://HTTP)
 }
 
 func newDemoCmd() *cobra.Command {
@@ -42,8 +45,14 @@ verified as an auditor would, and published to a registry on an in-process go-et
 Everything is kept in --dir: the sample's files (edit them and rerun), development keys (made
 once; single-party, NOT for production), the liabilities snapshot with every user's inclusion
 proof, each cycle's public bundle, and the chain. A rerun resumes where the last one stopped;
---fresh starts over.`,
+--fresh starts over.
+
+Each bundle is recorded on chain at the address 'solvency serve' serves it (http://127.0.0.1:8080
+by default; --http changes the address, --bundle-url the recorded base URL). The demo ends with the
+command that serves its state: the bundles, the users' verification page and the cycle report.
+With --serve it keeps serving them itself after the cycles, until interrupted.`,
 		Example: `  solvency demo
+  solvency demo --serve                       # then open http://127.0.0.1:8080/verify/
   solvency demo --dir /tmp/demo --users 2000 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -57,11 +66,18 @@ proof, each cycle's public bundle, and the chain. A rerun resumes where the last
 	f.BoolVar(&o.fresh, "fresh", false, "delete --dir first and start over")
 	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs)")
 	f.BoolVar(&o.json, "json", false, "print one JSON summary per cycle")
+	f.BoolVar(&o.serve, "serve", false, "after the cycles, keep serving the bundles, the users' page and the report (as 'solvency serve' does)")
+	f.StringVar(&o.http, "http", "127.0.0.1:8080", "the address the demo's state is served at (loopback)")
+	f.StringVar(&o.bundle, "bundle-url", "", "the bundles' base URL recorded on chain (default: http:// and the --http address)")
 	return cmd
 }
 
 func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	start := time.Now()
+	// Refused before any work: the address is where the bundles are recorded and served.
+	if err := checkServeAddr(o.http, false); err != nil {
+		return err
+	}
 	if o.fresh {
 		if err := os.RemoveAll(o.dir); err != nil {
 			return err
@@ -89,16 +105,26 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
+	bundleURL, err := demoBundleURL(o)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	state := filepath.Join(o.dir, "state")
 	fmt.Fprintf(errw, "demo: %d accounts, %d cycles, state in %s\n", o.users, o.cycles, o.dir)
-	chainDir := filepath.Join(state, "chain")
-	eng, evm, name, closeRun, err := openRun(ctx, cfg, state, "", "", "", true, o.provers, errw)
+	t := runTarget{stateDir: state, devFeeds: true, provers: o.provers, bundleURL: bundleURL}
+	if o.serve {
+		// serve cannot open the chain's directory while this process holds it: it reads the
+		// chain through the embedded chain's own JSON-RPC server instead.
+		t.chainHTTP = "127.0.0.1:0"
+	}
+	r, err := openRun(ctx, cfg, t, errw)
 	if err != nil {
 		return explainDiskError(err, state)
 	}
-	defer closeRun()
+	defer r.close()
+	eng, evm, name := r.eng, r.evm, r.name
 	if err := eng.Run(ctx, o.cycles, func(s *engine.Summary) { printSummary(out, s, o.json) }); err != nil {
 		return explainDiskError(err, state)
 	}
@@ -108,9 +134,34 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
+	if !o.json {
+		printDemoEnd(out, o, bundleURL, eng.LiabilitiesDir(), evm.Addresses().Registry.Hex(), name, proofPath, account, time.Since(start))
+	}
+	if !o.serve {
 		return nil
 	}
+	// The report reads the engine's state, which one process opens at a time: release it.
+	r.closeEngine()
+	return runServe(ctx, out, errw, &serveOptions{state: o.dir, http: o.http, rpc: r.rpc}, nil)
+}
+
+// demoBundleURL is the base URL the demo records its bundles under: --bundle-url, or the
+// address its state is served at (--http), which 'solvency serve' and 'demo --serve' listen on.
+func demoBundleURL(o *demoOptions) (string, error) {
+	u := o.bundle
+	if u == "" {
+		u = "http://" + o.http
+	}
+	if err := engine.CheckBundleURL(u); err != nil {
+		return "", fmt.Errorf("--bundle-url: %w", err)
+	}
+	return u, nil
+}
+
+// printDemoEnd says where everything is, and the commands that serve the demo's state and check
+// one user's balance against the chain.
+func printDemoEnd(out io.Writer, o *demoOptions, bundleURL, liabDir, registry, name, proofPath, account string, took time.Duration) {
+	state := filepath.Join(o.dir, "state")
 	abs := func(p string) string {
 		a, err := filepath.Abs(p)
 		if err != nil {
@@ -118,17 +169,27 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 		}
 		return a
 	}
-	fmt.Fprintf(out, "\nall %d cycles proven, verified and published in %s.\n", o.cycles, time.Since(start).Round(time.Second))
-	fmt.Fprintf(out, "  registry          %s on %s\n", evm.Addresses().Registry.Hex(), name)
-	fmt.Fprintf(out, "  bundles           %s\n", abs(filepath.Join(state, "cycles")))
-	fmt.Fprintf(out, "  users' proofs     %s (private store; one file per user on request)\n", abs(filepath.Join(eng.LiabilitiesDir(), "private")))
+	fmt.Fprintf(out, "\nall %d cycles proven, verified and published in %s.\n", o.cycles, took.Round(time.Second))
+	fmt.Fprintf(out, "  registry          %s on %s\n", registry, name)
+	fmt.Fprintf(out, "  bundles           %s (recorded on chain at %s/bundles/DIGEST)\n", abs(filepath.Join(state, "cycles")), strings.TrimRight(bundleURL, "/"))
+	fmt.Fprintf(out, "  users' proofs     %s (private store; one file per user on request)\n", abs(filepath.Join(liabDir, "private")))
 	fmt.Fprintf(out, "  keys              %s (development keys: single party, NOT for production)\n", abs(filepath.Join(state, "keys")))
-	fmt.Fprintf(out, "\nCheck that %s's balance was counted, against the chain: start the demo's chain, then verify\n", account)
-	fmt.Fprintf(out, "(the bundle named on chain is verified first, keys pinned from the demo's keys directory):\n")
-	fmt.Fprintf(out, "  go run ./cmd/solvency devnet --datadir %s --http 127.0.0.1:8545 &\n", abs(chainDir))
-	fmt.Fprintf(out, "  go run ./cmd/solvency verify inclusion --proof %s --account %s \\\n      --rpc http://127.0.0.1:8545 --addresses %s --keys-from %s\n",
-		abs(proofPath), account, abs(filepath.Join(state, "addresses.json")), abs(filepath.Join(state, "keys")))
-	return nil
+	site := "http://" + o.http
+	serveCmd := "go run ./cmd/solvency serve --state " + abs(o.dir)
+	if o.http != "127.0.0.1:8080" {
+		serveCmd += " --http " + o.http
+	}
+	if o.serve {
+		fmt.Fprintf(out, "\nServing the demo's state now (Ctrl-C stops; later, the same with: %s):\n", serveCmd)
+	} else {
+		fmt.Fprintf(out, "\nServe the demo's state (the bundles, the users' page, the cycle report, the chain read-only):\n  %s\n", serveCmd)
+	}
+	fmt.Fprintf(out, "  users' page       %s/verify/   (give it %s and type %s)\n", site, abs(proofPath), account)
+	fmt.Fprintf(out, "  cycle report      %s/report\n", site)
+	fmt.Fprintf(out, "\nCheck that %s's balance was counted, against the chain, while it is served (the bundle\n", account)
+	fmt.Fprintf(out, "named on chain is fetched and its digest checked, then verified, keys pinned from the demo's keys):\n")
+	fmt.Fprintf(out, "  go run ./cmd/solvency verify inclusion --proof %s --account %s \\\n      --rpc %s/rpc --addresses %s --keys-from %s\n",
+		abs(proofPath), account, site, abs(filepath.Join(state, "addresses.json")), abs(filepath.Join(state, "keys")))
 }
 
 // demoUserProof writes one generated user's inclusion proof (the first account of the snapshot's

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/bundlefetch"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/treasury/engine"
 )
@@ -18,13 +21,15 @@ func newPublishCmd() *cobra.Command {
 		chainOpts ocChainOptions
 		regOpts   ocRegistryOptions
 		asJSON    bool
+		bundleURL string
 	)
 	cmd := &cobra.Command{
 		Use:   "publish BUNDLE --rpc URL --key FILE",
 		Short: "Publish a cycle's proof and statement to the attestation registry",
 		Long: `publish reads a proven bundle (BUNDLE/manifest.json, as 'solvency prove' writes it: the
 statement, the oracle rounds and the solvency proof; the bundle's digest and location are
-recorded on chain), or BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is
+recorded on chain: with --bundle-url BASE, the address BASE/bundles/DIGEST, where 'solvency serve'
+serves it; without, a file:// path that only this machine can open), or BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is
 in contracts/README.md), and sends the proof and the statement to the registry, which checks the
 oracle rounds, builds the public inputs itself and verifies the proof.
 
@@ -37,14 +42,20 @@ policy) is shown by its error name and exits with code 1.
 The registry takes only each price feed's latest round. If a feed has posted a newer round than
 the bundle names, publish says which, sends nothing and exits with code 1: prove the cycle again
 at the latest rounds ('solvency run' does this by itself).`,
-		Example: `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key
+		Example: `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key --bundle-url https://proofs.example.org
   SOLVENCY_KEY=$(cat prover.key) solvency publish out/cycle-7 --rpc $RPC --addresses deploy/addresses.json --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := ocSignalContext(cmd.Context())
 			defer stop()
 			path := args[0]
+			if bundleURL != "" {
+				if err := engine.CheckBundleURL(bundleURL); err != nil {
+					return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
+				}
+			}
 			var att *contracts.Attestation
+			fromManifest := false
 			if st, err := os.Stat(path); err != nil {
 				return exitError(exitBadInput, err)
 			} else if st.IsDir() {
@@ -54,9 +65,10 @@ at the latest rounds ('solvency run' does this by itself).`,
 					if err != nil {
 						return exitError(exitBadInput, err)
 					}
-					if att, err = engine.Attestation(path, m); err != nil {
+					if att, err = engine.AttestationAt(path, m, bundleURL); err != nil {
 						return exitError(exitBadInput, err)
 					}
+					fromManifest = true
 				} else {
 					path = filepath.Join(path, contracts.StatementFileName)
 				}
@@ -65,6 +77,12 @@ at the latest rounds ('solvency run' does this by itself).`,
 				var err error
 				if att, err = contracts.ReadStatementFile(path); err != nil {
 					return exitError(exitBadInput, err)
+				}
+				if bundleURL != "" {
+					// The statement file names its bundle's digest; its address is the operator's.
+					if att.BundleURI, err = engine.BundleURI(bundleURL, att.BundleDigest); err != nil {
+						return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
+					}
 				}
 			}
 			client, reg, chain, err := ocSigner(ctx, &chainOpts, &regOpts)
@@ -85,13 +103,27 @@ at the latest rounds ('solvency run' does this by itself).`,
 					res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex())
 				return nil
 			}
-			fmt.Fprintf(w, "published cycle %d\n  attestation %s\n  tx          %s\n  block       %d\n  gas         %d\n",
-				res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed)
+			fmt.Fprintf(w, "published cycle %d\n  attestation %s\n  tx          %s\n  block       %d\n  gas         %d\n  bundle      %s\n",
+				res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed, att.BundleURI)
+			printBundleWhere(w, att.BundleURI, fromManifest)
 			return nil
 		},
 	}
 	chainOpts.register(cmd, true)
 	regOpts.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&bundleURL, "bundle-url", "", "https:// or http:// base URL the bundle is served under; BASE/bundles/DIGEST is recorded on chain "+
+		"(the path 'solvency serve' serves). Without it a file:// path is recorded, which only this machine can open")
 	return cmd
+}
+
+// printBundleWhere tells the operator what the recorded bundle address means for users.
+func printBundleWhere(w io.Writer, uri string, fromManifest bool) {
+	switch {
+	case bundlefetch.IsRemote(uri):
+		fmt.Fprintf(w, "users fetch the bundle from %s/ (it must serve manifest.json and the files it pins there; 'solvency serve' does)\n", uri)
+	case strings.HasPrefix(uri, "file://") && fromManifest:
+		fmt.Fprintln(w, "NOTE: the bundle is recorded as a file:// path: it can only be checked on this machine. "+
+			"Serve it ('solvency serve') and publish with --bundle-url BASE so users elsewhere can fetch it.")
+	}
 }

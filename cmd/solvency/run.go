@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -34,6 +35,8 @@ type runOptions struct {
 	devFeeds bool
 	provers  int
 	json     bool
+	// bundleURL is the base URL the bundles are served under (overrides the config's bundleUrl).
+	bundleURL string
 }
 
 func newRunCmd() *cobra.Command {
@@ -55,7 +58,12 @@ at a time per state directory: a second waits for nothing and stops before it se
 
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
-comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.`,
+comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.
+
+Each bundle's address is recorded on chain beside its digest: --bundle-url BASE (or the config's
+bundleUrl) records BASE/bundles/DIGEST, where 'solvency serve --state STATE' (or any static server
+holding the same files) serves it, so users on other machines can fetch and check it. Without a
+base URL a file:// path is recorded, which only this machine can open.`,
 		Example: `  solvency run --config testdata/treasury/config.json --cycles 3
   solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key chain/dev.key --dev-feeds`,
 		Args: cobra.NoArgs,
@@ -73,45 +81,49 @@ comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.`,
 	f.BoolVar(&o.devFeeds, "dev-feeds", false, "with --rpc: deploy and drive settable dev price feeds")
 	f.IntVar(&o.provers, "provers", 0, "batch proofs run at once (default: half the CPUs)")
 	f.BoolVar(&o.json, "json", false, "print one JSON summary per cycle")
+	f.StringVar(&o.bundleURL, "bundle-url", "", "https:// or http:// base URL the bundles are served under (BASE/bundles/DIGEST/, as 'solvency serve' serves them); "+
+		"recorded on chain so users elsewhere can fetch them (default: the config's bundleUrl; without either, a file:// path only this machine can open)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
-// chainFor connects to an RPC endpoint or starts the embedded dev chain in dataDir; the
-// returned close function stops it.
-func chainFor(ctx context.Context, rpc, keyFile, dataDir string, httpAddr string) (*contracts.Chain, string, func(), error) {
+// chainFor connects to an RPC endpoint or starts the embedded dev chain in dataDir (with a
+// JSON-RPC server at httpAddr when given); it returns the chain, its name, the embedded chain's
+// JSON-RPC URL (when it serves one) and the function that stops it.
+func chainFor(ctx context.Context, rpc, keyFile, dataDir string, httpAddr string) (*contracts.Chain, string, string, func(), error) {
 	if rpc != "" {
 		key, err := contracts.LoadKey(keyFile)
 		if err != nil {
-			return nil, "", nil, exitError(exitBadInput, err)
+			return nil, "", "", nil, exitError(exitBadInput, err)
 		}
 		cl, err := ethclient.DialContext(ctx, rpc)
 		if err != nil {
-			return nil, "", nil, redactErr(fmt.Errorf("connect to %s: %w", redactURL(rpc), err), rpc)
+			return nil, "", "", nil, redactErr(fmt.Errorf("connect to %s: %w", redactURL(rpc), err), rpc)
 		}
 		c, err := contracts.NewChain(ctx, cl, key)
 		if err != nil {
 			cl.Close()
-			return nil, "", nil, redactErr(err, rpc)
+			return nil, "", "", nil, redactErr(err, rpc)
 		}
-		return c, redactURL(rpc), cl.Close, nil
+		return c, redactURL(rpc), "", cl.Close, nil
 	}
 	// go-ethereum exits on a fatal error (a failed database write) and prints nothing by default.
 	gethlog.SetDefault(gethlog.NewLogger(devnet.FatalLogHandler(os.Stderr)))
 	d, err := devnet.Start(devnet.Config{DataDir: dataDir, HTTPAddr: httpAddr})
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("start embedded dev chain: %w", err)
+		return nil, "", "", nil, fmt.Errorf("start embedded dev chain: %w", err)
 	}
 	c, err := contracts.NewChain(ctx, d.Client(), d.Key)
 	if err != nil {
 		d.Close()
-		return nil, "", nil, err
+		return nil, "", "", nil, err
 	}
-	name := "embedded dev chain (" + dataDir + ")"
+	name, endpoint := "embedded dev chain ("+dataDir+")", ""
 	if httpAddr != "" {
-		name = "embedded dev chain at " + d.HTTPEndpoint()
+		endpoint = d.HTTPEndpoint()
+		name = "embedded dev chain at " + endpoint
 	}
-	return c, name, func() { d.Close() }, nil
+	return c, name, endpoint, func() { d.Close() }, nil
 }
 
 // interruptible cancels ctx on Ctrl-C or SIGTERM, so a run stops between steps and resumes.
@@ -122,31 +134,59 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
+// runTarget is what openRun opens.
+type runTarget struct {
+	stateDir, keys, rpc, keyFile string
+	devFeeds                     bool
+	provers                      int
+	bundleURL                    string // base URL recorded for the bundles ("" : file://)
+	chainHTTP                    string // the embedded chain's JSON-RPC address ("" : none)
+}
+
+// openedRun is an open engine, its chain, and how to close both.
+type openedRun struct {
+	eng  *engine.Engine
+	evm  *engine.EVMChain
+	name string
+	rpc  string // the embedded chain's JSON-RPC URL, when runTarget.chainHTTP asked for one
+	// closeEngine releases the engine's state (so that a reader such as the report can open it)
+	// and leaves the chain running; close closes both. Each runs once.
+	closeEngine func()
+	close       func()
+}
+
 // openRun opens a run's state and chain in the order crash safety needs: the state directory
 // checked writable and locked first (a second run on the same state stops there, before it
 // starts a chain or sends a transaction), then the chain, then the engine, which reads every
-// input before it makes a key or deploys a contract. The returned function closes all of it.
-func openRun(ctx context.Context, cfg *engine.Config, stateDir, keysDir, rpc, keyFile string, devFeeds bool, provers int, log io.Writer) (*engine.Engine, *engine.EVMChain, string, func(), error) {
-	if err := engine.PrepareStateDir(stateDir); err != nil {
-		return nil, nil, "", nil, exitError(exitBadInput, err)
+// input before it makes a key or deploys a contract.
+func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer) (*openedRun, error) {
+	if err := engine.PrepareStateDir(t.stateDir); err != nil {
+		return nil, exitError(exitBadInput, err)
 	}
-	st, err := state.Open(filepath.Join(stateDir, "state"))
+	st, err := state.Open(filepath.Join(t.stateDir, "state"))
 	if err != nil {
-		return nil, nil, "", nil, err
+		return nil, err
 	}
-	ch, name, closeChain, err := chainFor(ctx, rpc, keyFile, filepath.Join(stateDir, "chain"), "")
+	ch, name, endpoint, closeChain, err := chainFor(ctx, t.rpc, t.keyFile, filepath.Join(t.stateDir, "chain"), t.chainHTTP)
 	if err != nil {
 		st.Close()
-		return nil, nil, "", nil, err
+		return nil, err
 	}
-	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(stateDir, "addresses.json"), DevFeeds: devFeeds || rpc == "",
-		Name: name, Embedded: rpc == ""}
-	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: stateDir, Keys: keysDir, Chain: evm, Log: log, Provers: provers, Store: st})
+	bundleURL := t.bundleURL
+	if bundleURL == "" {
+		bundleURL = cfg.BundleURL
+	}
+	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(t.stateDir, "addresses.json"), DevFeeds: t.devFeeds || t.rpc == "",
+		Name: name, Embedded: t.rpc == "", BundleURL: bundleURL}
+	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: t.stateDir, Keys: t.keys, Chain: evm, Log: log, Provers: t.provers, Store: st})
 	if err != nil {
 		closeChain()
-		return nil, nil, "", nil, err
+		return nil, err
 	}
-	return eng, evm, name, func() { eng.Close(); closeChain() }, nil
+	var once sync.Once
+	closeEngine := func() { once.Do(func() { eng.Close() }) }
+	return &openedRun{eng: eng, evm: evm, name: name, rpc: endpoint, closeEngine: closeEngine,
+		close: func() { closeEngine(); closeChain() }}, nil
 }
 
 // redactURL names an RPC endpoint without its credentials: providers put the API key in the
@@ -273,13 +313,27 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	eng, _, _, closeRun, err := openRun(ctx, cfg, o.state, o.keys, o.rpc, o.keyFile, o.devFeeds, o.provers, errw)
+	if o.bundleURL != "" {
+		if err := engine.CheckBundleURL(o.bundleURL); err != nil {
+			return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
+		}
+	}
+	r, err := openRun(ctx, cfg, runTarget{stateDir: o.state, keys: o.keys, rpc: o.rpc, keyFile: o.keyFile, devFeeds: o.devFeeds,
+		provers: o.provers, bundleURL: o.bundleURL}, errw)
 	if err != nil {
 		return redactErr(explainDiskError(err, o.state), o.rpc)
 	}
-	defer closeRun()
+	defer r.close()
+	eng := r.eng
 	if eng.Keys().Meta.Trust != "ceremony" {
 		fmt.Fprintln(errw, "NOTE: keys are", eng.Keys().Meta.Trust+": not fit for production.")
+	}
+	if r.evm.BundleURL == "" {
+		fmt.Fprintf(errw, "NOTE: no --bundle-url: the bundles are recorded on chain as file:// paths on this machine; "+
+			"only this machine can check them (serve them with 'solvency serve --state %s' and give its address with --bundle-url)\n", o.state)
+	} else {
+		fmt.Fprintf(errw, "bundles are recorded at %s/bundles/DIGEST; serve them there ('solvency serve --state %s' serves that path)\n",
+			strings.TrimRight(r.evm.BundleURL, "/"), o.state)
 	}
 	err = eng.Run(ctx, o.cycles, func(s *engine.Summary) { printSummary(out, s, o.json) })
 	var le *prover.LimitsError

@@ -69,12 +69,8 @@ It listens on loopback unless --listen-anywhere is given.`,
 
 // runServe serves until ctx ends; ready, when set, receives the listening URL.
 func runServe(ctx context.Context, out, errw io.Writer, o *serveOptions, ready chan<- string) error {
-	host, _, err := net.SplitHostPort(o.http)
-	if err != nil {
-		return exitError(exitBadInput, fmt.Errorf("--http %q: %w", o.http, err))
-	}
-	if ip := net.ParseIP(host); !o.anywhere && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return exitError(exitBadInput, fmt.Errorf("--http %s is not a loopback address; add --listen-anywhere to serve other machines", o.http))
+	if err := checkServeAddr(o.http, o.anywhere); err != nil {
+		return err
 	}
 	state, err := serve.ResolveState(o.state)
 	if err != nil {
@@ -123,6 +119,18 @@ func runServe(ctx context.Context, out, errw io.Writer, o *serveOptions, ready c
 		}
 		return err
 	}
+}
+
+// checkServeAddr refuses a malformed address, and a non-loopback one unless anywhere is set.
+func checkServeAddr(addr string, anywhere bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("--http %q: %w", addr, err))
+	}
+	if ip := net.ParseIP(host); !anywhere && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return exitError(exitBadInput, fmt.Errorf("--http %s is not a loopback address; add --listen-anywhere to serve other machines", addr))
+	}
+	return nil
 }
 
 // pageWithVerifier returns the embedded page; when this binary was built without the

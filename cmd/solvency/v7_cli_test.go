@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -276,7 +277,7 @@ func testCeremonyOverCircuitsThatCheckNothing(t *testing.T, w *v7World) {
 	// comparison with the source, nothing else.
 	var out, errw bytes.Buffer
 	o := &verifyBundleOptions{dir: w.forged, keysFrom: w.cer, circuits: nothingSpecs(w.words)}
-	if err := runVerifyBundle(&out, &errw, o); err != nil {
+	if err := runVerifyBundle(context.Background(), &out, &errw, o); err != nil {
 		t.Fatalf("%v\n%s", err, errw.String())
 	}
 	t.Logf("with the impostor circuits as the source:\n%s", out.String())
@@ -286,7 +287,7 @@ func testCeremonyOverCircuitsThatCheckNothing(t *testing.T, w *v7World) {
 	}
 	out.Reset()
 	o.json = true
-	if err := runVerifyBundle(&out, &errw, o); err != nil {
+	if err := runVerifyBundle(context.Background(), &out, &errw, o); err != nil {
 		t.Fatal(err)
 	}
 	var jr verifier.Report

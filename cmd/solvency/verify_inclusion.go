@@ -48,8 +48,10 @@ It says COUNTED (exit 0) only when all of these hold:
     and registry that the manifest names are the ones the record was read from.
 
 The registry's attestations are all read (nothing about you is sent to the endpoint); the one for
-your proof's LC names its bundle, which is fetched when it is a file:// URI (otherwise fetch it
-yourself and add --bundle DIR).
+your proof's LC names its bundle and its digest. An http(s) address is fetched (with a size limit
+and a timeout) and its manifest must hash to the digest recorded on chain before anything in it is
+read; a changed byte is refused, naming the digest. A file:// path is read on this machine.
+--bundle DIR (or URL) uses another copy instead; it too must match the record on chain.
 
 Anything less is reported as what it is, with exit 1: with --bundle DIR and no --rpc, "INCLUDED in
 a bundle that verified, NOT COUNTED" (an operator can hand you a complete bundle that was never
@@ -78,7 +80,7 @@ not checked); 2 unusable input (a missing flag, a malformed file).`,
 	f.StringVar(&o.rpc, "rpc", "", "JSON-RPC endpoint: match the bundle with the registry's attestation on chain")
 	f.StringVar(&o.addresses, "addresses", "", "with --rpc: the deployment's addresses file (which chain, which registry)")
 	f.StringVar(&o.keysFrom, "keys-from", "", "where the verifying-key digests come from (ceremony dir, digests file or keys dir)")
-	f.StringVar(&o.bundle, "bundle", "", "the cycle's bundle directory (with --rpc: instead of the URI recorded on chain)")
+	f.StringVar(&o.bundle, "bundle", "", "the cycle's bundle directory, or with --rpc its http(s) URL (instead of the address recorded on chain)")
 	f.StringVar(&o.root, "root", "", "a liabilities root, 0x + 64 hex digits (tree inclusion only: never counted)")
 	f.StringVar(&o.lc, "lc", "", "a liabilities commitment LC, 0x + 64 hex digits (binds the root; tree inclusion only: never counted)")
 	f.StringArrayVar(&o.expect, "expect", nil, "SYMBOL=AMOUNT: the balance you expect (repeatable)")
@@ -124,8 +126,10 @@ type inclusionResult struct {
 	ChainID        string                     `json:"chain_id,omitempty"` // only once matched on chain
 	Registry       string                     `json:"registry,omitempty"` // only once matched on chain
 	TxHash         string                     `json:"tx_hash,omitempty"`
-	Checked        []string                   `json:"checked"`
-	NotChecked     []string                   `json:"not_checked,omitempty"`
+	BundleURL      string                     `json:"bundle_url,omitempty"` // where the bundle was fetched from
+
+	Checked    []string `json:"checked"`
+	NotChecked []string `json:"not_checked,omitempty"`
 }
 
 func (r *inclusionResult) check(what string) { r.Checked = append(r.Checked, what) }
@@ -268,6 +272,9 @@ func (r *inclusionRun) finish(p *liabilities.InclusionProof) error {
 
 func printInclusion(out io.Writer, res *inclusionResult, p *liabilities.InclusionProof) {
 	fmt.Fprintln(out, res.Verdict)
+	if res.BundleURL != "" {
+		fmt.Fprintf(out, "bundle fetched from %s\n", res.BundleURL)
+	}
 	where := ""
 	if res.BundleVerified {
 		where = fmt.Sprintf(" in cycle %d", res.Cycle)

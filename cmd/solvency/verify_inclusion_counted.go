@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/bundlefetch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/attest"
@@ -28,6 +30,9 @@ func runCountedInclusion(r *inclusionRun) error {
 	if o.rpc != "" && o.addresses == "" {
 		return r.fail(exitBadInput, errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)"))
 	}
+	if o.rpc == "" && bundlefetch.IsRemote(o.bundle) {
+		return r.fail(exitBadInput, fmt.Errorf("--bundle %s is a URL: give --rpc URL --addresses FILE too, so that the digest recorded on chain checks what is fetched", redactBundleURL(o.bundle)))
+	}
 	p, err := loadInclusionProof(o.proofFile, &r.res)
 	if err != nil {
 		return r.fail(exitBadInput, err)
@@ -42,9 +47,17 @@ func runCountedInclusion(r *inclusionRun) error {
 		return r.fail(exitBadInput, fmt.Errorf("--keys-from: %w", err))
 	}
 
-	dir, oc, err := locateBundle(o, p)
+	loc, err := locateBundle(o, p)
 	if err != nil {
+		// A bundle whose bytes do not hash to the digest on chain (bundlefetch.DigestError)
+		// lands here too: not counted, the digest named.
 		return r.fail(exitInvalid, fmt.Errorf("NOT COUNTED: %w", err))
+	}
+	defer loc.cleanup()
+	dir, oc := loc.dir, loc.oc
+	if loc.url != "" {
+		r.res.BundleURL = loc.url
+		r.res.check("fetched the bundle from " + loc.url + ": its manifest hashes to the digest recorded on chain, every file to the digest the manifest pins")
 	}
 	inc, m, err := verifier.CheckInclusion(p, o.account, dir, ps.pins, ps.options())
 	if err != nil {
@@ -56,7 +69,7 @@ func runCountedInclusion(r *inclusionRun) error {
 	r.res.Included, r.res.BundleVerified = true, true
 	r.res.Root = poseidon.Hex(m.Liabilities.Root.Element)
 	r.res.Cycle, r.res.KeysTrust = m.Statement.Cycle, inc.Bundle.Trust
-	r.res.check("the bundle " + dir + " verifies: every batch proof, the chain of running sums, the tree above the batches, LC, the solvency proof (keys: " + inc.Bundle.Trust + ")")
+	r.res.check("the bundle " + loc.name() + " verifies: every batch proof, the chain of running sums, the tree above the batches, LC, the solvency proof (keys: " + inc.Bundle.Trust + ")")
 	r.res.check("path to the bundle's root (exactly D levels, directions from the index, index below n*B)")
 	if err := r.checkExpected(p); err != nil {
 		return r.fail(exitInvalid, err)
@@ -71,24 +84,55 @@ func runCountedInclusion(r *inclusionRun) error {
 	return r.matchOnChain(p, oc, m, inc)
 }
 
+// located is where the bundle to verify was found.
+type located struct {
+	dir     string   // a directory the verifier reads
+	url     string   // the URL it was fetched from (credentials hidden), when fetched
+	oc      *onChain // the on-chain record, with --rpc
+	cleanup func()
+}
+
+func (l *located) name() string {
+	if l.url != "" {
+		return l.url
+	}
+	return l.dir
+}
+
 // locateBundle reads the on-chain record for the proof's LC (with --rpc) and finds the bundle:
-// --bundle, or the file:// URI the record names.
-func locateBundle(o verifyInclusionOptions, p *liabilities.InclusionProof) (string, *onChain, error) {
+// --bundle (a directory, or with --rpc an http(s) URL), or the URI the record names: a file://
+// path, or an http(s) URL fetched and checked against the digest on chain before any byte of it
+// is trusted.
+func locateBundle(o verifyInclusionOptions, p *liabilities.InclusionProof) (*located, error) {
 	if o.rpc == "" {
-		return o.bundle, nil, nil
+		return &located{dir: o.bundle, cleanup: func() {}}, nil
 	}
 	oc, err := onChainRecord(o.rpc, o.addresses, p)
 	if err != nil {
-		return "", nil, err
+		return nil, redactErr(err, o.rpc)
 	}
+	uri := oc.rec.BundleURI
 	if o.bundle != "" {
-		return o.bundle, oc, nil
+		if !bundlefetch.IsRemote(o.bundle) {
+			return &located{dir: o.bundle, oc: oc, cleanup: func() {}}, nil
+		}
+		uri = o.bundle
 	}
-	u, err := url.Parse(oc.rec.BundleURI)
+	if bundlefetch.IsRemote(uri) {
+		// The digest comes from the chain, never from the server: a changed byte is refused.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, dir, err := bundlefetch.FetchDir(ctx, uri, oc.rec.BundleDigest.Hex(), bundlefetch.Options{})
+		if err != nil {
+			return nil, redactBundleErr(fmt.Errorf("fetch the bundle recorded on chain (digest %s): %w", oc.rec.BundleDigest.Hex(), err), uri)
+		}
+		return &located{dir: dir, url: redactBundleURL(uri), oc: oc, cleanup: func() { os.RemoveAll(dir) }}, nil
+	}
+	u, err := url.Parse(uri)
 	if err != nil || u.Scheme != "file" {
-		return "", nil, fmt.Errorf("the attestation's bundle is at %q; fetch it and pass --bundle DIR", oc.rec.BundleURI)
+		return nil, fmt.Errorf("the attestation's bundle is at %q, which is neither a file:// path nor an http(s) URL; fetch it and pass --bundle DIR", redactBundleURL(uri))
 	}
-	return u.Path, oc, nil
+	return &located{dir: u.Path, oc: oc, cleanup: func() {}}, nil
 }
 
 // matchOnChain is the last step: the verified bundle must be the one on chain to count.

@@ -30,6 +30,10 @@ type Config struct {
 	MarketOffset int `json:"marketOffset,omitempty"`
 	// SnapshotEpoch is the liabilities snapshot's epoch (one snapshot serves every cycle of a run).
 	SnapshotEpoch uint64 `json:"snapshotEpoch"`
+	// BundleURL is the http(s) base URL the bundles are served under (BundleURL/bundles/DIGEST/,
+	// as 'solvency serve' serves them); the registry records each bundle there. Empty: a file://
+	// URI, which only this machine can open.
+	BundleURL string `json:"bundleUrl,omitempty"`
 
 	dir string
 }
@@ -92,6 +96,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Forecast != nil && c.Market == "" {
 		return errors.New(`field "forecast" reads the seeded market's history: it needs "market", not "prices"`)
+	}
+	if c.BundleURL != "" {
+		if err := CheckBundleURL(c.BundleURL); err != nil {
+			return fmt.Errorf(`field "bundleUrl": %w`, err)
+		}
 	}
 	if (c.Accounts.CSV == "") == (c.Accounts.Users == 0) {
 		return errors.New(`field "accounts": give either "csv" or "users"`)
