@@ -21,6 +21,7 @@ import (
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
 	"github.com/solvency-dev/solvency/prover"
+	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/treasury/engine"
 	"github.com/solvency-dev/solvency/treasury/state"
 )
@@ -37,6 +38,7 @@ type runOptions struct {
 	json     bool
 	// bundleURL is the base URL the bundles are served under (overrides the config's bundleUrl).
 	bundleURL string
+	queue     queueFlags // --workers: prove the batches on 'solvency worker' processes
 }
 
 func newRunCmd() *cobra.Command {
@@ -83,6 +85,7 @@ base URL a file:// path is recorded, which only this machine can open.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON summary per cycle")
 	f.StringVar(&o.bundleURL, "bundle-url", "", "https:// or http:// base URL the bundles are served under (BASE/bundles/DIGEST/, as 'solvency serve' serves them); "+
 		"recorded on chain so users elsewhere can fetch them (default: the config's bundleUrl; without either, a file:// path only this machine can open)")
+	addQueueFlags(cmd, &o.queue)
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -139,8 +142,10 @@ type runTarget struct {
 	stateDir, keys, rpc, keyFile string
 	devFeeds                     bool
 	provers                      int
-	bundleURL                    string // base URL recorded for the bundles ("" : file://)
-	chainHTTP                    string // the embedded chain's JSON-RPC address ("" : none)
+	bundleURL                    string      // base URL recorded for the bundles ("" : file://)
+	chainHTTP                    string      // the embedded chain's JSON-RPC address ("" : none)
+	queue                        *queueFlags // --workers ("" : prove in this process)
+	stderr                       io.Writer
 }
 
 // openedRun is an open engine, its chain, and how to close both.
@@ -178,7 +183,8 @@ func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer
 	}
 	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(t.stateDir, "addresses.json"), DevFeeds: t.devFeeds || t.rpc == "",
 		Name: name, Embedded: t.rpc == "", BundleURL: bundleURL}
-	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: t.stateDir, Keys: t.keys, Chain: evm, Log: log, Provers: t.provers, Store: st})
+	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: t.stateDir, Keys: t.keys, Chain: evm, Log: log, Provers: t.provers, Store: st,
+		Batches: t.batchBackend()})
 	if err != nil {
 		closeChain()
 		return nil, err
@@ -187,6 +193,29 @@ func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer
 	closeEngine := func() { once.Do(func() { eng.Close() }) }
 	return &openedRun{eng: eng, evm: evm, name: name, rpc: endpoint, closeEngine: closeEngine,
 		close: func() { closeEngine(); closeChain() }}, nil
+}
+
+// batchBackend is the engine's batch prover for --workers: a coordinator handing the batches
+// to 'solvency worker' processes through NATS JetStream; nil (no --workers) proves in process.
+func (t runTarget) batchBackend() func(*keys.Keys) (prover.BatchBackend, func(), error) {
+	if t.queue == nil || t.queue.url == "" {
+		return nil
+	}
+	return func(k *keys.Keys) (prover.BatchBackend, func(), error) {
+		tmp := filepath.Join(t.stateDir, "tmp")
+		if err := os.MkdirAll(tmp, 0o700); err != nil {
+			return nil, nil, err
+		}
+		stderr := t.stderr
+		if stderr == nil {
+			stderr = io.Discard
+		}
+		coord, _, closeConn, err := queueBackend(t.queue, k, tmp, false, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return coord, closeConn, nil
+	}
 }
 
 // redactURL names an RPC endpoint without its credentials: providers put the API key in the
@@ -319,7 +348,7 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 		}
 	}
 	r, err := openRun(ctx, cfg, runTarget{stateDir: o.state, keys: o.keys, rpc: o.rpc, keyFile: o.keyFile, devFeeds: o.devFeeds,
-		provers: o.provers, bundleURL: o.bundleURL}, errw)
+		provers: o.provers, bundleURL: o.bundleURL, queue: &o.queue, stderr: errw}, errw)
 	if err != nil {
 		return redactErr(explainDiskError(err, o.state), o.rpc)
 	}

@@ -316,7 +316,7 @@ func (e *Engine) prove(ctx context.Context, cr *cycleRun) error {
 		Policy: e.checker.Canon, Positions: cr.after.Positions, Prices: prices,
 		Cycle: c, ReservesBlock: head,
 		Out: e.bundleDir(c), PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
-		Provers: e.opt.Provers, BatchProgress: e.batchProgress(c),
+		Provers: e.opt.Provers, BatchProgress: e.batchProgress(c), Batches: e.batches,
 	})
 	if err != nil {
 		return failure(fmt.Errorf("cycle %d: prove: %w", c, err))

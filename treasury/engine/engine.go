@@ -22,6 +22,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/liabilities"
+	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
@@ -81,6 +82,10 @@ type Options struct {
 	// process where a real crash would hurt most, or return an error as the write at that point
 	// would on a full disk. Production code leaves it nil.
 	Fault func(point string) error
+	// Batches, when set, makes the backend that proves the liabilities batches once the keys
+	// are loaded (workers on a NATS JetStream queue: prover/workqueue) and the function that
+	// releases it; nil proves them in this process.
+	Batches func(k *keys.Keys) (prover.BatchBackend, func(), error)
 }
 
 // FaultPoints are the points Options.Fault is called at, in the order a fresh run meets them.
@@ -98,6 +103,10 @@ func (e *Engine) fault(point string) error {
 
 // Engine is an opened treasury.
 type Engine struct {
+	// batches proves the liabilities batches (Options.Batches); nil: in this process.
+	batches      prover.BatchBackend
+	closeBatches func()
+
 	cfg     *Config
 	opt     Options
 	prof    profile.Profile
@@ -314,6 +323,10 @@ func (e *Engine) loadAccounts(in *inputs) error {
 // Close releases the state store and the liabilities store.
 func (e *Engine) Close() error {
 	var errs []error
+	if e.closeBatches != nil {
+		e.closeBatches()
+		e.closeBatches = nil
+	}
 	if e.liab != nil {
 		errs = append(errs, e.liab.Close())
 	}
@@ -357,6 +370,11 @@ func (e *Engine) openKeys() error {
 		return fmt.Errorf("keys in %s are for profile %s, not %s", dir, k.Meta.Profile.Name, e.prof.Name)
 	}
 	e.keys = k
+	if e.opt.Batches != nil {
+		if e.batches, e.closeBatches, err = e.opt.Batches(k); err != nil {
+			return fmt.Errorf("batch provers: %w", err)
+		}
+	}
 	return nil
 }
 
