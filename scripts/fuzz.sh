@@ -11,6 +11,7 @@ fuzztime=${FUZZTIME:-3s}
 targets=$(cat <<'LIST'
 ./circuits/assets FuzzParseUnits
 ./circuits/batch FuzzIDHashInjective
+./circuits/statement FuzzNormalisePrice
 ./contracts FuzzStatementJSON
 ./contracts FuzzParseKey
 ./internal/jsonstrict FuzzUnmarshal
@@ -21,7 +22,6 @@ targets=$(cat <<'LIST'
 ./prover/keys FuzzReadVerifyingKey
 ./treasury/market FuzzParsePrice
 ./treasury/market FuzzParseSnapshots
-./treasury/market FuzzNormalize
 ./treasury/policy FuzzParse
 ./treasury/portfolio FuzzPositionsAndPrices
 ./treasury/venues FuzzParseAmount
@@ -43,6 +43,12 @@ while IFS=: read -r file line; do
     echo "scripts/fuzz.sh does not list $pkg $name"; missing=1
   fi
 done < <(git grep -e '^func Fuzz' -- '*_test.go')
+# And every target listed above exists (a renamed or moved target would otherwise fuzz nothing).
+while read -r pkg target; do
+  if ! git grep -q -e "^func ${target}(" -- "${pkg#./}/*_test.go"; then
+    echo "scripts/fuzz.sh lists $pkg $target, which no test file defines"; missing=1
+  fi
+done <<< "$targets"
 [ "$missing" = 0 ] || exit 1
 
 failed=0
