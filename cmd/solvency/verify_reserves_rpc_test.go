@@ -87,7 +87,7 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		op := verifier.ReservesOpening{Version: verifier.ReservesOpeningVersion, Cycle: 4, RC: poseidon.Hex(rc), Salt: poseidon.Hex(salt.Element),
-			Block: d.Block, Slots: 16, Positions: open, Assets: table, Chain: m}
+			Block: d.Block, Slots: 16, Positions: open, Assets: table, Venues: []solvency.Venue{}, Chain: m}
 		raw, err := json.Marshal(op)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +101,9 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		man := bundle.Manifest{Version: bundle.Version, Profile: "test", Assets: assets.Table{Assets: table},
-			Statement: bundle.Statement{Cycle: 4, ReservesBlock: d.Block, RC: poseidon.Element{Element: rc}, ChainID: devnet.ChainID}}
+			Statement: bundle.Statement{Cycle: 4, ReservesBlock: d.Block, RC: poseidon.Element{Element: rc}, ChainID: devnet.ChainID,
+				Prices: []bundle.Price{}, PublicInputs: []poseidon.Element{}},
+			Liabilities: bundle.Liabilities{TopLevels: [][]poseidon.Element{}}, Batches: []bundle.Batch{}}
 		mraw, err := man.Encode()
 		if err != nil {
 			t.Fatal(err)

@@ -52,6 +52,8 @@ func (a abis) pack(contract, method string, args ...any) ([]byte, error) {
 // sender sends transactions from one key and waits for them.
 type sender struct {
 	chain *contracts.Chain
+	// lastBlock, when set, records the block of the latest receipt this sender waited for.
+	lastBlock *uint64
 }
 
 func (s sender) opts(ctx context.Context) *bind.TransactOpts {
@@ -75,6 +77,14 @@ func (s sender) wait(ctx context.Context, tx *types.Transaction) (*types.Receipt
 			if rcpt.Status != types.ReceiptStatusSuccessful {
 				return rcpt, &contracts.TxError{TxHash: tx.Hash(), GasUsed: rcpt.GasUsed}
 			}
+			// A node can index a block's receipts a moment before it makes that block its head;
+			// the next estimate or read at "latest" must see this transaction, so wait for it.
+			if err := s.waitHead(ctx, rcpt.BlockNumber.Uint64(), every); err != nil {
+				return rcpt, err
+			}
+			if s.lastBlock != nil && rcpt.BlockNumber.Uint64() > *s.lastBlock {
+				*s.lastBlock = rcpt.BlockNumber.Uint64()
+			}
 			return rcpt, nil
 		}
 		// A fresh node answers "transaction indexing is in progress" until its index catches up.
@@ -84,6 +94,24 @@ func (s sender) wait(ctx context.Context, tx *types.Transaction) (*types.Receipt
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for %s to be mined: %w", tx.Hash().Hex(), ctx.Err())
+		case <-time.After(every):
+		}
+	}
+}
+
+// waitHead waits until the node's head is at least block.
+func (s sender) waitHead(ctx context.Context, block uint64, every time.Duration) error {
+	for {
+		head, err := s.chain.Backend.BlockNumber(ctx)
+		if err != nil {
+			return fmt.Errorf("read the head block: %w", err)
+		}
+		if head >= block {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for block %d to become the head: %w", block, ctx.Err())
 		case <-time.After(every):
 		}
 	}

@@ -212,7 +212,8 @@ func Deploy(ctx context.Context, chain *contracts.Chain, spec Spec) (*Deployment
 	if err != nil {
 		return nil, err
 	}
-	s := sender{chain: chain}
+	var last uint64
+	s := sender{chain: chain, lastBlock: &last}
 	me := chain.From()
 	d := &Deployment{ChainID: chain.ChainID.Uint64(), SafeVenue: spec.SafeVenue, Threshold: spec.Threshold,
 		Owners: append([]common.Address(nil), spec.Owners...)}
@@ -265,9 +266,9 @@ func Deploy(ctx context.Context, chain *contracts.Chain, spec Spec) (*Deployment
 			return nil, fmt.Errorf("fund %s at %s: %w", h.Asset, h.Venue, err)
 		}
 	}
-	if d.Block, err = chain.Backend.BlockNumber(ctx); err != nil {
-		return nil, fmt.Errorf("read block number: %w", err)
-	}
+	// The block of the last funding transaction: the treasury as funded, whatever blocks the
+	// node seals after it.
+	d.Block = last
 	return d, nil
 }
 
