@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -20,16 +19,20 @@ func run(args []string) int {
 	logger.Disable()
 	root := newRootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
+	cmd, err := root.ExecuteC()
+	code := errOut(err)
+	if code == 0 {
 		return 0
 	}
 	fmt.Fprintln(root.ErrOrStderr(), "solvency:", err)
-	var ee *exitErr
-	if errors.As(err, &ee) {
-		return ee.code
+	// A script that asked for --json reads stdout: unusable input gets a document there too.
+	// Exit code 1 commands print their own document, with "ok": false, before they return.
+	if code == exitBadInput && wantsJSON(cmd, args) {
+		if perr := printJSONError(root.OutOrStdout(), err, code); perr != nil {
+			fmt.Fprintln(root.ErrOrStderr(), "solvency:", perr)
+		}
 	}
-	return 2
+	return code
 }
 
 // Exit codes shared by every command.
