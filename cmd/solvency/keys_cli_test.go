@@ -72,16 +72,21 @@ func TestSetupCLIDevKeys(t *testing.T) {
 		t.Fatalf("metadata does not record dev trust: %+v", k.Meta)
 	}
 
-	// A second run reuses the compiled-circuit cache and refuses to overwrite the keys.
+	// A second run refuses to overwrite the keys before compiling anything, and names the flag
+	// that would; with it, the run reuses the compiled-circuit cache.
 	code, _, stderr = runToy(t, "setup", "--profile", "test", "--out", out)
-	if code == 0 {
-		t.Fatal("setup overwrote an existing keys directory")
+	if code != exitBadInput || !strings.Contains(stderr, "--replace") {
+		t.Fatalf("setup over an existing keys directory exited %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "circuit ") {
+		t.Fatalf("setup compiled before refusing the existing directory: %s", stderr)
+	}
+	code, _, stderr = runToy(t, "setup", "--profile", "test", "--out", out, "--replace")
+	if code != 0 {
+		t.Fatal("setup --replace failed")
 	}
 	if !strings.Contains(stderr, "loaded from cache") {
 		t.Fatalf("second setup did not use the cache: %s", stderr)
-	}
-	if code, _, _ := runToy(t, "setup", "--profile", "test", "--out", out, "--replace"); code != 0 {
-		t.Fatal("setup --replace failed")
 	}
 
 	if code, _, _ := runToy(t, "setup", "--profile", "nope", "--out", out); code != exitBadInput {

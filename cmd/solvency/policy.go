@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -47,40 +47,30 @@ the .json files of --search (default: the current directory).`,
 		},
 	}
 	cmd.Flags().StringVar(&o.search, "search", ".", "directory searched for the policy file when given a hash")
-	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+// policyShowDoc is the --json document of `policy show`. "policy" is the policy file as
+// governance wrote it, in the policy file's own format (docs/policy-encoding.md), not the CLI's convention.
+type policyShowDoc struct {
+	Hash       string       `json:"hash"`
+	AssetsHash string       `json:"assets_hash"`
+	ChainID    string       `json:"chain_id"`
+	Registry   string       `json:"registry"`
+	Policy     *policy.File `json:"policy"`
 }
 
 func runPolicyShow(o *policyShowOptions, arg string, out io.Writer) error {
 	var f *policy.File
+	var err error
 	if strings.HasPrefix(arg, "0x") && len(arg) == 66 {
-		want, err := poseidon.ParseHex(arg)
-		if err != nil {
-			return exitError(exitBadInput, err)
-		}
-		paths, _ := filepath.Glob(filepath.Join(o.search, "*.json"))
-		for _, p := range paths {
-			raw, err := boundedfile.ReadFile(p, boundedfile.Config)
-			if err != nil {
-				continue
-			}
-			cand, err := policy.Parse(p, raw)
-			if err != nil {
-				continue
-			}
-			if h, err := cand.Hash(); err == nil && h == want {
-				f = cand
-				break
-			}
-		}
-		if f == nil {
-			return exitError(exitBadInput, fmt.Errorf("no policy file in %s has hash %s", o.search, arg))
-		}
-	} else {
-		var err error
-		if f, err = policy.Load(arg); err != nil {
-			return exitError(exitBadInput, err)
-		}
+		f, err = findPolicyByHash(o.search, arg)
+	} else if f, err = policy.Load(arg); err != nil {
+		err = exitError(exitBadInput, err)
+	}
+	if err != nil {
+		return err
 	}
 	h, err := f.Hash()
 	if err != nil {
@@ -91,18 +81,34 @@ func runPolicyShow(o *policyShowOptions, arg string, out io.Writer) error {
 		return exitError(exitBadInput, err)
 	}
 	if o.json {
-		doc := struct {
-			Hash       string       `json:"hash"`
-			AssetsHash string       `json:"assetsHash"`
-			ChainID    uint64       `json:"chainId"`
-			Registry   string       `json:"registry"`
-			Policy     *policy.File `json:"policy"`
-		}{poseidon.Hex(h), poseidon.Hex(canon.AssetsHash), f.ChainID, f.Registry, f}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+		return printDocument(out, true, policyShowDoc{Hash: poseidon.Hex(h), AssetsHash: poseidon.Hex(canon.AssetsHash),
+			ChainID: strconv.FormatUint(f.ChainID, 10), Registry: f.Registry, Policy: f})
 	}
 	return printPolicy(out, f, poseidon.Hex(h), poseidon.Hex(canon.AssetsHash))
+}
+
+// findPolicyByHash looks for the policy file with hash hexHash among dir's .json files; files
+// that are not policies are passed over.
+func findPolicyByHash(dir, hexHash string) (*policy.File, error) {
+	want, err := poseidon.ParseHex(hexHash)
+	if err != nil {
+		return nil, exitError(exitBadInput, err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, p := range paths {
+		raw, err := boundedfile.ReadFile(p, boundedfile.Config)
+		if err != nil {
+			continue
+		}
+		cand, err := policy.Parse(p, raw)
+		if err != nil {
+			continue
+		}
+		if h, err := cand.Hash(); err == nil && h == want {
+			return cand, nil
+		}
+	}
+	return nil, exitError(exitBadInput, fmt.Errorf("no policy file in %s has hash %s", dir, hexHash))
 }
 
 func pct(bps int64) string { return decimal.New(bps, -2).StringFixed(2) + "%" }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPrintDocumentPutsOKFirst(t *testing.T) {
+	var b bytes.Buffer
+	doc := struct {
+		Amount string `json:"amount_usd"`
+		Count  int    `json:"count"`
+	}{"12.50", 3}
+	if err := printDocument(&b, true, doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "{\n  \"ok\": true,\n  \"amount_usd\": \"12.50\"") {
+		t.Fatalf("document: %s", b.String())
+	}
+	b.Reset()
+	if err := printDocument(&b, false, struct{}{}); err != nil || strings.TrimSpace(b.String()) != "{\n  \"ok\": false\n}" {
+		t.Fatalf("empty document: %q, %v", b.String(), err)
+	}
+}
+
+func TestPrintDocumentRefusesNonObjectsAndOwnOK(t *testing.T) {
+	var b bytes.Buffer
+	if err := printDocument(&b, true, []int{1}); err == nil {
+		t.Fatal("an array was printed as a document")
+	}
+	if err := printDocument(&b, true, map[string]bool{"ok": false}); err == nil {
+		t.Fatal("a document with its own ok field was printed")
+	}
+	if b.Len() != 0 {
+		t.Fatalf("refused documents wrote %q", b.String())
+	}
+}
+
+// runCaptured runs the CLI as run does, with stdout and stderr captured.
+func runCaptured(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	outF, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errF, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldOut, oldErr := os.Stdout, os.Stderr
+	os.Stdout, os.Stderr = outF, errF
+	code := run(args)
+	os.Stdout, os.Stderr = oldOut, oldErr
+	outF.Close()
+	errF.Close()
+	stdout, _ := os.ReadFile(outF.Name())
+	stderr, _ := os.ReadFile(errF.Name())
+	return code, string(stdout), string(stderr)
+}
+
+func TestJSONErrorObjectOnExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"policy", "show", "--json", filepath.Join(t.TempDir(), "missing.json")}, // the command's own error
+		{"policy", "show", "--json", "--no-such-flag", "x"},                      // a flag error
+	} {
+		code, stdout, stderr := runCaptured(t, args...)
+		if code != exitBadInput || !strings.Contains(stderr, "solvency:") {
+			t.Fatalf("%v: exit %d, stderr %q", args, code, stderr)
+		}
+		var e jsonError
+		if err := json.Unmarshal([]byte(stdout), &e); err != nil {
+			t.Fatalf("%v: stdout is not the error object: %q: %v", args, stdout, err)
+		}
+		if e.OK || e.ExitCode != exitBadInput || e.Error == "" {
+			t.Fatalf("%v: error object %+v", args, e)
+		}
+	}
+	// Without --json, stdout stays empty.
+	if code, stdout, _ := runCaptured(t, "policy", "show", filepath.Join(t.TempDir(), "missing.json")); code != exitBadInput || stdout != "" {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+}
+
+// TestContractsDeployRefusesExistingRecord: an existing addresses file is the record of an earlier
+// deployment; deploy refuses it before compiling or dialing anything, and names --replace.
+func TestContractsDeployRefusesExistingRecord(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "addresses.json")
+	if err := os.WriteFile(out, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint is unreachable: reaching it would fail differently.
+	code, stdout, stderr := runCaptured(t, "contracts", "deploy", "--rpc", "http://127.0.0.1:1", "--vk", "missing.vk",
+		"--assets", "2", "--dev-feeds", "--out", out, "--json")
+	if code != exitBadInput || !strings.Contains(stderr, "--replace") || !strings.Contains(stderr, "deployment record") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, `"exit_code": 2`) {
+		t.Fatalf("stdout %q", stdout)
+	}
+	raw, _ := os.ReadFile(out)
+	if string(raw) != "{}\n" {
+		t.Fatalf("the record was changed: %q", raw)
+	}
+}
