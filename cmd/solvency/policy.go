@@ -136,13 +136,28 @@ func printPolicy(out io.Writer, f *policy.File, hash, assetsHash string) error {
 		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\n", i, a.Symbol, a.Precision, pct(int64(a.HaircutBps)), yesNo(a.InKind), yesNo(a.Liquid), capS)
 	}
 	tw.Flush()
+	writePolicyVenues(&b, f)
+	if v := f.VaR; v != nil {
+		fmt.Fprintf(&b, "\nVaR           z = %s (confidence %s), horizon %d day(s): z*sqrt(h)*sigma(net exposure) <= surplus\n", v.Z, v.Confidence, v.HorizonDays)
+	} else {
+		b.WriteString("\nVaR           none\n")
+	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(&b, "\nnote: %s\n", n)
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// writePolicyVenues writes the venue groups, venues, target weights and stress scenarios.
+func writePolicyVenues(b *strings.Builder, f *policy.File) {
 	b.WriteString("\nvenue groups (cap on gross exposure, of net reserves)\n")
 	for _, g := range f.Groups {
 		capS := "no cap"
 		if g.CapBps != nil {
 			capS = pct(int64(*g.CapBps))
 		}
-		fmt.Fprintf(&b, "  %-16s %s\n", g.Name, capS)
+		fmt.Fprintf(b, "  %-16s %s\n", g.Name, capS)
 	}
 	b.WriteString("\nvenues\n")
 	tiers := map[string]bool{}
@@ -154,30 +169,20 @@ func printPolicy(out io.Writer, f *policy.File, hash, assetsHash string) error {
 		if tiers[v.Tier] {
 			liq = "liquid"
 		}
-		fmt.Fprintf(&b, "  %-16s group %-14s tier %s (%s)\n", v.Name, v.Group, v.Tier, liq)
+		fmt.Fprintf(b, "  %-16s group %-14s tier %s (%s)\n", v.Name, v.Group, v.Tier, liq)
 	}
 	if len(f.Targets) > 0 {
 		b.WriteString("\ntarget weights (net value, of net reserves)\n")
 		for _, t := range f.Targets {
-			fmt.Fprintf(&b, "  %-22s %s +- %s  [%s]\n", t.Name, pct(int64(t.WeightBps)), pct(int64(t.BandBps)), strings.Join(t.Assets, ", "))
+			fmt.Fprintf(b, "  %-22s %s +- %s  [%s]\n", t.Name, pct(int64(t.WeightBps)), pct(int64(t.BandBps)), strings.Join(t.Assets, ", "))
 		}
 	}
 	if len(f.Scenarios) > 0 {
 		b.WriteString("\nstress scenarios (shocked haircut reserves must cover shocked liabilities)\n")
 		for i, s := range f.Scenarios {
-			fmt.Fprintf(&b, "  %-24s %s\n", s.Name, strings.Join(f.SortedShocks(i), ", "))
+			fmt.Fprintf(b, "  %-24s %s\n", s.Name, strings.Join(f.SortedShocks(i), ", "))
 		}
 	}
-	if v := f.VaR; v != nil {
-		fmt.Fprintf(&b, "\nVaR           z = %s (confidence %s), horizon %d day(s): z*sqrt(h)*sigma(net exposure) <= surplus\n", v.Z, v.Confidence, v.HorizonDays)
-	} else {
-		b.WriteString("\nVaR           none\n")
-	}
-	for _, n := range f.Notes {
-		fmt.Fprintf(&b, "\nnote: %s\n", n)
-	}
-	_, err := io.WriteString(out, b.String())
-	return err
 }
 
 func yesNo(b bool) string {
