@@ -27,7 +27,8 @@ func jsonFlag(cmd *cobra.Command, dst *bool) {
 }
 
 // printDocument writes v as one indented JSON document with "ok" as its first key. v must encode
-// as a JSON object; a field named "ok" in v is refused, as it would shadow the convention's.
+// as a JSON object. A v that carries its own "ok" field (a report whose verdict is its success) is
+// printed as it is, provided the two agree.
 func printDocument(w io.Writer, ok bool, v any) error {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -41,15 +42,19 @@ func printDocument(w io.Writer, ok bool, v any) error {
 	if err := json.Unmarshal(body, &keys); err != nil {
 		return fmt.Errorf("encode JSON: %w", err)
 	}
-	if _, dup := keys["ok"]; dup {
-		return fmt.Errorf("encode JSON: %T has its own \"ok\" field", v)
-	}
 	var doc bytes.Buffer
-	doc.WriteString(`{"ok":` + strconv.FormatBool(ok))
-	if len(keys) > 0 {
-		doc.WriteByte(',')
+	if own, has := keys["ok"]; has {
+		if string(own) != strconv.FormatBool(ok) {
+			return fmt.Errorf("encode JSON: %T says ok %s, the command %t", v, own, ok)
+		}
+		doc.Write(body)
+	} else {
+		doc.WriteString(`{"ok":` + strconv.FormatBool(ok))
+		if len(keys) > 0 {
+			doc.WriteByte(',')
+		}
+		doc.Write(body[1:])
 	}
-	doc.Write(body[1:])
 	var out bytes.Buffer
 	if err := json.Indent(&out, doc.Bytes(), "", "  "); err != nil {
 		return fmt.Errorf("encode JSON: %w", err)

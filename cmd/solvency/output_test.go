@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestPrintDocumentPutsOKFirst(t *testing.T) {
@@ -27,16 +29,23 @@ func TestPrintDocumentPutsOKFirst(t *testing.T) {
 	}
 }
 
-func TestPrintDocumentRefusesNonObjectsAndOwnOK(t *testing.T) {
+func TestPrintDocumentRefusesNonObjectsAndContradictingOK(t *testing.T) {
 	var b bytes.Buffer
 	if err := printDocument(&b, true, []int{1}); err == nil {
 		t.Fatal("an array was printed as a document")
 	}
 	if err := printDocument(&b, true, map[string]bool{"ok": false}); err == nil {
-		t.Fatal("a document with its own ok field was printed")
+		t.Fatal("a document whose own ok field contradicts the command's was printed")
 	}
 	if b.Len() != 0 {
 		t.Fatalf("refused documents wrote %q", b.String())
+	}
+	// A report that carries its own agreeing verdict is printed once, as it is.
+	if err := printDocument(&b, false, struct {
+		OK     bool   `json:"ok"`
+		Reason string `json:"reason"`
+	}{false, "x"}); err != nil || strings.Count(b.String(), `"ok"`) != 1 {
+		t.Fatalf("own ok: %q, %v", b.String(), err)
 	}
 }
 
@@ -105,5 +114,29 @@ func TestContractsDeployRefusesExistingRecord(t *testing.T) {
 	raw, _ := os.ReadFile(out)
 	if string(raw) != "{}\n" {
 		t.Fatalf("the record was changed: %q", raw)
+	}
+}
+
+// TestJSONDocsListEveryCommand: every command with --json has its document in docs/json.md.
+func TestJSONDocsListEveryCommand(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Flags().Lookup("json") != nil {
+			name := strings.TrimPrefix(c.CommandPath(), "solvency ")
+			if !strings.Contains(string(raw), "`"+name+"`") {
+				t.Errorf("docs/json.md does not list `%s`", name)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd())
+	if n := strings.Count(string(raw), "\n| `"); n < 20 {
+		t.Fatalf("docs/json.md lists %d commands", n)
 	}
 }
