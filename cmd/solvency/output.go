@@ -73,6 +73,18 @@ type jsonError struct {
 	ExitCode int    `json:"exit_code"`
 }
 
+// watchedWriter remembers whether anything was written through it: run prints the error object
+// only on a stdout the command left empty.
+type watchedWriter struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	w.wrote = w.wrote || len(p) > 0
+	return w.w.Write(p)
+}
+
 // printJSONError writes the error object.
 func printJSONError(w io.Writer, err error, code int) error {
 	msg := "unknown error"
@@ -95,8 +107,8 @@ func wantsJSON(cmd *cobra.Command, args []string) bool {
 	return slices.Contains(args, "--json") || slices.Contains(args, "--json=true")
 }
 
-// errOut is the one place that turns an error into an exit code.
-func errOut(err error) int {
+// exitCodeOf is the one place that turns an error into an exit code.
+func exitCodeOf(err error) int {
 	if err == nil {
 		return 0
 	}

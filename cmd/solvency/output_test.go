@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,24 +53,13 @@ func TestPrintDocumentRefusesNonObjectsAndContradictingOK(t *testing.T) {
 // runCaptured runs the CLI as run does, with stdout and stderr captured.
 func runCaptured(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	dir := t.TempDir()
-	outF, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errF, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldOut, oldErr := os.Stdout, os.Stderr
-	os.Stdout, os.Stderr = outF, errF
-	code := run(args)
-	os.Stdout, os.Stderr = oldOut, oldErr
-	outF.Close()
-	errF.Close()
-	stdout, _ := os.ReadFile(outF.Name())
-	stderr, _ := os.ReadFile(errF.Name())
-	return code, string(stdout), string(stderr)
+	return runRootCaptured(newRootCmd(), args...)
+}
+
+func runRootCaptured(root *cobra.Command, args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := runRoot(root, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
 }
 
 func TestJSONErrorObjectOnExitTwo(t *testing.T) {
@@ -88,6 +78,24 @@ func TestJSONErrorObjectOnExitTwo(t *testing.T) {
 		if e.OK || e.ExitCode != exitBadInput || e.Error == "" {
 			t.Fatalf("%v: error object %+v", args, e)
 		}
+	}
+	// A command that printed its own document for unusable input gets no second one.
+	root := newRootCmd()
+	var asJSON bool
+	own := &cobra.Command{Use: "own", RunE: func(cmd *cobra.Command, _ []string) error {
+		if err := printDocument(cmd.OutOrStdout(), false, struct {
+			Reason string `json:"reason"`
+		}{"bad input"}); err != nil {
+			return err
+		}
+		return exitError(exitBadInput, errors.New("bad input"))
+	}}
+	own.Flags().BoolVar(&asJSON, "json", false, "")
+	root.AddCommand(own)
+	code, stdout, _ := runRootCaptured(root, "own", "--json")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(stdout), &doc); code != exitBadInput || err != nil || doc["exit_code"] != nil {
+		t.Fatalf("own document: exit %d, %v, stdout %q", code, err, stdout)
 	}
 	// Without --json, stdout stays empty.
 	if code, stdout, _ := runCaptured(t, "policy", "show", filepath.Join(t.TempDir(), "missing.json")); code != exitBadInput || stdout != "" {
