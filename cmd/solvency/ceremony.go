@@ -85,6 +85,10 @@ func runCeremonyInit(o *ceremonyInitOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
+	// Before compiling: the ceremony never overwrites a directory.
+	if err := refuseExisting(o.out, false, ""); err != nil {
+		return err
+	}
 	cache, err := keysOpenCache(o.cacheDir, o.noCache)
 	if err != nil {
 		return exitError(exitBadInput, err)
@@ -371,6 +375,10 @@ func runCeremonyFinalize(o *ceremonyFinalizeOptions, stdout, stderr io.Writer) e
 	b, err := ceremony.ParseBeacon(o.beacon)
 	if err != nil {
 		return exitError(exitBadInput, err)
+	}
+	// Before the transcript is verified (minutes at production sizes): keys are never overwritten.
+	if err := refuseExisting(o.out, false, ""); err != nil {
+		return err
 	}
 	opts, err := ceremonyOptions(o.dir, o.circuits, stderr)
 	if err != nil {

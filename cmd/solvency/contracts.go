@@ -324,13 +324,16 @@ func (o *contractsDeployOptions) register(cmd *cobra.Command) {
 	jsonFlag(cmd, &o.json)
 }
 
-// refuseExisting refuses to overwrite path unless the user said so with flag: the next step is in
-// the message.
+// refuseExisting refuses to overwrite path unless the user said so with flag (none: the command
+// never overwrites): the next step is in the message. Commands call it before their long work.
 func refuseExisting(path string, replace bool, flag string) error {
 	if replace {
 		return nil
 	}
 	if _, err := os.Lstat(path); err == nil {
+		if flag == "" {
+			return exitError(exitBadInput, fmt.Errorf("%s already exists; choose another path, or remove it", path))
+		}
 		return exitError(exitBadInput, fmt.Errorf("%s already exists; give %s to overwrite it, or choose another path", path, flag))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return exitError(exitBadInput, err)

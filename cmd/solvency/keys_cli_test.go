@@ -158,3 +158,22 @@ func TestV1_CeremonyCLI(t *testing.T) {
 		t.Fatalf("missing directory exited %d", code)
 	}
 }
+
+// TestCeremonyRefusesExistingOutBeforeWork: init and finalize refuse an existing --out before
+// compiling or verifying anything, and say what to do.
+func TestCeremonyRefusesExistingOutBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SOLVENCY_CACHE", filepath.Join(dir, "cache"))
+	for _, args := range [][]string{
+		{"ceremony", "init", "--profile", "test", "--out", dir},
+		{"ceremony", "finalize", "--dir", filepath.Join(dir, "absent"), "--beacon", strings.Repeat("cd", 32), "--out", dir},
+	} {
+		code, _, stderr := runToy(t, args...)
+		if code != exitBadInput || !strings.Contains(stderr, "already exists; choose another path") {
+			t.Fatalf("%v exited %d: %s", args, code, stderr)
+		}
+		if strings.Contains(stderr, "circuit ") {
+			t.Fatalf("%v compiled before refusing: %s", args, stderr)
+		}
+	}
+}
