@@ -48,54 +48,79 @@ round, a future block hash), announced in advance. See docs/trusted-setup.md.`,
 	return cmd
 }
 
+// ceremonyInitOptions are the flags of `ceremony init`.
+type ceremonyInitOptions struct {
+	profile  string
+	out      string
+	cacheDir string
+	noCache  bool
+	json     bool
+	circuits func() []profile.CircuitSpec
+}
+
 func newCeremonyInitCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
-	var prof, out, cacheDir string
-	var noCache, asJSON bool
+	o := &ceremonyInitOptions{circuits: circuits}
 	cmd := &cobra.Command{
 		Use:   "init --profile P --out DIR",
 		Short: "Start a ceremony: compile the profile's circuits and write phase 1's starting point",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if prof == "" || out == "" {
-				return exitError(exitBadInput, errors.New("ceremony init needs --profile and --out"))
-			}
-			p, err := profile.Lookup(prof)
-			if err != nil {
-				return exitError(exitBadInput, err)
-			}
-			cache, err := keysOpenCache(cacheDir, noCache)
-			if err != nil {
-				return exitError(exitBadInput, err)
-			}
-			progress := keysProgress(cmd.ErrOrStderr())
-			compiled, err := keysCompileAll(cache, circuits(), p, progress)
-			if err != nil {
-				return err
-			}
-			m, err := ceremony.Init(out, p, compiled, progress)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"dir": out, "manifest": m})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for profile %s created in %s (phase 1 domain size %d)\n", p.Name, out, m.Phase1Size)
-			fmt.Fprintf(cmd.OutOrStdout(), "next: each participant runs `solvency ceremony contribute --dir %s`\n", out)
-			return nil
+			return runCeremonyInit(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&prof, "profile", "", fmt.Sprintf("circuit profile (%v)", profile.Names()))
-	f.StringVar(&out, "out", "", "ceremony directory to create")
-	f.StringVar(&cacheDir, "cache", "", "compiled-circuit cache directory")
-	f.BoolVar(&noCache, "no-cache", false, "compile without the cache")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	f.StringVar(&o.profile, "profile", "", fmt.Sprintf("circuit profile (%v)", profile.Names()))
+	f.StringVar(&o.out, "out", "", "ceremony directory to create")
+	f.StringVar(&o.cacheDir, "cache", "", "compiled-circuit cache directory")
+	f.BoolVar(&o.noCache, "no-cache", false, "compile without the cache")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
+func runCeremonyInit(o *ceremonyInitOptions, stdout, stderr io.Writer) error {
+	if o.profile == "" || o.out == "" {
+		return exitError(exitBadInput, errors.New("ceremony init needs --profile and --out"))
+	}
+	p, err := profile.Lookup(o.profile)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	// Before compiling: the ceremony never overwrites a directory.
+	if err := refuseExisting(o.out, false, ""); err != nil {
+		return err
+	}
+	cache, err := keysOpenCache(o.cacheDir, o.noCache)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	progress := keysProgress(stderr)
+	compiled, err := keysCompileAll(cache, o.circuits(), p, progress)
+	if err != nil {
+		return err
+	}
+	m, err := ceremony.Init(o.out, p, compiled, progress)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printDocument(stdout, true, struct {
+			Dir      string             `json:"dir"`
+			Manifest *ceremony.Manifest `json:"manifest"`
+		}{o.out, m})
+	}
+	fmt.Fprintf(stdout, "ceremony for profile %s created in %s (phase 1 domain size %d)\n", p.Name, o.out, m.Phase1Size)
+	fmt.Fprintf(stdout, "next: each participant runs `solvency ceremony contribute --dir %s`\n", o.out)
+	return nil
+}
+
+// ceremonyContributeOptions are the flags of `ceremony contribute`.
+type ceremonyContributeOptions struct {
+	dir, in, out string
+	json         bool
+}
+
 func newCeremonyContributeCmd() *cobra.Command {
-	var dir, in, out string
-	var asJSON bool
+	o := &ceremonyContributeOptions{}
 	cmd := &cobra.Command{
 		Use:   "contribute (--dir DIR | --in FILE --out FILE)",
 		Short: "Add your randomness: the next contribution of the open phase",
@@ -108,74 +133,95 @@ Your randomness exists only in this process's memory and is gone when it exits. 
 you trust, and do not run it under a debugger or with core dumps enabled.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			start := time.Now()
-			var files []string
-			switch {
-			case dir != "" && in == "" && out == "":
-				var err error
-				if files, err = ceremony.Contribute(dir, keysProgress(cmd.ErrOrStderr())); err != nil {
-					return err
-				}
-			case dir == "" && in != "" && out != "":
-				if err := ceremony.ContributeFile(in, out); err != nil {
-					return err
-				}
-				files = []string{out}
-			default:
-				return exitError(exitBadInput, errors.New("contribute needs either --dir, or both --in and --out"))
-			}
-			if asJSON {
-				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"written": files, "seconds": time.Since(start).Seconds()})
-			}
-			for _, f := range files {
-				fmt.Fprintf(cmd.OutOrStdout(), "contribution written to %s\n", f)
-			}
-			return nil
+			return runCeremonyContribute(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "ceremony directory")
-	f.StringVar(&in, "in", "", "previous contribution file (.ph1 or .ph2)")
-	f.StringVar(&out, "out", "", "file to write your contribution to")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	f.StringVar(&o.dir, "dir", "", "ceremony directory")
+	f.StringVar(&o.in, "in", "", "previous contribution file (.ph1 or .ph2)")
+	f.StringVar(&o.out, "out", "", "file to write your contribution to")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
+func runCeremonyContribute(o *ceremonyContributeOptions, stdout, stderr io.Writer) error {
+	start := time.Now()
+	var files []string
+	switch {
+	case o.dir != "" && o.in == "" && o.out == "":
+		var err error
+		if files, err = ceremony.Contribute(o.dir, keysProgress(stderr)); err != nil {
+			return err
+		}
+	case o.dir == "" && o.in != "" && o.out != "":
+		if err := ceremony.ContributeFile(o.in, o.out); err != nil {
+			return err
+		}
+		files = []string{o.out}
+	default:
+		return exitError(exitBadInput, errors.New("contribute needs either --dir, or both --in and --out"))
+	}
+	if o.json {
+		return printDocument(stdout, true, struct {
+			Written []string `json:"written"`
+			Seconds float64  `json:"seconds"`
+		}{files, time.Since(start).Seconds()})
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "contribution written to %s\n", f)
+	}
+	return nil
+}
+
+// ceremonyPhase2Options are the flags of `ceremony start-phase2`.
+type ceremonyPhase2Options struct {
+	dir, beacon string
+	json        bool
+	circuits    func() []profile.CircuitSpec
+}
+
 func newCeremonyStartPhase2Cmd(circuits func() []profile.CircuitSpec) *cobra.Command {
-	var dir, beacon string
-	var asJSON bool
+	o := &ceremonyPhase2Options{circuits: circuits}
 	cmd := &cobra.Command{
 		Use:   "start-phase2 --dir DIR --beacon HEX",
 		Short: "Close phase 1 with a public beacon and write each circuit's phase-2 starting point",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := ceremony.ParseBeacon(beacon)
-			if err != nil {
-				return exitError(exitBadInput, err)
-			}
-			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			if err := ceremony.StartPhase2(dir, b, opts); err != nil {
-				return err
-			}
-			if asJSON {
-				return keysPrintJSON(cmd.OutOrStdout(), map[string]any{"dir": dir, "stage": ceremony.StagePhase2, "phase1_beacon": fmt.Sprintf("%x", b)})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "phase 1 sealed; phase 2 is open: participants run `solvency ceremony contribute --dir %s`\n", dir)
-			return nil
+			return runCeremonyStartPhase2(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "ceremony directory")
-	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-1 contribution, hex (16 to 64 bytes)")
+	f.StringVar(&o.dir, "dir", "", "ceremony directory")
+	f.StringVar(&o.beacon, "beacon", "", "public randomness fixed after the last phase-1 contribution, hex (16 to 64 bytes)")
 	deprecateFromSource(cmd)
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
-// ceremonyVerifyResult is the --json output of `ceremony verify` and `ceremony finalize`.
+func runCeremonyStartPhase2(o *ceremonyPhase2Options, stdout, stderr io.Writer) error {
+	b, err := ceremony.ParseBeacon(o.beacon)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	opts, err := ceremonyOptions(o.dir, o.circuits, stderr)
+	if err != nil {
+		return err
+	}
+	if err := ceremony.StartPhase2(o.dir, b, opts); err != nil {
+		return err
+	}
+	if o.json {
+		return printDocument(stdout, true, struct {
+			Dir          string         `json:"dir"`
+			Stage        ceremony.Stage `json:"stage"`
+			Phase1Beacon string         `json:"phase1_beacon"`
+		}{o.dir, ceremony.StagePhase2, fmt.Sprintf("%x", b)})
+	}
+	fmt.Fprintf(stdout, "phase 1 sealed; phase 2 is open: participants run `solvency ceremony contribute --dir %s`\n", o.dir)
+	return nil
+}
+
+// ceremonyVerifyResult is the --json document of `ceremony verify` and `ceremony finalize`.
 type ceremonyVerifyResult struct {
 	Valid               bool              `json:"valid"`
 	Error               string            `json:"error,omitempty"`
@@ -188,9 +234,15 @@ type ceremonyVerifyResult struct {
 	KeysChecked         string            `json:"keys_checked,omitempty"`
 }
 
+// ceremonyVerifyOptions are the flags of `ceremony verify`.
+type ceremonyVerifyOptions struct {
+	dir, keysDir string
+	json         bool
+	circuits     func() []profile.CircuitSpec
+}
+
 func newCeremonyVerifyCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
-	var dir, keysDir string
-	var asJSON bool
+	o := &ceremonyVerifyOptions{circuits: circuits}
 	cmd := &cobra.Command{
 		Use:   "verify --dir DIR [--keys KEYS]",
 		Short: "Re-derive the ceremony from its transcript, check every contribution, and optionally a keys directory",
@@ -203,62 +255,72 @@ contribution counts: the values to pin. With --keys it also requires every verif
 be the derived one. Exit 0 valid, 1 invalid, 2 unusable input. See docs/trusted-setup.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
-				return exitError(exitBadInput, errors.New("verify needs --dir"))
-			}
-			if _, err := os.Stat(dir); err != nil {
-				return exitError(exitBadInput, err)
-			}
-			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			var k *keys.Keys
-			if keysDir != "" {
-				if k, err = keys.LoadVerifying(keysDir); err != nil {
-					return exitError(exitBadInput, err)
-				}
-			}
-			res, verr := ceremony.Verify(dir, opts)
-			out := ceremonyVerifyResult{Valid: verr == nil}
-			if verr == nil {
-				out.Stage, out.Profile = res.Stage, res.Manifest.Profile.Name
-				out.Phase1Contributions, out.Phase2Contributions = res.Phase1Contributions, res.Phase2Contributions
-				out.TranscriptDigest = res.TranscriptDigest
-				if pins, err := res.Pins(); err == nil {
-					out.VerifyingKeys = pins.VerifyingKeys
-					if k != nil {
-						verr = pins.CheckKeys(k)
-						out.Valid = verr == nil
-						out.KeysChecked = keysDir
-					}
-				} else if k != nil {
-					verr = err
-					out.Valid = false
-				}
-			}
-			if verr != nil {
-				out.Error = verr.Error()
-			}
-			if asJSON {
-				if err := keysPrintJSON(cmd.OutOrStdout(), out); err != nil {
-					return err
-				}
-			} else if verr == nil {
-				printCeremonyResult(cmd.OutOrStdout(), out)
-			}
-			if verr != nil {
-				return exitError(exitInvalid, fmt.Errorf("ceremony is not valid: %w", verr))
-			}
-			return nil
+			return runCeremonyVerify(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "ceremony directory")
-	f.StringVar(&keysDir, "keys", "", "keys directory whose verifying keys must be the ones the transcript derives")
+	f.StringVar(&o.dir, "dir", "", "ceremony directory")
+	f.StringVar(&o.keysDir, "keys", "", "keys directory whose verifying keys must be the ones the transcript derives")
 	deprecateFromSource(cmd)
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+func runCeremonyVerify(o *ceremonyVerifyOptions, stdout, stderr io.Writer) error {
+	if o.dir == "" {
+		return exitError(exitBadInput, errors.New("verify needs --dir"))
+	}
+	if _, err := os.Stat(o.dir); err != nil {
+		return exitError(exitBadInput, err)
+	}
+	opts, err := ceremonyOptions(o.dir, o.circuits, stderr)
+	if err != nil {
+		return err
+	}
+	var k *keys.Keys
+	if o.keysDir != "" {
+		if k, err = keys.LoadVerifying(o.keysDir); err != nil {
+			return exitError(exitBadInput, err)
+		}
+	}
+	out, verr := verifyCeremony(o.dir, opts, k, o.keysDir)
+	if o.json {
+		if err := printDocument(stdout, out.Valid, out); err != nil {
+			return err
+		}
+	} else if verr == nil {
+		printCeremonyResult(stdout, out)
+	}
+	if verr != nil {
+		return exitError(exitInvalid, fmt.Errorf("ceremony is not valid: %w", verr))
+	}
+	return nil
+}
+
+// verifyCeremony verifies the transcript and, when k is given, that its keys are the derived ones.
+func verifyCeremony(dir string, opts ceremony.Options, k *keys.Keys, keysDir string) (ceremonyVerifyResult, error) {
+	res, verr := ceremony.Verify(dir, opts)
+	out := ceremonyVerifyResult{Valid: verr == nil}
+	if verr == nil {
+		out.Stage, out.Profile = res.Stage, res.Manifest.Profile.Name
+		out.Phase1Contributions, out.Phase2Contributions = res.Phase1Contributions, res.Phase2Contributions
+		out.TranscriptDigest = res.TranscriptDigest
+		if pins, err := res.Pins(); err == nil {
+			out.VerifyingKeys = pins.VerifyingKeys
+			if k != nil {
+				verr = pins.CheckKeys(k)
+				out.Valid = verr == nil
+				out.KeysChecked = keysDir
+			}
+		} else if k != nil {
+			verr = err
+			out.Valid = false
+		}
+	}
+	if verr != nil {
+		out.Error = verr.Error()
+	}
+	return out, verr
 }
 
 func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
@@ -280,51 +342,65 @@ func printCeremonyResult(w io.Writer, r ceremonyVerifyResult) {
 	}
 }
 
+// ceremonyFinalizeOptions are the flags of `ceremony finalize`.
+type ceremonyFinalizeOptions struct {
+	dir, beacon, out string
+	json             bool
+	circuits         func() []profile.CircuitSpec
+}
+
 func newCeremonyFinalizeCmd(circuits func() []profile.CircuitSpec) *cobra.Command {
-	var dir, beacon, out string
-	var asJSON bool
+	o := &ceremonyFinalizeOptions{circuits: circuits}
 	cmd := &cobra.Command{
 		Use:   "finalize --dir DIR --beacon HEX --out KEYS",
 		Short: "Verify the transcript, apply the phase-2 beacon and write the keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" || out == "" {
-				return exitError(exitBadInput, errors.New("finalize needs --dir, --beacon and --out"))
-			}
-			b, err := ceremony.ParseBeacon(beacon)
-			if err != nil {
-				return exitError(exitBadInput, err)
-			}
-			opts, err := ceremonyOptions(dir, circuits, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			res, err := ceremony.Finalize(dir, b, out, opts)
-			if err != nil {
-				return err
-			}
-			pins, err := res.Pins()
-			if err != nil {
-				return err
-			}
-			r := ceremonyVerifyResult{Valid: true, Stage: res.Stage, Profile: res.Manifest.Profile.Name,
-				Phase1Contributions: res.Phase1Contributions, Phase2Contributions: res.Phase2Contributions,
-				TranscriptDigest: res.TranscriptDigest, VerifyingKeys: pins.VerifyingKeys}
-			if asJSON {
-				return keysPrintJSON(cmd.OutOrStdout(), r)
-			}
-			printCeremonyResult(cmd.OutOrStdout(), r)
-			fmt.Fprintf(cmd.OutOrStdout(), "keys written to %s; publish the transcript and the digests above\n", out)
-			return nil
+			return runCeremonyFinalize(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "ceremony directory")
-	f.StringVar(&beacon, "beacon", "", "public randomness fixed after the last phase-2 contribution, hex (16 to 64 bytes)")
-	f.StringVar(&out, "out", "", "keys directory to create")
+	f.StringVar(&o.dir, "dir", "", "ceremony directory")
+	f.StringVar(&o.beacon, "beacon", "", "public randomness fixed after the last phase-2 contribution, hex (16 to 64 bytes)")
+	f.StringVar(&o.out, "out", "", "keys directory to create")
 	deprecateFromSource(cmd)
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+func runCeremonyFinalize(o *ceremonyFinalizeOptions, stdout, stderr io.Writer) error {
+	if o.dir == "" || o.out == "" {
+		return exitError(exitBadInput, errors.New("finalize needs --dir, --beacon and --out"))
+	}
+	b, err := ceremony.ParseBeacon(o.beacon)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	// Before the transcript is verified (minutes at production sizes): keys are never overwritten.
+	if err := refuseExisting(o.out, false, ""); err != nil {
+		return err
+	}
+	opts, err := ceremonyOptions(o.dir, o.circuits, stderr)
+	if err != nil {
+		return err
+	}
+	res, err := ceremony.Finalize(o.dir, b, o.out, opts)
+	if err != nil {
+		return err
+	}
+	pins, err := res.Pins()
+	if err != nil {
+		return err
+	}
+	r := ceremonyVerifyResult{Valid: true, Stage: res.Stage, Profile: res.Manifest.Profile.Name,
+		Phase1Contributions: res.Phase1Contributions, Phase2Contributions: res.Phase2Contributions,
+		TranscriptDigest: res.TranscriptDigest, VerifyingKeys: pins.VerifyingKeys}
+	if o.json {
+		return printDocument(stdout, true, r)
+	}
+	printCeremonyResult(stdout, r)
+	fmt.Fprintf(stdout, "keys written to %s; publish the transcript and the digests above\n", o.out)
+	return nil
 }
 
 // ceremonyOptions builds verification options: the circuits are always compiled from this

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"os"
 	"os/signal"
@@ -90,13 +91,16 @@ func (o *ocVKOptions) compile(ctx context.Context) (string, *contracts.Artifact,
 	return src, art, nil
 }
 
+// contractsExportOptions are the flags of `contracts export`.
+type contractsExportOptions struct {
+	vk      ocVKOptions
+	out     string
+	replace bool
+	json    bool
+}
+
 func newContractsExportCmd() *cobra.Command {
-	var (
-		vk      ocVKOptions
-		out     string
-		replace bool
-		asJSON  bool
-	)
+	o := &contractsExportOptions{}
 	cmd := &cobra.Command{
 		Use:   "export (--vk FILE | --keys DIR) --assets N --out DIR",
 		Short: "Write the Solidity verifier for a verifying key, compiled, with the registry's artifacts",
@@ -113,52 +117,69 @@ address.`,
   solvency contracts export --vk keys/solvency.vk --assets 8 --out build/contracts --force`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return exitError(exitBadInput, errors.New("--out DIR is required"))
-			}
-			src, art, err := vk.compile(cmd.Context())
-			if err != nil {
-				return err
-			}
-			reg, err := contracts.RegistryArtifact()
-			if err != nil {
-				return err
-			}
-			feed, err := contracts.DevFeedArtifact()
-			if err != nil {
-				return err
-			}
-			err = atomicfile.Dir(out, replace, func(tmp string) error {
-				if err := os.WriteFile(filepath.Join(tmp, "Verifier.sol"), []byte(src), 0o644); err != nil {
-					return err
-				}
-				for name, a := range map[string]*contracts.Artifact{"Verifier": art, "SolvencyRegistry": reg, "DevPriceFeed": feed} {
-					raw, err := json.MarshalIndent(a, "", "  ")
-					if err != nil {
-						return err
-					}
-					if err := os.WriteFile(filepath.Join(tmp, name+".json"), append(raw, '\n'), 0o644); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				return exitError(exitBadInput, fmt.Errorf("export: %w", err))
-			}
-			if asJSON {
-				return ocPrintJSON(cmd.OutOrStdout(), map[string]any{"out": out, "compiler": art.Compiler,
-					"files": []string{"Verifier.sol", "Verifier.json", "SolvencyRegistry.json", "DevPriceFeed.json"}})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote verifier and artifacts to %s (solc %s)\n", out, art.Compiler)
-			return nil
+			return runContractsExport(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
-	vk.register(cmd)
-	cmd.Flags().StringVar(&out, "out", "", "output directory")
-	cmd.Flags().BoolVar(&replace, "force", false, "replace an existing output directory")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON document")
+	o.vk.register(cmd)
+	cmd.Flags().StringVar(&o.out, "out", "", "output directory")
+	cmd.Flags().BoolVar(&o.replace, "force", false, "replace an existing output directory")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+// exportedFiles are the files `contracts export` writes, in the order it lists them.
+var exportedFiles = []string{"Verifier.sol", "Verifier.json", "SolvencyRegistry.json", "DevPriceFeed.json"}
+
+// contractsExportDoc is the --json document of `contracts export`.
+type contractsExportDoc struct {
+	Out      string   `json:"out"`
+	Compiler string   `json:"compiler"`
+	Files    []string `json:"files"`
+}
+
+func runContractsExport(ctx context.Context, o *contractsExportOptions, stdout io.Writer) error {
+	if o.out == "" {
+		return exitError(exitBadInput, errors.New("--out DIR is required"))
+	}
+	if err := refuseExisting(o.out, o.replace, "--force"); err != nil {
+		return err
+	}
+	src, art, err := o.vk.compile(ctx)
+	if err != nil {
+		return err
+	}
+	reg, err := contracts.RegistryArtifact()
+	if err != nil {
+		return err
+	}
+	feed, err := contracts.DevFeedArtifact()
+	if err != nil {
+		return err
+	}
+	arts := map[string]*contracts.Artifact{"Verifier": art, "SolvencyRegistry": reg, "DevPriceFeed": feed}
+	err = atomicfile.Dir(o.out, o.replace, func(tmp string) error {
+		if err := os.WriteFile(filepath.Join(tmp, "Verifier.sol"), []byte(src), 0o644); err != nil {
+			return err
+		}
+		for name, a := range arts {
+			raw, err := json.MarshalIndent(a, "", "  ")
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(tmp, name+".json"), append(raw, '\n'), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("export: %w", err))
+	}
+	if o.json {
+		return printDocument(stdout, true, contractsExportDoc{Out: o.out, Compiler: art.Compiler, Files: exportedFiles})
+	}
+	fmt.Fprintf(stdout, "wrote verifier and artifacts to %s (solc %s)\n", o.out, art.Compiler)
+	return nil
 }
 
 // ocChainOptions are the flags that reach a chain.
@@ -220,6 +241,8 @@ func ocExit(err error) error {
 	return exitError(exitBadInput, err)
 }
 
+// ocPrintJSON prints v as indented JSON, as it did before the output convention; publish.go still
+// calls it until its documents follow printDocument.
 func ocPrintJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -234,24 +257,28 @@ func ocSignalContext(parent context.Context) (context.Context, context.CancelFun
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
+// contractsDeployOptions are the flags of `contracts deploy`.
+type contractsDeployOptions struct {
+	vk          ocVKOptions
+	chain       ocChainOptions
+	verifierArt string
+	devFeeds    bool
+	feeds       []string
+	heartbeats  []string
+	devDecimals int
+	heartbeat   time.Duration
+	feedDelay   time.Duration
+	maxAge      uint64
+	governance  string
+	prover      string
+	policyHash  string
+	out         string
+	replace     bool
+	json        bool
+}
+
 func newContractsDeployCmd() *cobra.Command {
-	var (
-		vk          ocVKOptions
-		chainOpts   ocChainOptions
-		verifierArt string
-		devFeeds    bool
-		feeds       []string
-		heartbeats  []string
-		devDecimals int
-		heartbeat   time.Duration
-		feedDelay   time.Duration
-		maxAge      uint64
-		governance  string
-		prover      string
-		policyHash  string
-		out         string
-		asJSON      bool
-	)
+	o := &contractsDeployOptions{}
 	cmd := &cobra.Command{
 		Use:   "deploy --rpc URL --key FILE (--vk FILE | --keys DIR | --verifier FILE) --assets N (--dev-feeds | --feeds ...) --out FILE",
 		Short: "Deploy the verifier, the registry and (on a dev chain) price feeds; write the addresses file",
@@ -260,6 +287,9 @@ written by 'contracts export'), deploys it, deploys one settable DevPriceFeed pe
 --dev-feeds is given (dev chains only; otherwise name existing Chainlink feeds with --feeds and
 --heartbeats, one per asset in the asset table's order), then the registry, and writes the
 addresses file that publish and attestations read.
+
+The addresses file is the deployment's record: deploy refuses to overwrite an existing one
+unless --replace is given, so that a second deployment does not silently orphan the first.
 
 The deployer becomes governance and prover unless --governance/--prover say otherwise. The policy
 hash binds the chain id and the registry address, so it is usually set after deployment with
@@ -273,139 +303,243 @@ hash binds the chain id and the registry address, so it is usually set after dep
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := ocSignalContext(cmd.Context())
 			defer stop()
-			if out == "" {
-				return exitError(exitBadInput, errors.New("--out FILE is required"))
-			}
-			if _, err := contracts.NumPublicInputs(vk.assets); err != nil {
-				return exitError(exitBadInput, fmt.Errorf("--assets: %w", err))
-			}
-			if err := contracts.CheckFeedDelay(feedDelay); err != nil {
-				return exitError(exitBadInput, fmt.Errorf("--feed-delay: %w", err))
-			}
-			if err := contracts.CheckMaxReservesAge(maxAge); err != nil {
-				return exitError(exitBadInput, fmt.Errorf("--max-reserves-age: %w", err))
-			}
-			cfg := contracts.DeployConfig{NumAssets: vk.assets, FeedDelay: feedDelay, MaxReservesAge: maxAge}
-			if verifierArt != "" {
-				if vk.vkFile != "" || vk.keysDir != "" {
-					return exitError(exitBadInput, errors.New("give --verifier or a verifying key, not both"))
-				}
-				raw, err := os.ReadFile(verifierArt)
-				if err != nil {
-					return exitError(exitBadInput, err)
-				}
-				var a contracts.Artifact
-				if err := json.Unmarshal(raw, &a); err != nil {
-					return exitError(exitBadInput, fmt.Errorf("%s: %w", verifierArt, err))
-				}
-				cfg.Verifier = &a
-			} else {
-				_, art, err := vk.compile(ctx)
-				if err != nil {
-					return err
-				}
-				cfg.Verifier = art
-			}
-			switch {
-			case devFeeds && len(feeds) > 0:
-				return exitError(exitBadInput, errors.New("give --dev-feeds or --feeds, not both"))
-			case devFeeds:
-				if heartbeat <= 0 || heartbeat%time.Second != 0 || heartbeat > time.Duration(contracts.MaxHeartbeat)*time.Second {
-					return exitError(exitBadInput, fmt.Errorf("--heartbeat must be whole seconds in [1s, %s]",
-						time.Duration(contracts.MaxHeartbeat)*time.Second))
-				}
-				if devDecimals < 0 || devDecimals > contracts.MaxFeedDecimals {
-					return exitError(exitBadInput, fmt.Errorf("--dev-decimals must be in [0, %d]", contracts.MaxFeedDecimals))
-				}
-				for i := 0; i < vk.assets; i++ {
-					one := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(devDecimals)), nil)
-					cfg.DevFeeds = append(cfg.DevFeeds, contracts.DevFeedSpec{
-						Description: fmt.Sprintf("ASSET%d / USD (dev)", i), Decimals: uint8(devDecimals),
-						Answer: one, Heartbeat: uint32(heartbeat / time.Second)})
-				}
-			case len(feeds) > 0:
-				fcs, err := ocParseFeeds(feeds, heartbeats)
-				if err != nil {
-					return err
-				}
-				cfg.Feeds = fcs
-			default:
-				return exitError(exitBadInput, errors.New("give --dev-feeds, or --feeds and --heartbeats"))
-			}
-			for _, a := range []struct {
-				flag, value string
-				dst         *common.Address
-			}{{"--governance", governance, &cfg.Governance}, {"--prover", prover, &cfg.Prover}} {
-				if a.value == "" {
-					continue
-				}
-				if !common.IsHexAddress(a.value) {
-					return exitError(exitBadInput, fmt.Errorf("%s: %q is not an address", a.flag, a.value))
-				}
-				*a.dst = common.HexToAddress(a.value)
-			}
-			if policyHash != "" {
-				e, err := poseidon.ParseHex(policyHash)
-				if err != nil {
-					return exitError(exitBadInput, fmt.Errorf("--policy-hash: %w", err))
-				}
-				cfg.PolicyHash = &e
-			}
-			client, err := chainOpts.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			chain, err := chainOpts.chain(ctx, client)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "deploying to chain %s from %s\n", chain.ChainID, chain.From().Hex())
-			addrs, err := contracts.Deploy(ctx, chain, cfg)
-			if addrs != nil {
-				if werr := contracts.WriteAddresses(out, addrs); werr != nil {
-					return exitError(exitBadInput, errors.Join(err, werr))
-				}
-			}
-			if err != nil {
-				return ocExit(err)
-			}
-			if asJSON {
-				return ocPrintJSON(cmd.OutOrStdout(), addrs)
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "registry  %s\nverifier  %s\n", addrs.Registry.Hex(), addrs.Verifier.Hex())
-			for i, f := range addrs.Feeds {
-				dev := ""
-				if f.Dev {
-					dev = " (dev feed)"
-				}
-				fmt.Fprintf(w, "feed %-4d %s heartbeat %ds%s\n", i, f.Aggregator.Hex(), f.Heartbeat, dev)
-			}
-			fmt.Fprintf(w, "feed delay %ds, max reserves age %d blocks\n", addrs.FeedDelaySeconds, addrs.MaxReservesAgeBlocks)
-			fmt.Fprintf(w, "wrote %s\n", out)
-			return nil
+			return runContractsDeploy(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	vk.register(cmd)
-	chainOpts.register(cmd, true)
-	f := cmd.Flags()
-	f.StringVar(&verifierArt, "verifier", "", "a compiled Verifier.json from 'contracts export' instead of a key")
-	f.BoolVar(&devFeeds, "dev-feeds", false, "deploy one settable DevPriceFeed per asset (dev chains only)")
-	f.StringSliceVar(&feeds, "feeds", nil, "existing Chainlink feed addresses, one per asset, comma-separated")
-	f.StringSliceVar(&heartbeats, "heartbeats", nil, "each feed's heartbeat in seconds, comma-separated")
-	f.IntVar(&devDecimals, "dev-decimals", 8, "decimals of the dev feeds")
-	f.DurationVar(&heartbeat, "heartbeat", time.Hour, "heartbeat of the dev feeds (at most 7 days)")
-	f.DurationVar(&feedDelay, "feed-delay", 48*time.Hour,
-		fmt.Sprintf("timelock on feed changes, in [%s, %s]", contracts.MinFeedDelay, contracts.MaxFeedDelay))
-	f.Uint64Var(&maxAge, "max-reserves-age", contracts.DefaultMaxReservesAge,
-		fmt.Sprintf("most blocks a statement's reserves block may lie behind the recording block, in [1, %d]", contracts.MaxReservesAgeLimit))
-	f.StringVar(&governance, "governance", "", "governance address (default: the deployer)")
-	f.StringVar(&prover, "prover", "", "prover address (default: the deployer)")
-	f.StringVar(&policyHash, "policy-hash", "", "policy hash to set after deployment (0x + 64 hex digits)")
-	f.StringVar(&out, "out", "addresses.json", "addresses file to write")
-	f.BoolVar(&asJSON, "json", false, "print the addresses as JSON")
+	o.register(cmd)
 	return cmd
+}
+
+func (o *contractsDeployOptions) register(cmd *cobra.Command) {
+	o.vk.register(cmd)
+	o.chain.register(cmd, true)
+	f := cmd.Flags()
+	f.StringVar(&o.verifierArt, "verifier", "", "a compiled Verifier.json from 'contracts export' instead of a key")
+	f.BoolVar(&o.devFeeds, "dev-feeds", false, "deploy one settable DevPriceFeed per asset (dev chains only)")
+	f.StringSliceVar(&o.feeds, "feeds", nil, "existing Chainlink feed addresses, one per asset, comma-separated")
+	f.StringSliceVar(&o.heartbeats, "heartbeats", nil, "each feed's heartbeat in seconds, comma-separated")
+	f.IntVar(&o.devDecimals, "dev-decimals", 8, "decimals of the dev feeds")
+	f.DurationVar(&o.heartbeat, "heartbeat", time.Hour, "heartbeat of the dev feeds (at most 7 days)")
+	f.DurationVar(&o.feedDelay, "feed-delay", 48*time.Hour,
+		fmt.Sprintf("timelock on feed changes, in [%s, %s]", contracts.MinFeedDelay, contracts.MaxFeedDelay))
+	f.Uint64Var(&o.maxAge, "max-reserves-age", contracts.DefaultMaxReservesAge,
+		fmt.Sprintf("most blocks a statement's reserves block may lie behind the recording block, in [1, %d]", contracts.MaxReservesAgeLimit))
+	f.StringVar(&o.governance, "governance", "", "governance address (default: the deployer)")
+	f.StringVar(&o.prover, "prover", "", "prover address (default: the deployer)")
+	f.StringVar(&o.policyHash, "policy-hash", "", "policy hash to set after deployment (0x + 64 hex digits)")
+	f.StringVar(&o.out, "out", "addresses.json", "addresses file to write")
+	f.BoolVar(&o.replace, "replace", false, "overwrite an existing addresses file (the earlier deployment's record is lost)")
+	jsonFlag(cmd, &o.json)
+}
+
+// refuseExisting refuses to overwrite path unless the user said so with flag (none: the command
+// never overwrites): the next step is in the message. Commands call it before their long work.
+func refuseExisting(path string, replace bool, flag string) error {
+	if replace {
+		return nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if flag == "" {
+			return exitError(exitBadInput, fmt.Errorf("%s already exists; choose another path, or remove it", path))
+		}
+		return exitError(exitBadInput, fmt.Errorf("%s already exists; give %s to overwrite it, or choose another path", path, flag))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return exitError(exitBadInput, err)
+	}
+	return nil
+}
+
+func runContractsDeploy(ctx context.Context, o *contractsDeployOptions, stdout, stderr io.Writer) error {
+	if o.out == "" {
+		return exitError(exitBadInput, errors.New("--out FILE is required"))
+	}
+	// Checked before anything is compiled or sent: a deployment costs gas and time.
+	if _, err := os.Lstat(o.out); err == nil && !o.replace {
+		return exitError(exitBadInput, fmt.Errorf("%s already holds a deployment record; give --replace to overwrite it "+
+			"(the registry it names is then forgotten), or choose another --out", o.out))
+	}
+	cfg, err := o.config(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := o.chain.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	chain, err := o.chain.chain(ctx, client)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "deploying to chain %s from %s\n", chain.ChainID, chain.From().Hex())
+	addrs, err := contracts.Deploy(ctx, chain, cfg)
+	if addrs != nil {
+		if werr := contracts.WriteAddresses(o.out, addrs); werr != nil {
+			return exitError(exitBadInput, errors.Join(err, werr))
+		}
+	}
+	if err != nil {
+		return ocExit(err)
+	}
+	if o.json {
+		return printDocument(stdout, true, newDeploymentDoc(o.out, addrs))
+	}
+	printDeployment(stdout, o.out, addrs)
+	return nil
+}
+
+// config checks the flags and builds the deployment's configuration.
+func (o *contractsDeployOptions) config(ctx context.Context) (contracts.DeployConfig, error) {
+	var cfg contracts.DeployConfig
+	if _, err := contracts.NumPublicInputs(o.vk.assets); err != nil {
+		return cfg, exitError(exitBadInput, fmt.Errorf("--assets: %w", err))
+	}
+	if err := contracts.CheckFeedDelay(o.feedDelay); err != nil {
+		return cfg, exitError(exitBadInput, fmt.Errorf("--feed-delay: %w", err))
+	}
+	if err := contracts.CheckMaxReservesAge(o.maxAge); err != nil {
+		return cfg, exitError(exitBadInput, fmt.Errorf("--max-reserves-age: %w", err))
+	}
+	cfg = contracts.DeployConfig{NumAssets: o.vk.assets, FeedDelay: o.feedDelay, MaxReservesAge: o.maxAge}
+	var err error
+	if cfg.Verifier, err = o.verifier(ctx); err != nil {
+		return cfg, err
+	}
+	if err := o.feedConfig(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := o.roles(&cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// verifier reads --verifier or compiles the verifier for the key.
+func (o *contractsDeployOptions) verifier(ctx context.Context) (*contracts.Artifact, error) {
+	if o.verifierArt == "" {
+		_, art, err := o.vk.compile(ctx)
+		return art, err
+	}
+	if o.vk.vkFile != "" || o.vk.keysDir != "" {
+		return nil, exitError(exitBadInput, errors.New("give --verifier or a verifying key, not both"))
+	}
+	raw, err := os.ReadFile(o.verifierArt)
+	if err != nil {
+		return nil, exitError(exitBadInput, err)
+	}
+	var a contracts.Artifact
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, exitError(exitBadInput, fmt.Errorf("%s: %w", o.verifierArt, err))
+	}
+	return &a, nil
+}
+
+// feedConfig fills the dev feeds or the existing feeds.
+func (o *contractsDeployOptions) feedConfig(cfg *contracts.DeployConfig) error {
+	switch {
+	case o.devFeeds && len(o.feeds) > 0:
+		return exitError(exitBadInput, errors.New("give --dev-feeds or --feeds, not both"))
+	case o.devFeeds:
+		maxHB := time.Duration(contracts.MaxHeartbeat) * time.Second
+		if o.heartbeat <= 0 || o.heartbeat%time.Second != 0 || o.heartbeat > maxHB {
+			return exitError(exitBadInput, fmt.Errorf("--heartbeat must be whole seconds in [1s, %s]", maxHB))
+		}
+		if o.devDecimals < 0 || o.devDecimals > contracts.MaxFeedDecimals {
+			return exitError(exitBadInput, fmt.Errorf("--dev-decimals must be in [0, %d]", contracts.MaxFeedDecimals))
+		}
+		for i := 0; i < o.vk.assets; i++ {
+			one := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(o.devDecimals)), nil)
+			cfg.DevFeeds = append(cfg.DevFeeds, contracts.DevFeedSpec{
+				Description: fmt.Sprintf("ASSET%d / USD (dev)", i), Decimals: uint8(o.devDecimals),
+				Answer: one, Heartbeat: uint32(o.heartbeat / time.Second)})
+		}
+	case len(o.feeds) > 0:
+		fcs, err := ocParseFeeds(o.feeds, o.heartbeats)
+		if err != nil {
+			return err
+		}
+		cfg.Feeds = fcs
+	default:
+		return exitError(exitBadInput, errors.New("give --dev-feeds, or --feeds and --heartbeats"))
+	}
+	return nil
+}
+
+// roles fills governance, prover and the policy hash from their flags.
+func (o *contractsDeployOptions) roles(cfg *contracts.DeployConfig) error {
+	for _, a := range []struct {
+		flag, value string
+		dst         *common.Address
+	}{{"--governance", o.governance, &cfg.Governance}, {"--prover", o.prover, &cfg.Prover}} {
+		if a.value == "" {
+			continue
+		}
+		if !common.IsHexAddress(a.value) {
+			return exitError(exitBadInput, fmt.Errorf("%s: %q is not an address", a.flag, a.value))
+		}
+		*a.dst = common.HexToAddress(a.value)
+	}
+	if o.policyHash != "" {
+		e, err := poseidon.ParseHex(o.policyHash)
+		if err != nil {
+			return exitError(exitBadInput, fmt.Errorf("--policy-hash: %w", err))
+		}
+		cfg.PolicyHash = &e
+	}
+	return nil
+}
+
+// deploymentDoc is the --json document of `contracts deploy`: the addresses file's content in
+// the CLI's convention (the file itself keeps its own, versioned format).
+type deploymentDoc struct {
+	Out                  string         `json:"out"`
+	ChainID              string         `json:"chain_id"`
+	Registry             common.Address `json:"registry"`
+	Verifier             common.Address `json:"verifier"`
+	VerifierCodeHash     common.Hash    `json:"verifier_code_hash"`
+	DeployBlock          string         `json:"deploy_block"`
+	NumAssets            int            `json:"num_assets"`
+	Governance           common.Address `json:"governance"`
+	Prover               common.Address `json:"prover"`
+	FeedDelaySeconds     string         `json:"feed_delay_seconds"`
+	MaxReservesAgeBlocks string         `json:"max_reserves_age_blocks"`
+	Feeds                []feedDoc      `json:"feeds"`
+}
+
+// feedDoc is one asset slot's price feed.
+type feedDoc struct {
+	Asset            int            `json:"asset"`
+	Aggregator       common.Address `json:"aggregator"`
+	HeartbeatSeconds uint32         `json:"heartbeat_seconds"`
+	Dev              bool           `json:"dev"`
+	Description      string         `json:"description,omitempty"`
+	Decimals         uint8          `json:"decimals,omitempty"`
+}
+
+func newDeploymentDoc(out string, a *contracts.Addresses) deploymentDoc {
+	d := deploymentDoc{Out: out, ChainID: a.ChainID, Registry: a.Registry, Verifier: a.Verifier,
+		VerifierCodeHash: a.VerifierCodeHash, DeployBlock: strconv.FormatUint(a.DeployBlock, 10),
+		NumAssets: a.NumAssets, Governance: a.Governance, Prover: a.Prover,
+		FeedDelaySeconds:     strconv.FormatUint(a.FeedDelaySeconds, 10),
+		MaxReservesAgeBlocks: strconv.FormatUint(a.MaxReservesAgeBlocks, 10), Feeds: []feedDoc{}}
+	for i, f := range a.Feeds {
+		d.Feeds = append(d.Feeds, feedDoc{Asset: i, Aggregator: f.Aggregator, HeartbeatSeconds: f.Heartbeat,
+			Dev: f.Dev, Description: f.Description, Decimals: f.Decimals})
+	}
+	return d
+}
+
+func printDeployment(w io.Writer, out string, addrs *contracts.Addresses) {
+	fmt.Fprintf(w, "registry  %s\nverifier  %s\n", addrs.Registry.Hex(), addrs.Verifier.Hex())
+	for i, f := range addrs.Feeds {
+		dev := ""
+		if f.Dev {
+			dev = " (dev feed)"
+		}
+		fmt.Fprintf(w, "feed %-4d %s heartbeat %ds%s\n", i, f.Aggregator.Hex(), f.Heartbeat, dev)
+	}
+	fmt.Fprintf(w, "feed delay %ds, max reserves age %d blocks\n", addrs.FeedDelaySeconds, addrs.MaxReservesAgeBlocks)
+	fmt.Fprintf(w, "wrote %s\n", out)
 }
 
 // ocRegistryOptions locate the registry: --addresses FILE or --registry ADDRESS.
@@ -438,13 +572,17 @@ func (o *ocRegistryOptions) bind(ctx context.Context, client *ethclient.Client) 
 	return reg, addrs, err
 }
 
+// contractsSetPriceOptions are the flags of `contracts set-price`.
+type contractsSetPriceOptions struct {
+	chain  ocChainOptions
+	reg    ocRegistryOptions
+	asset  int
+	answer string
+	json   bool
+}
+
 func newContractsSetPriceCmd() *cobra.Command {
-	var (
-		chainOpts ocChainOptions
-		regOpts   ocRegistryOptions
-		asset     int
-		answer    string
-	)
+	o := &contractsSetPriceOptions{}
 	cmd := &cobra.Command{
 		Use:   "set-price --asset I --answer N",
 		Short: "Post a new round to a dev price feed (dev chains only)",
@@ -453,53 +591,72 @@ feed registered for asset slot I, and prints the new round id.`,
 		Example: `  solvency contracts set-price --rpc http://127.0.0.1:8545 --key devnet/dev.key --asset 0 --answer 6500000000000`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			v, ok := new(big.Int).SetString(answer, 10)
-			if !ok {
-				return exitError(exitBadInput, fmt.Errorf("--answer %q is not an integer", answer))
-			}
-			client, err := chainOpts.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			reg, _, err := regOpts.bind(ctx, client)
-			if err != nil {
-				return ocExit(err)
-			}
-			fc, err := reg.Feed(ctx, asset)
-			if err != nil {
-				return ocExit(err)
-			}
-			chain, err := chainOpts.chain(ctx, client)
-			if err != nil {
-				return err
-			}
-			feed, err := contracts.NewDevFeed(fc.Aggregator, client)
-			if err != nil {
-				return err
-			}
-			round, err := feed.UpdateAnswer(ctx, chain, v)
-			if err != nil {
-				return ocExit(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "asset %d feed %s round %s answer %s\n", asset, fc.Aggregator.Hex(), round, v)
-			return nil
+			return runContractsSetPrice(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
-	chainOpts.register(cmd, true)
-	regOpts.register(cmd)
-	cmd.Flags().IntVar(&asset, "asset", 0, "asset slot")
-	cmd.Flags().StringVar(&answer, "answer", "", "new answer, an integer in the feed's decimals")
+	o.chain.register(cmd, true)
+	o.reg.register(cmd)
+	cmd.Flags().IntVar(&o.asset, "asset", 0, "asset slot")
+	cmd.Flags().StringVar(&o.answer, "answer", "", "new answer, an integer in the feed's decimals")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
+// setPriceDoc is the --json document of `contracts set-price`.
+type setPriceDoc struct {
+	Asset      int            `json:"asset"`
+	Aggregator common.Address `json:"aggregator"`
+	RoundID    string         `json:"round_id"`
+	Answer     string         `json:"answer"`
+}
+
+func runContractsSetPrice(ctx context.Context, o *contractsSetPriceOptions, stdout io.Writer) error {
+	v, ok := new(big.Int).SetString(o.answer, 10)
+	if !ok {
+		return exitError(exitBadInput, fmt.Errorf("--answer %q is not an integer", o.answer))
+	}
+	client, err := o.chain.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	reg, _, err := o.reg.bind(ctx, client)
+	if err != nil {
+		return ocExit(err)
+	}
+	fc, err := reg.Feed(ctx, o.asset)
+	if err != nil {
+		return ocExit(err)
+	}
+	chain, err := o.chain.chain(ctx, client)
+	if err != nil {
+		return err
+	}
+	feed, err := contracts.NewDevFeed(fc.Aggregator, client)
+	if err != nil {
+		return err
+	}
+	round, err := feed.UpdateAnswer(ctx, chain, v)
+	if err != nil {
+		return ocExit(err)
+	}
+	if o.json {
+		return printDocument(stdout, true, setPriceDoc{Asset: o.asset, Aggregator: fc.Aggregator, RoundID: round.String(), Answer: v.String()})
+	}
+	fmt.Fprintf(stdout, "asset %d feed %s round %s answer %s\n", o.asset, fc.Aggregator.Hex(), round, v)
+	return nil
+}
+
+// contractsSetPolicyOptions are the flags of `contracts set-policy`.
+type contractsSetPolicyOptions struct {
+	chain ocChainOptions
+	reg   ocRegistryOptions
+	hash  string
+	json  bool
+}
+
 func newContractsSetPolicyCmd() *cobra.Command {
-	var (
-		chainOpts ocChainOptions
-		regOpts   ocRegistryOptions
-		hash      string
-	)
+	o := &contractsSetPolicyOptions{}
 	cmd := &cobra.Command{
 		Use:   "set-policy --policy-hash HEX",
 		Short: "Store the policy hash proofs must be made under (governance)",
@@ -508,37 +665,49 @@ preimage holds this chain's id and this registry's address.`,
 		Example: `  solvency contracts set-policy --rpc http://127.0.0.1:8545 --key gov.key --policy-hash 0x0c1f...`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			e, err := poseidon.ParseHex(strings.TrimSpace(hash))
-			if err != nil {
-				return exitError(exitBadInput, fmt.Errorf("--policy-hash: %w", err))
-			}
-			client, reg, chain, err := ocSigner(ctx, &chainOpts, &regOpts)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			if err := reg.SetPolicyHash(ctx, chain, e); err != nil {
-				return ocExit(err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy hash set to %s\n", poseidon.Hex(e))
-			return nil
+			return runContractsSetPolicy(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
-	chainOpts.register(cmd, true)
-	regOpts.register(cmd)
-	cmd.Flags().StringVar(&hash, "policy-hash", "", "the policy hash (0x + 64 hex digits)")
+	o.chain.register(cmd, true)
+	o.reg.register(cmd)
+	cmd.Flags().StringVar(&o.hash, "policy-hash", "", "the policy hash (0x + 64 hex digits)")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
+func runContractsSetPolicy(ctx context.Context, o *contractsSetPolicyOptions, stdout io.Writer) error {
+	e, err := poseidon.ParseHex(strings.TrimSpace(o.hash))
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("--policy-hash: %w", err))
+	}
+	client, reg, chain, err := ocSigner(ctx, &o.chain, &o.reg)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if err := reg.SetPolicyHash(ctx, chain, e); err != nil {
+		return ocExit(err)
+	}
+	if o.json {
+		return printDocument(stdout, true, struct {
+			Registry   common.Address `json:"registry"`
+			PolicyHash string         `json:"policy_hash"`
+		}{reg.Address, poseidon.Hex(e)})
+	}
+	fmt.Fprintf(stdout, "policy hash set to %s\n", poseidon.Hex(e))
+	return nil
+}
+
+// contractsCheckOptions are the flags of `contracts check`.
+type contractsCheckOptions struct {
+	vk    ocVKOptions
+	chain ocChainOptions
+	reg   ocRegistryOptions
+	json  bool
+}
+
 func newContractsCheckCmd() *cobra.Command {
-	var (
-		vk        ocVKOptions
-		chainOpts ocChainOptions
-		regOpts   ocRegistryOptions
-		asJSON    bool
-		codeErr   error
-	)
+	o := &contractsCheckOptions{}
 	cmd := &cobra.Command{
 		Use:   "check (--vk FILE | --keys DIR) --assets N --rpc URL",
 		Short: "Check a deployed registry against a pinned verifying key (auditors)",
@@ -561,120 +730,197 @@ differs.`,
 		Example: `  solvency contracts check --keys keys/ --assets 8 --rpc $RPC --addresses addresses.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			_, art, err := vk.compile(ctx)
-			if err != nil {
-				return err
-			}
-			client, err := chainOpts.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			reg, addrs, err := regOpts.bind(ctx, client)
-			if err != nil {
-				return ocExit(err)
-			}
-			// The code first: no view of a contract is trusted before its code is known.
-			if err := contracts.VerifyDeployment(ctx, client, reg, addrs, art); err != nil {
-				if errors.Is(err, contracts.ErrNotRegistry) {
-					return exitError(exitInvalid, err)
-				}
-				codeErr = err
-			}
-			n, err := reg.NumAssets(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			if n != vk.assets {
-				return exitError(exitInvalid, fmt.Errorf("the registry is built for %d assets, not %d", n, vk.assets))
-			}
-			feedDelay, err := reg.FeedDelay(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			maxAge, err := reg.MaxReservesAge(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			age, reservesBlock, err := reg.ReservesAge(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			verifier, err := reg.Verifier(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			gov, err := reg.Governance(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			prover, err := reg.Prover(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			policy, err := reg.PolicyHash(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			feeds := make([]contracts.FeedConfig, n)
-			for i := range feeds {
-				if feeds[i], err = reg.Feed(ctx, i); err != nil {
-					return ocExit(err)
-				}
-			}
-			rounds, err := reg.FeedRounds(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			head, err := client.HeaderByNumber(ctx, nil)
-			if err != nil {
-				return ocExit(err)
-			}
-			if asJSON {
-				if err := ocPrintJSON(cmd.OutOrStdout(), map[string]any{
-					"registry": reg.Address, "verifier": verifier, "verifierMatchesKey": codeErr == nil, "deploymentMatches": codeErr == nil,
-					"numAssets": n, "governance": gov, "prover": prover, "policyHash": policy,
-					"feedDelaySeconds": strconv.FormatInt(int64(feedDelay/time.Second), 10), "feeds": feeds,
-					"maxReservesAgeBlocks": strconv.FormatUint(maxAge, 10),
-					"latestReservesBlock":  strconv.FormatUint(reservesBlock, 10), "reservesAgeBlocks": strconv.FormatUint(age, 10),
-					"priceRule": contracts.PriceRule, "feedRounds": rounds,
-				}); err != nil {
-					return err
-				}
-			} else {
-				w := cmd.OutOrStdout()
-				status := "registry code and immutables match; verifier matches the pinned key"
-				if codeErr != nil {
-					status = "DOES NOT MATCH: " + codeErr.Error()
-				}
-				fmt.Fprintf(w, "registry    %s (%d assets)\nverifier    %s\ncheck       %s\ngovernance  %s\nprover      %s\npolicy hash %s\n",
-					reg.Address.Hex(), n, verifier.Hex(), status, gov.Hex(), prover.Hex(), policy.Hex())
-				fmt.Fprintf(w, "feed delay  %s (%ds)\n", feedDelay, int64(feedDelay/time.Second))
-				for i, f := range feeds {
-					fmt.Fprintf(w, "feed %-6d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
-				}
-				fmt.Fprintf(w, "prices      %s\n", contracts.PriceRule)
-				for _, r := range rounds {
-					fmt.Fprintf(w, "round %-5d %s\n", r.Asset, describeFeedRound(r, head.Time))
-				}
-				fmt.Fprintf(w, "reserves    max age %d blocks", maxAge)
-				if reservesBlock != 0 {
-					fmt.Fprintf(w, "; latest attestation's reserves block %d is %d blocks old", reservesBlock, age)
-				}
-				fmt.Fprintln(w)
-			}
-			if codeErr != nil {
-				return exitError(exitInvalid, codeErr)
-			}
-			return nil
+			return runContractsCheck(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
-	vk.register(cmd)
-	chainOpts.register(cmd, false)
-	regOpts.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	o.vk.register(cmd)
+	o.chain.register(cmd, false)
+	o.reg.register(cmd)
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+// registryState is what `contracts check` reads from a registry.
+type registryState struct {
+	reg                       *contracts.Registry
+	numAssets                 int
+	feedDelay                 time.Duration
+	maxAge, age, reservesBlk  uint64
+	verifier, governance, prv common.Address
+	policy                    common.Hash
+	feeds                     []contracts.FeedConfig
+	rounds                    []contracts.FeedRounds
+	headTime                  uint64
+}
+
+func runContractsCheck(ctx context.Context, o *contractsCheckOptions, stdout io.Writer) error {
+	_, art, err := o.vk.compile(ctx)
+	if err != nil {
+		return err
+	}
+	client, err := o.chain.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	reg, addrs, err := o.reg.bind(ctx, client)
+	if err != nil {
+		return ocExit(err)
+	}
+	// The code first: no view of a contract is trusted before its code is known.
+	codeErr := contracts.VerifyDeployment(ctx, client, reg, addrs, art)
+	if errors.Is(codeErr, contracts.ErrNotRegistry) {
+		return exitError(exitInvalid, codeErr)
+	}
+	st, err := readRegistryState(ctx, client, reg)
+	if err != nil {
+		return ocExit(err)
+	}
+	if st.numAssets != o.vk.assets {
+		return exitError(exitInvalid, fmt.Errorf("the registry is built for %d assets, not %d", st.numAssets, o.vk.assets))
+	}
+	if o.json {
+		if err := printDocument(stdout, codeErr == nil, newCheckDoc(st, codeErr)); err != nil {
+			return err
+		}
+	} else {
+		printCheck(stdout, st, codeErr)
+	}
+	if codeErr != nil {
+		return exitError(exitInvalid, codeErr)
+	}
+	return nil
+}
+
+// readRegistryState reads every view `contracts check` shows.
+func readRegistryState(ctx context.Context, client *ethclient.Client, reg *contracts.Registry) (*registryState, error) {
+	st := &registryState{reg: reg}
+	var err error
+	if st.numAssets, err = reg.NumAssets(ctx); err != nil {
+		return nil, err
+	}
+	if st.feedDelay, err = reg.FeedDelay(ctx); err != nil {
+		return nil, err
+	}
+	if st.maxAge, err = reg.MaxReservesAge(ctx); err != nil {
+		return nil, err
+	}
+	if st.age, st.reservesBlk, err = reg.ReservesAge(ctx); err != nil {
+		return nil, err
+	}
+	if st.verifier, err = reg.Verifier(ctx); err != nil {
+		return nil, err
+	}
+	if st.governance, err = reg.Governance(ctx); err != nil {
+		return nil, err
+	}
+	if st.prv, err = reg.Prover(ctx); err != nil {
+		return nil, err
+	}
+	if st.policy, err = reg.PolicyHash(ctx); err != nil {
+		return nil, err
+	}
+	st.feeds = make([]contracts.FeedConfig, st.numAssets)
+	for i := range st.feeds {
+		if st.feeds[i], err = reg.Feed(ctx, i); err != nil {
+			return nil, err
+		}
+	}
+	if st.rounds, err = reg.FeedRounds(ctx); err != nil {
+		return nil, err
+	}
+	head, err := client.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	st.headTime = head.Time
+	return st, nil
+}
+
+// checkDoc is the --json document of `contracts check`; "ok" is true when the deployment matches.
+type checkDoc struct {
+	Registry             common.Address `json:"registry"`
+	Verifier             common.Address `json:"verifier"`
+	DeploymentMatches    bool           `json:"deployment_matches"`
+	Mismatch             string         `json:"mismatch,omitempty"`
+	NumAssets            int            `json:"num_assets"`
+	Governance           common.Address `json:"governance"`
+	Prover               common.Address `json:"prover"`
+	PolicyHash           common.Hash    `json:"policy_hash"`
+	FeedDelaySeconds     string         `json:"feed_delay_seconds"`
+	MaxReservesAgeBlocks string         `json:"max_reserves_age_blocks"`
+	LatestReservesBlock  string         `json:"latest_reserves_block"`
+	ReservesAgeBlocks    string         `json:"reserves_age_blocks"`
+	PriceRule            string         `json:"price_rule"`
+	Feeds                []feedRoundDoc `json:"feeds"`
+}
+
+// feedRoundDoc is one feed in `contracts check`: its configuration and its rounds.
+type feedRoundDoc struct {
+	Asset             int            `json:"asset"`
+	Aggregator        common.Address `json:"aggregator"`
+	HeartbeatSeconds  uint32         `json:"heartbeat_seconds"`
+	LatestRound       string         `json:"latest_round,omitempty"`
+	UpdatedAt         string         `json:"updated_at,omitempty"`
+	Error             string         `json:"error,omitempty"`
+	LastAttestedRound string         `json:"last_attested_round"`
+}
+
+func newCheckDoc(st *registryState, codeErr error) checkDoc {
+	d := checkDoc{Registry: st.reg.Address, Verifier: st.verifier, DeploymentMatches: codeErr == nil,
+		NumAssets: st.numAssets, Governance: st.governance, Prover: st.prv, PolicyHash: st.policy,
+		FeedDelaySeconds:     strconv.FormatInt(int64(st.feedDelay/time.Second), 10),
+		MaxReservesAgeBlocks: strconv.FormatUint(st.maxAge, 10),
+		LatestReservesBlock:  strconv.FormatUint(st.reservesBlk, 10),
+		ReservesAgeBlocks:    strconv.FormatUint(st.age, 10), PriceRule: contracts.PriceRule, Feeds: []feedRoundDoc{}}
+	if codeErr != nil {
+		d.Mismatch = codeErr.Error()
+	}
+	for i, f := range st.feeds {
+		fd := feedRoundDoc{Asset: i, Aggregator: f.Aggregator, HeartbeatSeconds: f.Heartbeat, LastAttestedRound: "0"}
+		if i < len(st.rounds) {
+			r := st.rounds[i]
+			fd.LatestRound, fd.Error = bigString(r.LatestRound), r.Error
+			if r.UpdatedAt != 0 {
+				fd.UpdatedAt = strconv.FormatUint(r.UpdatedAt, 10)
+			}
+			if r.LastAttested != nil {
+				fd.LastAttestedRound = r.LastAttested.String()
+			}
+		}
+		d.Feeds = append(d.Feeds, fd)
+	}
+	return d
+}
+
+// bigString is a decimal string, empty for nil.
+func bigString(v *big.Int) string {
+	if v == nil {
+		return ""
+	}
+	return v.String()
+}
+
+func printCheck(w io.Writer, st *registryState, codeErr error) {
+	status := "registry code and immutables match; verifier matches the pinned key"
+	if codeErr != nil {
+		status = "DOES NOT MATCH: " + codeErr.Error()
+	}
+	fmt.Fprintf(w, "registry    %s (%d assets)\nverifier    %s\ncheck       %s\ngovernance  %s\nprover      %s\npolicy hash %s\n",
+		st.reg.Address.Hex(), st.numAssets, st.verifier.Hex(), status, st.governance.Hex(), st.prv.Hex(), st.policy.Hex())
+	fmt.Fprintf(w, "feed delay  %s (%ds)\n", st.feedDelay, int64(st.feedDelay/time.Second))
+	for i, f := range st.feeds {
+		fmt.Fprintf(w, "feed %-6d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
+	}
+	fmt.Fprintf(w, "prices      %s\n", contracts.PriceRule)
+	for _, r := range st.rounds {
+		fmt.Fprintf(w, "round %-5d %s\n", r.Asset, describeFeedRound(r, st.headTime))
+	}
+	fmt.Fprintf(w, "reserves    max age %d blocks", st.maxAge)
+	if st.reservesBlk != 0 {
+		fmt.Fprintf(w, "; latest attestation's reserves block %d is %d blocks old", st.reservesBlk, st.age)
+	}
+	fmt.Fprintln(w)
 }
 
 // describeFeedRound says which round a statement published now must name for one feed, and the
@@ -694,14 +940,18 @@ func describeFeedRound(r contracts.FeedRounds, now uint64) string {
 	return fmt.Sprintf("latest round %s (%s, heartbeat %ds); %s", r.LatestRound, age, r.Heartbeat, last)
 }
 
+// contractsFeedsOptions are the flags of `contracts feeds`.
+type contractsFeedsOptions struct {
+	chain      ocChainOptions
+	reg        ocRegistryOptions
+	feeds      []string
+	heartbeats []string
+	apply      bool
+	json       bool
+}
+
 func newContractsFeedsCmd() *cobra.Command {
-	var (
-		chainOpts  ocChainOptions
-		regOpts    ocRegistryOptions
-		feeds      []string
-		heartbeats []string
-		apply      bool
-	)
+	o := &contractsFeedsOptions{}
 	cmd := &cobra.Command{
 		Use:   "feeds [--feeds A,B --heartbeats S,S | --apply]",
 		Short: "Change the registry's price feeds through the timelock (governance)",
@@ -712,67 +962,92 @@ with --apply once the delay has passed. With neither flag it shows the current f
   solvency contracts feeds --rpc $RPC --key gov.key --apply`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if apply && len(feeds) > 0 {
-				return exitError(exitBadInput, errors.New("give --feeds to propose or --apply, not both"))
-			}
-			var proposal []contracts.FeedConfig
-			if len(feeds) > 0 {
-				var err error
-				if proposal, err = ocParseFeeds(feeds, heartbeats); err != nil {
-					return err
-				}
-			}
-			client, err := chainOpts.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			reg, _, err := regOpts.bind(ctx, client)
-			if err != nil {
-				return ocExit(err)
-			}
-			w := cmd.OutOrStdout()
-			switch {
-			case proposal != nil:
-				chain, err := chainOpts.chain(ctx, client)
-				if err != nil {
-					return err
-				}
-				if err := reg.ProposeFeeds(ctx, chain, proposal); err != nil {
-					return ocExit(err)
-				}
-				fmt.Fprintln(w, "feeds proposed; apply them with --apply once the registry's feed delay has passed")
-			case apply:
-				chain, err := chainOpts.chain(ctx, client)
-				if err != nil {
-					return err
-				}
-				if err := reg.ApplyFeeds(ctx, chain); err != nil {
-					return ocExit(err)
-				}
-				fmt.Fprintln(w, "pending feeds applied")
-			}
-			n, err := reg.NumAssets(ctx)
-			if err != nil {
-				return ocExit(err)
-			}
-			for i := 0; i < n; i++ {
-				f, err := reg.Feed(ctx, i)
-				if err != nil {
-					return ocExit(err)
-				}
-				fmt.Fprintf(w, "feed %-4d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
-			}
-			return nil
+			return runContractsFeeds(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
-	chainOpts.register(cmd, true)
-	regOpts.register(cmd)
-	cmd.Flags().StringSliceVar(&feeds, "feeds", nil, "proposed feed addresses, one per asset, comma-separated")
-	cmd.Flags().StringSliceVar(&heartbeats, "heartbeats", nil, "proposed heartbeats in seconds, comma-separated")
-	cmd.Flags().BoolVar(&apply, "apply", false, "apply the pending proposal")
+	o.chain.register(cmd, true)
+	o.reg.register(cmd)
+	cmd.Flags().StringSliceVar(&o.feeds, "feeds", nil, "proposed feed addresses, one per asset, comma-separated")
+	cmd.Flags().StringSliceVar(&o.heartbeats, "heartbeats", nil, "proposed heartbeats in seconds, comma-separated")
+	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply the pending proposal")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+// feedsDoc is the --json document of `contracts feeds`.
+type feedsDoc struct {
+	Registry common.Address `json:"registry"`
+	Action   string         `json:"action"` // "show", "proposed" or "applied"
+	Feeds    []feedDoc      `json:"feeds"`
+}
+
+func runContractsFeeds(ctx context.Context, o *contractsFeedsOptions, stdout io.Writer) error {
+	if o.apply && len(o.feeds) > 0 {
+		return exitError(exitBadInput, errors.New("give --feeds to propose or --apply, not both"))
+	}
+	var proposal []contracts.FeedConfig
+	if len(o.feeds) > 0 {
+		var err error
+		if proposal, err = ocParseFeeds(o.feeds, o.heartbeats); err != nil {
+			return err
+		}
+	}
+	client, err := o.chain.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	reg, _, err := o.reg.bind(ctx, client)
+	if err != nil {
+		return ocExit(err)
+	}
+	doc := feedsDoc{Registry: reg.Address, Action: "show", Feeds: []feedDoc{}}
+	if proposal != nil || o.apply {
+		if doc.Action, err = o.send(ctx, client, reg, proposal); err != nil {
+			return err
+		}
+		if !o.json && doc.Action == "proposed" {
+			fmt.Fprintln(stdout, "feeds proposed; apply them with --apply once the registry's feed delay has passed")
+		} else if !o.json {
+			fmt.Fprintln(stdout, "pending feeds applied")
+		}
+	}
+	n, err := reg.NumAssets(ctx)
+	if err != nil {
+		return ocExit(err)
+	}
+	for i := 0; i < n; i++ {
+		f, err := reg.Feed(ctx, i)
+		if err != nil {
+			return ocExit(err)
+		}
+		doc.Feeds = append(doc.Feeds, feedDoc{Asset: i, Aggregator: f.Aggregator, HeartbeatSeconds: f.Heartbeat})
+		if !o.json {
+			fmt.Fprintf(stdout, "feed %-4d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
+		}
+	}
+	if o.json {
+		return printDocument(stdout, true, doc)
+	}
+	return nil
+}
+
+// send proposes the new feeds or applies the pending ones, and says which it did.
+func (o *contractsFeedsOptions) send(ctx context.Context, client *ethclient.Client, reg *contracts.Registry, proposal []contracts.FeedConfig) (string, error) {
+	chain, err := o.chain.chain(ctx, client)
+	if err != nil {
+		return "", err
+	}
+	if proposal != nil {
+		if err := reg.ProposeFeeds(ctx, chain, proposal); err != nil {
+			return "", ocExit(err)
+		}
+		return "proposed", nil
+	}
+	if err := reg.ApplyFeeds(ctx, chain); err != nil {
+		return "", ocExit(err)
+	}
+	return "applied", nil
 }
 
 // ocParseFeeds reads --feeds and --heartbeats: one aggregator address and one heartbeat (seconds,

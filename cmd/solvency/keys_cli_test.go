@@ -72,16 +72,21 @@ func TestSetupCLIDevKeys(t *testing.T) {
 		t.Fatalf("metadata does not record dev trust: %+v", k.Meta)
 	}
 
-	// A second run reuses the compiled-circuit cache and refuses to overwrite the keys.
+	// A second run refuses to overwrite the keys before compiling anything, and names the flag
+	// that would; with it, the run reuses the compiled-circuit cache.
 	code, _, stderr = runToy(t, "setup", "--profile", "test", "--out", out)
-	if code == 0 {
-		t.Fatal("setup overwrote an existing keys directory")
+	if code != exitBadInput || !strings.Contains(stderr, "--replace") {
+		t.Fatalf("setup over an existing keys directory exited %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "circuit ") {
+		t.Fatalf("setup compiled before refusing the existing directory: %s", stderr)
+	}
+	code, _, stderr = runToy(t, "setup", "--profile", "test", "--out", out, "--replace")
+	if code != 0 {
+		t.Fatal("setup --replace failed")
 	}
 	if !strings.Contains(stderr, "loaded from cache") {
 		t.Fatalf("second setup did not use the cache: %s", stderr)
-	}
-	if code, _, _ := runToy(t, "setup", "--profile", "test", "--out", out, "--replace"); code != 0 {
-		t.Fatal("setup --replace failed")
 	}
 
 	if code, _, _ := runToy(t, "setup", "--profile", "nope", "--out", out); code != exitBadInput {
@@ -151,5 +156,24 @@ func TestV1_CeremonyCLI(t *testing.T) {
 	}
 	if code, _, _ := runToy(t, "ceremony", "verify", "--dir", filepath.Join(dir, "absent")); code != exitBadInput {
 		t.Fatalf("missing directory exited %d", code)
+	}
+}
+
+// TestCeremonyRefusesExistingOutBeforeWork: init and finalize refuse an existing --out before
+// compiling or verifying anything, and say what to do.
+func TestCeremonyRefusesExistingOutBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SOLVENCY_CACHE", filepath.Join(dir, "cache"))
+	for _, args := range [][]string{
+		{"ceremony", "init", "--profile", "test", "--out", dir},
+		{"ceremony", "finalize", "--dir", filepath.Join(dir, "absent"), "--beacon", strings.Repeat("cd", 32), "--out", dir},
+	} {
+		code, _, stderr := runToy(t, args...)
+		if code != exitBadInput || !strings.Contains(stderr, "already exists; choose another path") {
+			t.Fatalf("%v exited %d: %s", args, code, stderr)
+		}
+		if strings.Contains(stderr, "circuit ") {
+			t.Fatalf("%v compiled before refusing: %s", args, stderr)
+		}
 	}
 }

@@ -3,11 +3,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/spf13/cobra"
 )
 
 func main() {
@@ -18,18 +19,30 @@ func main() {
 func run(args []string) int {
 	// gnark logs compilation to stdout, which would corrupt --json output and the summaries.
 	logger.Disable()
-	root := newRootCmd()
+	return runRoot(newRootCmd(), args, os.Stdout, os.Stderr)
+}
+
+// runRoot executes root with args, writing to stdout and stderr, and returns the exit code.
+func runRoot(root *cobra.Command, args []string, out, errOut io.Writer) int {
+	stdout := &watchedWriter{w: out}
+	root.SetOut(stdout)
+	root.SetErr(errOut)
 	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
+	cmd, err := root.ExecuteC()
+	code := exitCodeOf(err)
+	if code == 0 {
 		return 0
 	}
 	fmt.Fprintln(root.ErrOrStderr(), "solvency:", err)
-	var ee *exitErr
-	if errors.As(err, &ee) {
-		return ee.code
+	// A script that asked for --json reads stdout: unusable input gets a document there too,
+	// unless the command printed its own (a report with "ok": false and the reason). Exit code 1
+	// commands always print their own.
+	if code == exitBadInput && !stdout.wrote && wantsJSON(cmd, args) {
+		if perr := printJSONError(stdout, err, code); perr != nil {
+			fmt.Fprintln(root.ErrOrStderr(), "solvency:", perr)
+		}
 	}
-	return 2
+	return code
 }
 
 // Exit codes shared by every command.

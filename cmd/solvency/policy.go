@@ -1,10 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -47,40 +47,30 @@ the .json files of --search (default: the current directory).`,
 		},
 	}
 	cmd.Flags().StringVar(&o.search, "search", ".", "directory searched for the policy file when given a hash")
-	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
+}
+
+// policyShowDoc is the --json document of `policy show`. "policy" is the policy file as
+// governance wrote it, in the policy file's own format (docs/policy-encoding.md), not the CLI's convention.
+type policyShowDoc struct {
+	Hash       string       `json:"hash"`
+	AssetsHash string       `json:"assets_hash"`
+	ChainID    string       `json:"chain_id"`
+	Registry   string       `json:"registry"`
+	Policy     *policy.File `json:"policy"`
 }
 
 func runPolicyShow(o *policyShowOptions, arg string, out io.Writer) error {
 	var f *policy.File
+	var err error
 	if strings.HasPrefix(arg, "0x") && len(arg) == 66 {
-		want, err := poseidon.ParseHex(arg)
-		if err != nil {
-			return exitError(exitBadInput, err)
-		}
-		paths, _ := filepath.Glob(filepath.Join(o.search, "*.json"))
-		for _, p := range paths {
-			raw, err := boundedfile.ReadFile(p, boundedfile.Config)
-			if err != nil {
-				continue
-			}
-			cand, err := policy.Parse(p, raw)
-			if err != nil {
-				continue
-			}
-			if h, err := cand.Hash(); err == nil && h == want {
-				f = cand
-				break
-			}
-		}
-		if f == nil {
-			return exitError(exitBadInput, fmt.Errorf("no policy file in %s has hash %s", o.search, arg))
-		}
-	} else {
-		var err error
-		if f, err = policy.Load(arg); err != nil {
-			return exitError(exitBadInput, err)
-		}
+		f, err = findPolicyByHash(o.search, arg)
+	} else if f, err = policy.Load(arg); err != nil {
+		err = exitError(exitBadInput, err)
+	}
+	if err != nil {
+		return err
 	}
 	h, err := f.Hash()
 	if err != nil {
@@ -91,18 +81,34 @@ func runPolicyShow(o *policyShowOptions, arg string, out io.Writer) error {
 		return exitError(exitBadInput, err)
 	}
 	if o.json {
-		doc := struct {
-			Hash       string       `json:"hash"`
-			AssetsHash string       `json:"assetsHash"`
-			ChainID    uint64       `json:"chainId"`
-			Registry   string       `json:"registry"`
-			Policy     *policy.File `json:"policy"`
-		}{poseidon.Hex(h), poseidon.Hex(canon.AssetsHash), f.ChainID, f.Registry, f}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+		return printDocument(out, true, policyShowDoc{Hash: poseidon.Hex(h), AssetsHash: poseidon.Hex(canon.AssetsHash),
+			ChainID: strconv.FormatUint(f.ChainID, 10), Registry: f.Registry, Policy: f})
 	}
 	return printPolicy(out, f, poseidon.Hex(h), poseidon.Hex(canon.AssetsHash))
+}
+
+// findPolicyByHash looks for the policy file with hash hexHash among dir's .json files; files
+// that are not policies are passed over.
+func findPolicyByHash(dir, hexHash string) (*policy.File, error) {
+	want, err := poseidon.ParseHex(hexHash)
+	if err != nil {
+		return nil, exitError(exitBadInput, err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, p := range paths {
+		raw, err := boundedfile.ReadFile(p, boundedfile.Config)
+		if err != nil {
+			continue
+		}
+		cand, err := policy.Parse(p, raw)
+		if err != nil {
+			continue
+		}
+		if h, err := cand.Hash(); err == nil && h == want {
+			return cand, nil
+		}
+	}
+	return nil, exitError(exitBadInput, fmt.Errorf("no policy file in %s has hash %s", dir, hexHash))
 }
 
 func pct(bps int64) string { return decimal.New(bps, -2).StringFixed(2) + "%" }
@@ -130,13 +136,28 @@ func printPolicy(out io.Writer, f *policy.File, hash, assetsHash string) error {
 		fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\n", i, a.Symbol, a.Precision, pct(int64(a.HaircutBps)), yesNo(a.InKind), yesNo(a.Liquid), capS)
 	}
 	tw.Flush()
+	writePolicyVenues(&b, f)
+	if v := f.VaR; v != nil {
+		fmt.Fprintf(&b, "\nVaR           z = %s (confidence %s), horizon %d day(s): z*sqrt(h)*sigma(net exposure) <= surplus\n", v.Z, v.Confidence, v.HorizonDays)
+	} else {
+		b.WriteString("\nVaR           none\n")
+	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(&b, "\nnote: %s\n", n)
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// writePolicyVenues writes the venue groups, venues, target weights and stress scenarios.
+func writePolicyVenues(b *strings.Builder, f *policy.File) {
 	b.WriteString("\nvenue groups (cap on gross exposure, of net reserves)\n")
 	for _, g := range f.Groups {
 		capS := "no cap"
 		if g.CapBps != nil {
 			capS = pct(int64(*g.CapBps))
 		}
-		fmt.Fprintf(&b, "  %-16s %s\n", g.Name, capS)
+		fmt.Fprintf(b, "  %-16s %s\n", g.Name, capS)
 	}
 	b.WriteString("\nvenues\n")
 	tiers := map[string]bool{}
@@ -148,30 +169,20 @@ func printPolicy(out io.Writer, f *policy.File, hash, assetsHash string) error {
 		if tiers[v.Tier] {
 			liq = "liquid"
 		}
-		fmt.Fprintf(&b, "  %-16s group %-14s tier %s (%s)\n", v.Name, v.Group, v.Tier, liq)
+		fmt.Fprintf(b, "  %-16s group %-14s tier %s (%s)\n", v.Name, v.Group, v.Tier, liq)
 	}
 	if len(f.Targets) > 0 {
 		b.WriteString("\ntarget weights (net value, of net reserves)\n")
 		for _, t := range f.Targets {
-			fmt.Fprintf(&b, "  %-22s %s +- %s  [%s]\n", t.Name, pct(int64(t.WeightBps)), pct(int64(t.BandBps)), strings.Join(t.Assets, ", "))
+			fmt.Fprintf(b, "  %-22s %s +- %s  [%s]\n", t.Name, pct(int64(t.WeightBps)), pct(int64(t.BandBps)), strings.Join(t.Assets, ", "))
 		}
 	}
 	if len(f.Scenarios) > 0 {
 		b.WriteString("\nstress scenarios (shocked haircut reserves must cover shocked liabilities)\n")
 		for i, s := range f.Scenarios {
-			fmt.Fprintf(&b, "  %-24s %s\n", s.Name, strings.Join(f.SortedShocks(i), ", "))
+			fmt.Fprintf(b, "  %-24s %s\n", s.Name, strings.Join(f.SortedShocks(i), ", "))
 		}
 	}
-	if v := f.VaR; v != nil {
-		fmt.Fprintf(&b, "\nVaR           z = %s (confidence %s), horizon %d day(s): z*sqrt(h)*sigma(net exposure) <= surplus\n", v.Z, v.Confidence, v.HorizonDays)
-	} else {
-		b.WriteString("\nVaR           none\n")
-	}
-	for _, n := range f.Notes {
-		fmt.Fprintf(&b, "\nnote: %s\n", n)
-	}
-	_, err := io.WriteString(out, b.String())
-	return err
 }
 
 func yesNo(b bool) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,11 +52,11 @@ every output made with them says so. For keys that others can rely on, run a mul
 	f.StringVar(&o.cacheDir, "cache", "", "compiled-circuit cache directory (default: $SOLVENCY_CACHE/circuits or the user cache)")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile the circuits without reading or writing the cache")
 	f.BoolVar(&o.replace, "replace", false, "replace KEYS if it exists")
-	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
+	jsonFlag(cmd, &o.json)
 	return cmd
 }
 
-// setupResult is the --json output of setup (fields are stable).
+// setupResult is the --json document of setup (fields are stable).
 type setupResult struct {
 	Keys     string             `json:"keys"`
 	Profile  string             `json:"profile"`
@@ -74,6 +73,11 @@ func runSetup(o *setupOptions, stdout, stderr io.Writer) error {
 	p, err := profile.Lookup(o.profile)
 	if err != nil {
 		return exitError(exitBadInput, err)
+	}
+	// Checked before minutes are spent on compiling and on the setup: keys.Save would refuse the
+	// directory only at the end.
+	if err := refuseExisting(o.out, o.replace, "--replace"); err != nil {
+		return err
 	}
 	cache, err := keysOpenCache(o.cacheDir, o.noCache)
 	if err != nil {
@@ -100,7 +104,7 @@ func runSetup(o *setupOptions, stdout, stderr io.Writer) error {
 		Circuits: meta.Circuits, Seconds: time.Since(start).Seconds()}
 	fmt.Fprintln(stderr, keys.DevWarning)
 	if o.json {
-		return keysPrintJSON(stdout, res)
+		return printDocument(stdout, true, res)
 	}
 	// stdout too says what these keys are: it may be the only stream a script keeps.
 	fmt.Fprintf(stdout, "DEV KEYS (NOT fit for production) for profile %s written to %s (%s, %.1fs)\n", p.Name, o.out, meta.Trust, res.Seconds)
@@ -152,13 +156,4 @@ func keysProgress(w io.Writer) func(string, ...any) {
 	return func(format string, args ...any) {
 		fmt.Fprintf(w, format+"\n", args...)
 	}
-}
-
-func keysPrintJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
-	}
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,7 @@ type testdataAccountsOptions struct {
 	assetsFile string
 	seed       uint64
 	out        string
+	json       bool
 }
 
 func newTestdataAccountsCmd() *cobra.Command {
@@ -55,6 +57,7 @@ atomically: the file is complete or absent. Use --out - for stdout.`,
 	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON (required)")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed")
 	f.StringVar(&o.out, "out", "", "output CSV file, or - for stdout (required)")
+	jsonFlag(cmd, &o.json)
 	for _, name := range []string{"users", "assets", "out"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -73,6 +76,9 @@ func runTestdataAccounts(stdout io.Writer, o testdataAccountsOptions) error {
 		return liabilities.Generate(w, table, liabilities.GenerateOptions{Users: o.users, Seed: o.seed})
 	}
 	if o.out == "-" {
+		if o.json {
+			return exitError(exitBadInput, errors.New("--json prints a document on stdout; with --out - the accounts go there: give --out FILE"))
+		}
 		return gen(stdout)
 	}
 	if o.out == "" {
@@ -80,6 +86,14 @@ func runTestdataAccounts(stdout io.Writer, o testdataAccountsOptions) error {
 	}
 	if err := atomicfile.Write(o.out, 0o644, gen); err != nil {
 		return err
+	}
+	if o.json {
+		return printDocument(stdout, true, struct {
+			Out    string `json:"out"`
+			Users  int    `json:"users"`
+			Assets int    `json:"assets"`
+			Seed   string `json:"seed"`
+		}{o.out, o.users, table.Len(), strconv.FormatUint(o.seed, 10)})
 	}
 	fmt.Fprintf(stdout, "wrote %d accounts over %d assets to %s (seed %d)\n", o.users, table.Len(), o.out, o.seed)
 	return nil
