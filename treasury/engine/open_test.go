@@ -180,7 +180,7 @@ func TestMissingContractsOnExternalChainReported(t *testing.T) {
 	// A deployment record from a chain that was since reset: right chain id, no code.
 	a := &contracts.Addresses{Version: contracts.AddressesVersion, ChainID: strconv.Itoa(devnet.ChainID), NumAssets: 8,
 		Registry: common.HexToAddress("0x1000000000000000000000000000000000000001"),
-		Verifier: common.HexToAddress("0x1000000000000000000000000000000000000002")}
+		Verifier: common.HexToAddress("0x1000000000000000000000000000000000000002"), Feeds: []contracts.FeedInfo{}}
 	if err := contracts.WriteAddresses(addrFile, a); err != nil {
 		t.Fatal(err)
 	}
