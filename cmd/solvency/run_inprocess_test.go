@@ -74,3 +74,16 @@ func TestLiabilitiesProofPointsIntoPrivateDir(t *testing.T) {
 		t.Fatalf("proof:\n%s", out.String())
 	}
 }
+
+// Without a statement to compare with, verify reserves exits 2 and, with --json, says so in the
+// document (malformed input, not a failed check).
+func TestVerifyReservesRunNeedsAStatement(t *testing.T) {
+	var out bytes.Buffer
+	err := runVerifyReserves(context.Background(), &verifyReservesOptions{opening: "x.json", json: true}, &out)
+	if exitCode(err) != exitBadInput || !strings.Contains(err.Error(), "give the statement to check against") {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(out.String(), `"malformed": true`) {
+		t.Fatalf("json:\n%s", out.String())
+	}
+}
