@@ -37,12 +37,7 @@ type benchOptions struct {
 	json     bool
 }
 
-func newBenchCmd() *cobra.Command {
-	o := &benchOptions{}
-	cmd := &cobra.Command{
-		Use:   "bench --users N --assets A --batch B",
-		Short: "Measure setup, proving and verification on generated data",
-		Long: `bench generates a cycle (N accounts over A assets from the liabilities generator, a policy
+const benchLong = `bench generates a cycle (N accounts over A assets from the liabilities generator, a policy
 and positions that pass every limit it enables), then runs the whole pipeline and reports what
 each step cost: the circuits' constraints (per account for the batch circuit), a single-party
 setup, building the liabilities snapshot, proving every batch (accounts per second), proving the
@@ -61,7 +56,14 @@ overhead. --workers N then proves them once more with N 'solvency worker' proces
 --gas also measures the gas of publishing the statement to the registry on a simulated chain
 (needs solc; see 'solvency contracts').
 
-The JSON fields are stable and documented in docs/bench.md.`,
+The JSON fields are stable and documented in docs/bench.md.`
+
+func newBenchCmd() *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench --users N --assets A --batch B",
+		Short: "Measure setup, proving and verification on generated data",
+		Long:  benchLong,
 		Example: `  solvency bench --users 10000 --assets 8 --batch 512
   solvency bench --users 200 --assets 2 --batch 8 --profile test --json
   solvency bench --users 100000 --assets 8 --batch 512 --json > bench.json

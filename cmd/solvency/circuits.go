@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -136,9 +135,7 @@ func runCircuitsInfo(o *circuitsInfoOptions, stdout, stderr io.Writer) error {
 		res.Circuits = append(res.Circuits, rep)
 	}
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := writeJSON(stdout, res); err != nil {
 			return fmt.Errorf("write JSON: %w", err)
 		}
 		return nil

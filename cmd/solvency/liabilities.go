@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,12 +49,7 @@ type liabilitiesBuildOptions struct {
 	json         bool
 }
 
-func newLiabilitiesBuildCmd() *cobra.Command {
-	var o liabilitiesBuildOptions
-	cmd := &cobra.Command{
-		Use:   "build --assets FILE --accounts FILE --out DIR",
-		Short: "Build a liabilities snapshot from an accounts CSV",
-		Long: `build parses the accounts CSV (header account_id,<SYMBOL>,...; symbols from the asset
+const liabilitiesBuildLong = `build parses the accounts CSV (header account_id,<SYMBOL>,...; symbols from the asset
 table in any order, a missing column means zero; plain decimal amounts, rounded up into circuit
 units). Any bad row is reported as FILE:LINE:COLUMN (the CSV field number) and nothing is
 written (exit 2).
@@ -66,13 +62,20 @@ renamed into place). DIR must not exist unless --force is given.
   DIR/private/                  the store: accounts, leaves, index, batch openings (mode 0700)
 
 Progress goes to stderr. The build is randomised (salts, leaf order) and not reproducible, by
-design.`,
+design.`
+
+func newLiabilitiesBuildCmd() *cobra.Command {
+	var o liabilitiesBuildOptions
+	cmd := &cobra.Command{
+		Use:   "build --assets FILE --accounts FILE --out DIR",
+		Short: "Build a liabilities snapshot from an accounts CSV",
+		Long:  liabilitiesBuildLong,
 		Example: `  solvency liabilities build --assets testdata/assets.json --accounts accounts.csv --out snap
   solvency liabilities build --assets testdata/assets.json --accounts accounts.csv --out snap \
       --epoch 42 --batch-height 2 --snapshot-time 1764000000 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLiabilitiesBuild(cmd, o)
+			return runLiabilitiesBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -110,8 +113,7 @@ type buildSummary struct {
 	AccountsPerSec float64 `json:"accounts_per_second"`
 }
 
-func runLiabilitiesBuild(cmd *cobra.Command, o liabilitiesBuildOptions) error {
-	stderr := cmd.ErrOrStderr()
+func runLiabilitiesBuild(ctx context.Context, o liabilitiesBuildOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if o.height < 1 {
 		return exitError(exitBadInput, fmt.Errorf("--batch-height %d: want at least 1", o.height))
@@ -138,11 +140,8 @@ func runLiabilitiesBuild(cmd *cobra.Command, o liabilitiesBuildOptions) error {
 		return exitError(exitBadInput, err)
 	}
 	prog.line("%d accounts over %d assets", len(accounts), table.Len())
-	snap, err := liabilities.Build(cmd.Context(), table, accounts, liabilities.BuildOptions{
-		Epoch:        o.epoch,
-		SnapshotTime: uint64(st),
-		Height:       o.height,
-		Progress:     prog.update,
+	snap, err := liabilities.Build(ctx, table, accounts, liabilities.BuildOptions{
+		Epoch: o.epoch, SnapshotTime: uint64(st), Height: o.height, Progress: prog.update,
 	})
 	if err != nil {
 		return exitError(exitBadInput, err)
@@ -151,11 +150,19 @@ func runLiabilitiesBuild(cmd *cobra.Command, o liabilitiesBuildOptions) error {
 		return err
 	}
 	prog.done()
-	elapsed := time.Since(start)
+	sum := newBuildSummary(o.out, snap, time.Since(start))
+	if o.json {
+		return writeJSON(stdout, sum)
+	}
+	printBuildSummary(stdout, sum)
+	return nil
+}
+
+func newBuildSummary(dir string, snap *liabilities.Snapshot, elapsed time.Duration) buildSummary {
 	pub := snap.Public()
-	sum := buildSummary{
-		Dir:            o.out,
-		Public:         filepath.Join(o.out, liabilities.PublicFile),
+	return buildSummary{
+		Dir:            dir,
+		Public:         filepath.Join(dir, liabilities.PublicFile),
 		Epoch:          pub.Epoch,
 		SnapshotTime:   pub.SnapshotTime,
 		Accounts:       snap.Accounts,
@@ -170,17 +177,15 @@ func runLiabilitiesBuild(cmd *cobra.Command, o liabilitiesBuildOptions) error {
 		Seconds:        elapsed.Seconds(),
 		AccountsPerSec: float64(snap.Accounts) / elapsed.Seconds(),
 	}
-	out := cmd.OutOrStdout()
-	if o.json {
-		return writeJSON(out, sum)
-	}
-	fmt.Fprintf(out, "liabilities snapshot written to %s\n", o.out)
+}
+
+func printBuildSummary(out io.Writer, sum buildSummary) {
+	fmt.Fprintf(out, "liabilities snapshot written to %s\n", sum.Dir)
 	fmt.Fprintf(out, "  epoch %d, balances taken at %s\n", sum.Epoch, time.Unix(int64(sum.SnapshotTime), 0).UTC().Format(time.RFC3339))
 	fmt.Fprintf(out, "  %d accounts in %d batches of %d (h=%d), tree depth %d\n", sum.Accounts, sum.Batches, sum.BatchSize, sum.BatchHeight, sum.Depth)
 	fmt.Fprintf(out, "  root %s\n  LC   %s\n", sum.Root, sum.LC)
-	fmt.Fprintf(out, "  publish %s; keep %s secret\n", sum.Public, filepath.Join(o.out, liabilities.PrivateDir))
+	fmt.Fprintf(out, "  publish %s; keep %s secret\n", sum.Public, filepath.Join(sum.Dir, liabilities.PrivateDir))
 	fmt.Fprintf(out, "  %.1fs, %.0f accounts/s\n", sum.Seconds, sum.AccountsPerSec)
-	return nil
 }
 
 type liabilitiesProofOptions struct {
@@ -223,6 +228,10 @@ account is not in the snapshot.`,
 func runLiabilitiesProof(stdout io.Writer, o liabilitiesProofOptions) error {
 	st, err := liabilities.Open(o.dir)
 	if err != nil {
+		// prove keeps its snapshot one level down, in BUNDLE.private/liabilities.
+		if inner := filepath.Join(o.dir, privateLiabilities); dirExists(inner) {
+			err = fmt.Errorf("%w (the snapshot 'prove' built is in %s: give --dir %s)", err, inner, inner)
+		}
 		return exitError(exitBadInput, err)
 	}
 	defer st.Close()
@@ -332,4 +341,9 @@ func (p *progressPrinter) update(stage string, done, total int) {
 
 func (p *progressPrinter) done() {
 	p.line("done")
+}
+
+func dirExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

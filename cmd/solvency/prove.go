@@ -19,7 +19,6 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
-	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
@@ -64,13 +63,7 @@ const (
 	privateInputs      = "liabilities.inputs" // digests of what it was built from (reuse on rerun)
 	privateProofs      = "batch-proofs"       // batch proof cache (resume)
 )
-
-func newProveCmd() *cobra.Command {
-	o := &proveOptions{}
-	cmd := &cobra.Command{
-		Use:   "prove --keys KEYS --policy F --positions F --prices F (--accounts CSV | --liabilities DIR) --cycle N --out BUNDLE",
-		Short: "Prove a cycle: every liabilities batch and the solvency statement, into a public bundle",
-		Long: `prove makes one cycle's public bundle. It checks the treasury against the policy with the
+const proveLong = `prove makes one cycle's public bundle. It checks the treasury against the policy with the
 native twin first: if any risk limit fails it prints the twin's report, proves nothing, writes no
 bundle and exits 1 (a bundle is never written for a false statement; a snapshot built from
 --accounts stays in BUNDLE.private for the next run). Otherwise it proves every liabilities batch
@@ -103,8 +96,8 @@ Keys come from 'solvency setup' (single-party, development only: every output sa
 ceremony ('solvency ceremony finalize'). --profile, when given, must be the keys' profile.
 
 Progress goes to stderr (a bar on a terminal, plain lines otherwise). Exit status: 0 bundle
-written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
-		Example: `  solvency setup --profile test --out keys
+written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`
+const proveExample = `  solvency setup --profile test --out keys
   solvency prove --profile test --keys keys --accounts accounts.csv \
       --policy policy.json --positions positions.json --prices prices.json \
       --cycle 1 --reserves-block 21000000 --out out/cycle-1
@@ -116,8 +109,16 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
 
   # reuse a snapshot built by 'liabilities build', JSON summary on stdout
   solvency prove --keys keys --liabilities snap --policy policy.json \
-      --positions positions.json --prices prices.json --cycle 2 --out out/cycle-2 --json`,
-		Args: cobra.NoArgs,
+      --positions positions.json --prices prices.json --cycle 2 --out out/cycle-2 --json`
+
+func newProveCmd() *cobra.Command {
+	o := &proveOptions{}
+	cmd := &cobra.Command{
+		Use:     "prove --keys KEYS --policy F --positions F --prices F (--accounts CSV | --liabilities DIR) --cycle N --out BUNDLE",
+		Short:   "Prove a cycle: every liabilities batch and the solvency statement, into a public bundle",
+		Long:    proveLong,
+		Example: proveExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// gnark logs every proof to stdout, which must carry only the result (--json).
 			logger.Disable()
@@ -131,7 +132,7 @@ written, 1 a risk limit fails (no bundle), 2 unusable input or an error.`,
 	f := cmd.Flags()
 	f.StringVar(&o.profile, "profile", "", fmt.Sprintf("circuit profile %v; must match the keys (default: the keys' profile)", profile.Names()))
 	f.StringVar(&o.keysDir, "keys", "", "keys directory from 'setup' or a ceremony (required)")
-	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON; must equal the policy's asset table")
+	f.StringVar(&o.assetsFile, "assets", "", "asset table JSON (optional: the policy carries the table; when given, it must be the same)")
 	f.StringVar(&o.accountsFile, "accounts", "", "accounts CSV: the liabilities snapshot is built from it into BUNDLE.private")
 	f.StringVar(&o.liabilitiesDir, "liabilities", "", "an existing snapshot directory from 'liabilities build' (instead of --accounts)")
 	f.StringVar(&o.positionsFile, "positions", "", "treasury positions file (required)")
@@ -194,75 +195,40 @@ type proveInputs struct {
 
 func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) error {
 	start := time.Now()
-	if err := o.validate(); err != nil {
+	out, private, err := o.paths()
+	if err != nil {
 		return exitError(exitBadInput, err)
-	}
-	out := filepath.Clean(o.out)
-	private := out + privateSuffix
-	// Refuse an existing bundle before any work; WriteBundle checks again at the end.
-	if _, err := os.Stat(out); err == nil && !o.force {
-		return exitError(exitBadInput, fmt.Errorf("%s already exists; choose another --out or pass --force", out))
 	}
 	prog := newProgressPrinter(stderr)
-
-	k, err := keys.Load(o.keysDir)
+	k, err := loadProveKeys(o, stderr, prog)
 	if err != nil {
-		return exitError(exitBadInput, fmt.Errorf("--keys: %w", err))
+		return err
 	}
 	prof := k.Meta.Profile
-	if o.profile != "" && o.profile != prof.Name {
-		return exitError(exitBadInput, fmt.Errorf("--profile %s, but the keys in %s are for profile %s", o.profile, o.keysDir, prof.Name))
-	}
-	if k.Meta.Trust != keys.TrustCeremony {
-		fmt.Fprintln(stderr, keys.DevWarning)
-	}
-	prog.line("keys: profile %s; %s", prof.Name, k.Meta.TrustLine())
-
-	pf, canon, positions, prices, err := loadProveTreasury(o, prof)
+	tr, err := portfolio.LoadTreasury(portfolio.TreasuryFiles{Policy: o.policyFile, Positions: o.positionsFile, Prices: o.pricesFile, Assets: o.assetsFile}, &prof)
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
-	table := pf.Table()
-
-	store, reused, err := openProveLiabilities(ctx, o, prof, table, private, prog)
+	store, reused, err := openProveLiabilities(ctx, o, prof, tr.Table, private, prog)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	pub := store.Public()
 
 	resumed := -1
-	req := &prover.CycleRequest{
-		Keys: k, Store: store, ProofDir: filepath.Join(private, privateProofs),
-		Policy: canon, Positions: positions, Prices: prices,
-		Cycle: o.cycle, ReservesBlock: o.reservesBlock,
-		Out: out, PrivateOut: private, Replace: o.force, Provers: o.provers,
-		BatchProgress: func(done, total int) {
-			if resumed < 0 {
-				resumed = done
-				if done > 0 {
-					prog.line("resuming: %d of %d batches already proved in %s", done, total, filepath.Join(private, privateProofs))
-				}
-			}
-			prog.update("proving batches", done, total)
-		},
+	req := newCycleRequest(o, k, store, tr, out, private, prog, &resumed)
+	bp, closeConn, err := proveQueue(o, k, req, private, stderr, prog)
+	if err != nil {
+		return err
 	}
-	var bp *batchProgress
-	if o.queue.url != "" {
-		coord, p, closeConn, err := queueBackend(&o.queue, k, private, o.json, stderr)
-		if err != nil {
-			return err
-		}
-		defer closeConn()
-		req.Batches, bp = coord, p
-		prog.line("batches go to workers through %s", o.queue.url)
-	}
+	defer closeConn()
+	pub := store.Public()
 	prog.line("checking every limit with the twin, then proving %d batches of %d accounts and the solvency statement (cycle %d)", pub.Batches, pub.BatchSize, o.cycle)
 	res, err := prover.ProveCycle(ctx, req)
 	var le *prover.LimitsError
 	switch {
 	case errors.As(err, &le):
-		return proveRefused(stdout, o, pf, le)
+		return proveRefused(stdout, o, tr.Policy, le)
 	case err != nil && ctx.Err() != nil:
 		return fmt.Errorf("interrupted; batches proved so far are kept in %s: run the same command again to resume", filepath.Join(private, privateProofs))
 	case err != nil:
@@ -272,27 +238,110 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 		resumed = bp.Resumed
 	}
 	prog.line("bundle written to %s", out)
-
-	verified := false
-	if !o.noVerify {
-		pins := verifier.Pins{}
-		for name, c := range k.Circuits {
-			pins[name] = c.Info.VKDigest
-		}
-		rep, err := verifier.VerifyBundle(out, pins, verifier.Options{TranscriptDigest: k.Meta.TranscriptDigest()})
-		if err != nil {
-			return fmt.Errorf("verify the written bundle: %w", err)
-		}
-		if f := rep.Failed(); f != nil {
-			return fmt.Errorf("the written bundle does not verify (a bug): %s: %s", f.Name, f.Detail)
-		}
-		verified = true
-		prog.line("bundle verified against the keys' own digests")
+	verified, err := verifyProvedBundle(o, k, out, prog)
+	if err != nil {
+		return err
 	}
+	r := newProveResult(o, k, res, pub, out, private, reused, resumed, verified, start)
+	if k.Meta.Trust != keys.TrustCeremony {
+		fmt.Fprintln(stderr, keys.DevWarning)
+	}
+	if o.json {
+		return writeJSON(stdout, r)
+	}
+	printProveResult(stdout, o, &r)
+	return nil
+}
 
+// paths validates the options and returns the bundle and private directories, refusing an
+// existing bundle before any work (WriteBundle checks again at the end).
+func (o *proveOptions) paths() (out, private string, err error) {
+	if err := o.validate(); err != nil {
+		return "", "", err
+	}
+	out = filepath.Clean(o.out)
+	if _, err := os.Stat(out); err == nil && !o.force {
+		return "", "", fmt.Errorf("%s already exists; choose another --out or pass --force", out)
+	}
+	return out, out + privateSuffix, nil
+}
+
+// proveQueue sends the batches to workers when --workers is given; closeConn is always set.
+func proveQueue(o *proveOptions, k *keys.Keys, req *prover.CycleRequest, private string, stderr io.Writer, prog *progressPrinter) (*batchProgress, func(), error) {
+	if o.queue.url == "" {
+		return nil, func() {}, nil
+	}
+	coord, bp, closeConn, err := queueBackend(&o.queue, k, private, o.json, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Batches = coord
+	prog.line("batches go to workers through %s", o.queue.url)
+	return bp, closeConn, nil
+}
+
+// loadProveKeys loads the keys, checks --profile against them and warns about development keys.
+func loadProveKeys(o *proveOptions, stderr io.Writer, prog *progressPrinter) (*keys.Keys, error) {
+	k, err := keys.Load(o.keysDir)
+	if err != nil {
+		return nil, exitError(exitBadInput, fmt.Errorf("--keys: %w (make keys with 'solvency setup --profile NAME --out DIR', or use a ceremony's)", err))
+	}
+	prof := k.Meta.Profile
+	if o.profile != "" && o.profile != prof.Name {
+		return nil, exitError(exitBadInput, fmt.Errorf("--profile %s, but the keys in %s are for profile %s (leave --profile out: the keys say it)", o.profile, o.keysDir, prof.Name))
+	}
+	if k.Meta.Trust != keys.TrustCeremony {
+		fmt.Fprintln(stderr, keys.DevWarning)
+	}
+	prog.line("keys: profile %s; %s", prof.Name, k.Meta.TrustLine())
+	return k, nil
+}
+
+// newCycleRequest is the prover's request; *resumed records how many batches were proved before
+// this run (the first progress report).
+func newCycleRequest(o *proveOptions, k *keys.Keys, store *liabilities.Store, tr *portfolio.Treasury, out, private string, prog *progressPrinter, resumed *int) *prover.CycleRequest {
+	return &prover.CycleRequest{
+		Keys: k, Store: store, ProofDir: filepath.Join(private, privateProofs),
+		Policy: tr.Canonical, Positions: tr.Positions, Prices: tr.StatementPrices(),
+		Cycle: o.cycle, ReservesBlock: o.reservesBlock,
+		Out: out, PrivateOut: private, Replace: o.force, Provers: o.provers,
+		BatchProgress: func(done, total int) {
+			if *resumed < 0 {
+				*resumed = done
+				if done > 0 {
+					prog.line("resuming: %d of %d batches already proved in %s", done, total, filepath.Join(private, privateProofs))
+				}
+			}
+			prog.update("proving batches", done, total)
+		},
+	}
+}
+
+// verifyProvedBundle verifies the written bundle against the keys' own digests (unless
+// --no-verify); a failure here is a bug, not bad input.
+func verifyProvedBundle(o *proveOptions, k *keys.Keys, out string, prog *progressPrinter) (bool, error) {
+	if o.noVerify {
+		return false, nil
+	}
+	pins := verifier.Pins{}
+	for name, c := range k.Circuits {
+		pins[name] = c.Info.VKDigest
+	}
+	rep, err := verifier.VerifyBundle(out, pins, verifier.Options{TranscriptDigest: k.Meta.TranscriptDigest()})
+	if err != nil {
+		return false, fmt.Errorf("verify the written bundle: %w", err)
+	}
+	if f := rep.Failed(); f != nil {
+		return false, fmt.Errorf("the written bundle does not verify (a bug): %s: %s", f.Name, f.Detail)
+	}
+	prog.line("bundle verified against the keys' own digests")
+	return true, nil
+}
+
+func newProveResult(o *proveOptions, k *keys.Keys, res *prover.CycleResult, pub *liabilities.Public, out, private string, reused bool, resumed int, verified bool, start time.Time) proveResult {
 	st := res.Manifest.Statement
 	r := proveResult{
-		Bundle: out, Private: private, Profile: prof.Name, Trust: string(k.Meta.Trust), TrustLine: k.Meta.TrustLine(),
+		Bundle: out, Private: private, Profile: k.Meta.Profile.Name, Trust: string(k.Meta.Trust), TrustLine: k.Meta.TrustLine(),
 		Cycle: st.Cycle, ReservesBlock: st.ReservesBlock, SnapshotEpoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime,
 		SnapshotReused: reused, Batches: pub.Batches, BatchSize: pub.BatchSize, BatchesResumed: max(resumed, 0),
 		PolicyHash: poseidon.Hex(st.PolicyHash.Element), LC: poseidon.Hex(st.LC.Element), RC: poseidon.Hex(st.RC.Element),
@@ -301,25 +350,24 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 	}
 	if k.Meta.Trust != keys.TrustCeremony {
 		r.Warning = keys.DevWarning
-		fmt.Fprintln(stderr, keys.DevWarning)
 	}
-	if o.json {
-		return writeJSON(stdout, r)
-	}
+	return r
+}
+
+func printProveResult(stdout io.Writer, o *proveOptions, r *proveResult) {
 	fmt.Fprintf(stdout, "cycle %d proved: bundle %s\n", r.Cycle, r.Bundle)
 	fmt.Fprintf(stdout, "  keys        profile %s: %s\n", r.Profile, r.TrustLine)
 	fmt.Fprintf(stdout, "  liabilities %d batches of %d (epoch %d, %d proved earlier), snapshot %s\n",
-		r.Batches, r.BatchSize, r.SnapshotEpoch, r.BatchesResumed, snapshotHow(o, reused))
+		r.Batches, r.BatchSize, r.SnapshotEpoch, r.BatchesResumed, snapshotHow(o, r.SnapshotReused))
 	fmt.Fprintf(stdout, "  policy      %s\n  LC          %s\n  RC          %s\n", r.PolicyHash, r.LC, r.RC)
 	fmt.Fprintf(stdout, "  time        %.1fs (batches %.1fs, solvency %.1fs)\n", r.Seconds, r.BatchSeconds, r.SolvencySecs)
-	if verified {
+	if r.Verified {
 		fmt.Fprintf(stdout, "  verified    yes, against the keys' own digests; auditors pin digests from outside the bundle\n")
 	}
 	fmt.Fprintf(stdout, "  private     %s (keep secret: users' proofs, the RC opening; never publish)\n", r.Private)
 	if r.Warning != "" {
 		fmt.Fprintf(stdout, "%s\n", r.Warning)
 	}
-	return nil
 }
 
 func snapshotHow(o *proveOptions, reused bool) string {
@@ -373,157 +421,119 @@ func (o *proveOptions) validate() error {
 	return nil
 }
 
-// loadProveTreasury reads the policy, positions and prices, and checks them against the keys'
-// profile so that a shape mismatch is reported before any work.
-func loadProveTreasury(o *proveOptions, prof profile.Profile) (*policy.File, *solvency.Policy, []solvency.Position, []bundle.Price, error) {
-	pf, err := policy.Load(o.policyFile)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	h := poseidon.NewHasher()
-	table := pf.Table()
-	if o.assetsFile != "" {
-		t, err := assets.Load(o.assetsFile)
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		if t.Hash(h) != table.Hash(h) {
-			return nil, nil, nil, nil, fmt.Errorf("%s differs from the asset table of %s (one asset table everywhere)", o.assetsFile, o.policyFile)
-		}
-	}
-	canon, err := pf.Canonical()
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	want := solvency.Shape{Assets: prof.Assets, Positions: prof.Positions, Venues: prof.Venues, Groups: prof.VenueGroups,
-		Tiers: prof.LiquidityTiers, Scenarios: prof.Scenarios, Buckets: prof.Buckets}
-	if got := canon.Shape(prof.Positions); got != want {
-		return nil, nil, nil, nil, fmt.Errorf("%s has shape %+v; profile %s's circuit needs %+v (set the policy's \"slots\")", o.policyFile, got, prof.Name, want)
-	}
-	positions, err := portfolio.LoadPositions(o.positionsFile, pf)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	if len(positions) > prof.Positions {
-		return nil, nil, nil, nil, fmt.Errorf("%s has %d positions; profile %s has %d position slots", o.positionsFile, len(positions), prof.Name, prof.Positions)
-	}
-	prices, err := loadBundlePrices(o.pricesFile, table)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	return pf, canon, positions, prices, nil
-}
-
-// loadBundlePrices reads the prices file strictly and returns the statement's prices in slot
-// order, with each feed's raw answer, decimals and round.
-func loadBundlePrices(path string, table *assets.Table) ([]bundle.Price, error) {
-	f, err := portfolio.ReadPricesFile(path)
-	if err != nil {
-		return nil, err
-	}
-	norm, err := f.Convert(path, table)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]bundle.Price, table.Len())
-	for _, e := range f.Prices {
-		a, _ := table.Index(e.Asset) // Convert checked every entry
-		out[a] = bundle.Price{Symbol: e.Asset, Price: norm[a].USD8, Answer: e.Answer, FeedDecimals: e.Decimals,
-			Round: norm[a].RoundID.String(), UpdatedAt: e.UpdatedAt}
-	}
-	return out, nil
-}
-
 // openProveLiabilities opens the snapshot: --liabilities as given, or the one built from
 // --accounts in BUNDLE.private, reused when its recorded inputs match.
 func openProveLiabilities(ctx context.Context, o *proveOptions, prof profile.Profile, table *assets.Table, private string, prog *progressPrinter) (*liabilities.Store, bool, error) {
-	h := poseidon.NewHasher()
-	check := func(st *liabilities.Store, dir string) error {
-		pub := st.Public()
-		if pub.Table().Hash(h) != table.Hash(h) {
-			return exitError(exitBadInput, fmt.Errorf("%s uses another asset table than the policy", dir))
-		}
-		if pub.BatchHeight != prof.BatchHeight {
-			return exitError(exitBadInput, fmt.Errorf("%s has batches of height %d; profile %s proves height %d (B = %d)", dir, pub.BatchHeight, prof.Name, prof.BatchHeight, prof.BatchSize()))
-		}
-		return nil
-	}
 	if o.liabilitiesDir != "" {
 		st, err := liabilities.Open(o.liabilitiesDir)
 		if err != nil {
 			return nil, false, exitError(exitBadInput, fmt.Errorf("--liabilities: %w", err))
 		}
-		if err := check(st, o.liabilitiesDir); err != nil {
+		if err := checkProveSnapshot(st, o.liabilitiesDir, prof, table); err != nil {
 			st.Close()
 			return nil, false, err
 		}
 		return st, false, nil
 	}
-
 	csv, err := os.ReadFile(o.accountsFile)
 	if err != nil {
 		return nil, false, exitError(exitBadInput, fmt.Errorf("--accounts: %w", err))
 	}
 	sum := sha256.Sum256(csv)
-	want := proveInputs{AccountsSHA256: hex.EncodeToString(sum[:]), AssetsHash: poseidon.Hex(table.Hash(h)),
+	want := proveInputs{AccountsSHA256: hex.EncodeToString(sum[:]), AssetsHash: poseidon.Hex(table.Hash(poseidon.NewHasher())),
 		Epoch: o.epoch, BatchHeight: prof.BatchHeight, SnapshotTime: uint64(o.snapshotTime)}
 	if err := os.MkdirAll(private, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create private directory: %w", err)
 	}
-	snapDir := filepath.Join(private, privateLiabilities)
-	inputsPath := filepath.Join(private, privateInputs)
-	if prev, ok := readProveInputs(inputsPath); ok {
-		if want.SnapshotTime == 0 {
-			want.SnapshotTime = prev.SnapshotTime // default "now" means: the time of the first build
-		}
-		if prev == want {
-			if st, err := liabilities.Open(snapDir); err == nil {
-				if err := check(st, snapDir); err != nil {
-					st.Close()
-					return nil, false, err
-				}
-				prog.line("reusing the liabilities snapshot in %s (same accounts and parameters)", snapDir)
-				return st, true, nil
-			}
-		}
+	st, err := reuseProveSnapshot(private, &want, prof, table, prog)
+	if st != nil || err != nil {
+		return st, st != nil, err
 	}
 	if want.SnapshotTime == 0 {
 		want.SnapshotTime = uint64(time.Now().Unix())
 	}
-	prog.line("reading %s", o.accountsFile)
-	accounts, err := liabilities.ReadAccounts(o.accountsFile, table)
+	st, err = buildProveSnapshot(ctx, o.accountsFile, private, want, table, prog)
+	return st, false, err
+}
+
+// checkProveSnapshot refuses a snapshot of another asset table or batch height than the proof's.
+func checkProveSnapshot(st *liabilities.Store, dir string, prof profile.Profile, table *assets.Table) error {
+	h := poseidon.NewHasher()
+	pub := st.Public()
+	if pub.Table().Hash(h) != table.Hash(h) {
+		return exitError(exitBadInput, fmt.Errorf("%s uses another asset table than the policy", dir))
+	}
+	if pub.BatchHeight != prof.BatchHeight {
+		return exitError(exitBadInput, fmt.Errorf("%s has batches of height %d; profile %s proves height %d (B = %d)", dir, pub.BatchHeight, prof.Name, prof.BatchHeight, prof.BatchSize()))
+	}
+	return nil
+}
+
+// reuseProveSnapshot opens the snapshot in private when it was built from the same inputs (nil
+// when there is none to reuse). An unset snapshot time in want takes the first build's.
+func reuseProveSnapshot(private string, want *proveInputs, prof profile.Profile, table *assets.Table, prog *progressPrinter) (*liabilities.Store, error) {
+	prev, ok := readProveInputs(filepath.Join(private, privateInputs))
+	if !ok {
+		return nil, nil
+	}
+	if want.SnapshotTime == 0 {
+		want.SnapshotTime = prev.SnapshotTime // default "now" means: the time of the first build
+	}
+	if prev != *want {
+		return nil, nil
+	}
+	snapDir := filepath.Join(private, privateLiabilities)
+	st, err := liabilities.Open(snapDir)
 	if err != nil {
-		return nil, false, exitError(exitBadInput, err)
+		return nil, nil // unreadable: built again
+	}
+	if err := checkProveSnapshot(st, snapDir, prof, table); err != nil {
+		st.Close()
+		return nil, err
+	}
+	prog.line("reusing the liabilities snapshot in %s (same accounts and parameters)", snapDir)
+	return st, nil
+}
+
+// buildProveSnapshot builds the snapshot from the accounts CSV into private, clears batch proofs
+// of an older snapshot, and records the inputs it was built from.
+func buildProveSnapshot(ctx context.Context, accountsFile, private string, want proveInputs, table *assets.Table, prog *progressPrinter) (*liabilities.Store, error) {
+	prog.line("reading %s", accountsFile)
+	accounts, err := liabilities.ReadAccounts(accountsFile, table)
+	if err != nil {
+		return nil, exitError(exitBadInput, err)
 	}
 	prog.line("building the liabilities snapshot: %d accounts over %d assets", len(accounts), table.Len())
 	snap, err := liabilities.Build(ctx, table, accounts, liabilities.BuildOptions{
-		Epoch: want.Epoch, SnapshotTime: want.SnapshotTime, Height: prof.BatchHeight, Progress: prog.update,
+		Epoch: want.Epoch, SnapshotTime: want.SnapshotTime, Height: want.BatchHeight, Progress: prog.update,
 	})
 	if err != nil {
-		return nil, false, exitError(exitBadInput, fmt.Errorf("build liabilities: %w", err))
+		return nil, exitError(exitBadInput, fmt.Errorf("build liabilities: %w", err))
 	}
 	// A new snapshot has new salts and digests: proofs cached for an older one are useless.
 	if err := os.RemoveAll(filepath.Join(private, privateProofs)); err != nil {
-		return nil, false, fmt.Errorf("clear stale batch proofs: %w", err)
+		return nil, fmt.Errorf("clear stale batch proofs: %w", err)
 	}
+	inputsPath := filepath.Join(private, privateInputs)
 	if err := os.Remove(inputsPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, false, err
+		return nil, err
 	}
+	snapDir := filepath.Join(private, privateLiabilities)
 	if err := snap.WriteDir(snapDir, true, prog.update); err != nil {
-		return nil, false, fmt.Errorf("write liabilities snapshot: %w", err)
+		return nil, fmt.Errorf("write liabilities snapshot: %w", err)
 	}
 	b, err := json.MarshalIndent(want, "", "  ")
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if err := atomicfile.WriteFile(inputsPath, append(b, '\n'), 0o600); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	st, err := liabilities.Open(snapDir)
 	if err != nil {
-		return nil, false, fmt.Errorf("open the new snapshot: %w", err)
+		return nil, fmt.Errorf("open the new snapshot: %w", err)
 	}
-	return st, false, nil
+	return st, nil
 }
 
 func readProveInputs(path string) (proveInputs, bool) {
@@ -542,12 +552,7 @@ func readProveInputs(path string) (proveInputs, bool) {
 
 // proveRefused prints the twin's report of a failing treasury and exits 1.
 func proveRefused(stdout io.Writer, o *proveOptions, pf *policy.File, le *prover.LimitsError) error {
-	var failed []string
-	for _, l := range le.Report.Limits {
-		if !l.Pass {
-			failed = append(failed, l.ID)
-		}
-	}
+	failed := failedLimits(le.Report)
 	reason := fmt.Sprintf("%d risk limit(s) fail: %s; no bundle written, nothing proved", len(failed), strings.Join(failed, ", "))
 	if o.json {
 		if err := writeJSON(stdout, proveRefusal{Refused: true, Reason: reason, Report: le.Report}); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/solvency-dev/solvency/circuits/assets"
-	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
-	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/treasury/portfolio"
 )
@@ -63,75 +59,26 @@ func loadRiskInputs(o *riskOptions) (*solvency.Inputs, *policy.File, error) {
 	if o.positions == "" || o.prices == "" || o.policy == "" {
 		return nil, nil, errors.New("--positions, --prices and --policy are required")
 	}
-	pf, err := policy.Load(o.policy)
-	if err != nil {
-		return nil, nil, err
+	if o.liabilities != "" && o.liabilityTotals != "" {
+		return nil, nil, errors.New("give one of --liabilities and --liability-totals")
 	}
-	h := poseidon.NewHasher()
-	table := pf.Table()
-	if o.assets != "" {
-		t, err := assets.Load(o.assets)
-		if err != nil {
-			return nil, nil, err
-		}
-		if t.Hash(h) != table.Hash(h) {
-			return nil, nil, fmt.Errorf("%s differs from the asset table of %s (one asset table everywhere)", o.assets, o.policy)
-		}
-	}
-	canon, err := pf.Canonical()
-	if err != nil {
-		return nil, nil, err
-	}
-	pos, err := portfolio.LoadPositions(o.positions, pf)
-	if err != nil {
-		return nil, nil, err
-	}
-	prices, err := portfolio.LoadPrices(o.prices, table)
+	tr, err := portfolio.LoadTreasury(portfolio.TreasuryFiles{Policy: o.policy, Positions: o.positions, Prices: o.prices, Assets: o.assets}, nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	var totals []*big.Int
 	switch {
-	case o.liabilities != "" && o.liabilityTotals != "":
-		return nil, nil, errors.New("give one of --liabilities and --liability-totals")
 	case o.liabilities != "":
-		totals, err = liabilityTotalsFromDir(o.liabilities, table, h)
+		totals, err = portfolio.LiabilityTotalsFromStore(o.liabilities, tr.Table)
 	case o.liabilityTotals != "":
-		totals, err = portfolio.LoadLiabilityTotals(o.liabilityTotals, table)
+		totals, err = portfolio.LoadLiabilityTotals(o.liabilityTotals, tr.Table)
 	default:
 		err = errNoLiabilities
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	return &solvency.Inputs{Table: table, Policy: canon, Positions: pos, Prices: portfolio.USD8(prices), Liabilities: totals}, pf, nil
-}
-
-// liabilityTotalsFromDir opens a liabilities build and returns its final running sums (the
-// opening of accFinal), checking that it uses the policy's asset table.
-func liabilityTotalsFromDir(dir string, table *assets.Table, h *poseidon.Hasher) ([]*big.Int, error) {
-	st, err := liabilities.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	pub := st.Public()
-	if pub.Table().Hash(h) != table.Hash(h) {
-		return nil, fmt.Errorf("%s uses another asset table than the policy", dir)
-	}
-	last, err := st.Batch(pub.Batches - 1)
-	if err != nil {
-		return nil, err
-	}
-	// The totals must open the published accFinal, or the report is about other liabilities.
-	acc, err := solvency.AccCommit(h, pub.Epoch, last.AfterSums, last.AfterSalt)
-	if err != nil {
-		return nil, err
-	}
-	if acc != pub.AccFinal.Fr() {
-		return nil, fmt.Errorf("%s: the private store's final running sums do not open acc_final", dir)
-	}
-	return last.AfterSums, nil
+	return tr.TwinInputs(totals), tr.Policy, nil
 }
 
 func runRisk(o *riskOptions, out io.Writer) error {
@@ -144,24 +91,28 @@ func runRisk(o *riskOptions, out io.Writer) error {
 		return exitError(exitBadInput, err)
 	}
 	if o.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return err
 		}
 	} else if err := printRisk(out, pf, rep); err != nil {
 		return err
 	}
 	if !rep.Pass {
-		var failed []string
-		for _, l := range rep.Limits {
-			if !l.Pass {
-				failed = append(failed, l.ID)
-			}
-		}
+		failed := failedLimits(rep)
 		return exitError(exitInvalid, fmt.Errorf("%d limit(s) fail: %s", len(failed), strings.Join(failed, ", ")))
 	}
 	return nil
+}
+
+// failedLimits lists the ids of the limits that fail.
+func failedLimits(rep *solvency.Report) []string {
+	var failed []string
+	for _, l := range rep.Limits {
+		if !l.Pass {
+			failed = append(failed, l.ID)
+		}
+	}
+	return failed
 }
 
 // limitName gives group and bucket limits their policy names.
