@@ -1,7 +1,7 @@
 package verifier
 
 // The chain map: where each on-chain (venue, asset) of a reserves opening is held. The reads
-// themselves (chainreserves.go) need go-ethereum's client and are left out of the WebAssembly
+// themselves and the auditor's check around them (chainreserves.go, reservescheck.go) need go-ethereum's client and are left out of the WebAssembly
 // build of the users' page, which reads the registry through its own small JSON-RPC reader.
 
 // ChainMapVersion is the chain map format this code reads.
