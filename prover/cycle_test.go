@@ -25,7 +25,7 @@ import (
 
 func bigU(v uint64) *big.Int { return new(big.Int).SetUint64(v) }
 
-func verifyOK(t *testing.T, dir string, pins verifier.Pins) *verifier.Report {
+func verifyOK(t *testing.T, dir string, pins bundle.Pins) *verifier.Report {
 	t.Helper()
 	rep, err := verifier.VerifyBundle(dir, pins, verifier.Options{})
 	if err != nil {

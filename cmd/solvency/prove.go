@@ -275,7 +275,7 @@ func runProve(ctx context.Context, o *proveOptions, stdout, stderr io.Writer) er
 
 	verified := false
 	if !o.noVerify {
-		pins := verifier.Pins{}
+		pins := bundle.Pins{}
 		for name, c := range k.Circuits {
 			pins[name] = c.Info.VKDigest
 		}

@@ -162,11 +162,11 @@ func runVerifyReserves(cmd *cobra.Command, o *verifyReservesOptions) error {
 		return fail(exitBadInput, fmt.Errorf("--slots %d: want at least 1", o.slots))
 	}
 
-	raw, err := verifier.ReadReservesOpening(o.opening)
+	raw, err := bundle.ReadReservesOpening(o.opening)
 	if err != nil {
 		return fail(exitBadInput, fmt.Errorf("--opening: %w", err))
 	}
-	op, err := raw.Parse()
+	op, err := verifier.ParseOpening(raw)
 	if err != nil {
 		return fail(exitBadInput, fmt.Errorf("%s: %w", o.opening, err))
 	}

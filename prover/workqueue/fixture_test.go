@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/bench"
@@ -42,7 +43,7 @@ type fixture struct {
 	keysDir  string
 	keys     *keys.Keys
 	other    *keys.Keys
-	pins     verifier.Pins
+	pins     bundle.Pins
 	data     *bench.Dataset
 	snapDir  string
 	store    *liabilities.Store

@@ -24,7 +24,6 @@ import (
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/policy"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // ErrPricesSuperseded means a price feed posted a newer round after the cycle was proven: the
@@ -309,7 +308,7 @@ func AttestationAt(bundleDir string, m *bundle.Manifest, baseURL string) (*contr
 	if err != nil {
 		return nil, err
 	}
-	proof, err := verifier.ReadProof(proofBytes)
+	proof, err := bundle.ParseProof(proofBytes)
 	if err != nil {
 		return nil, err
 	}
