@@ -1,6 +1,8 @@
 // Package bundle is the public record of one proven cycle: a versioned manifest (the statement,
 // its public inputs, the batch digests, the tree above the batches, the digests of the verifying
 // keys) and the proof files. The prover writes it; auditors read it with no private data (V4).
+// The package also holds what both sides share, so the prover never imports the verifier: the
+// circuit names and pins, the checked verifying-key and proof readers, and the reserves opening.
 //
 // Layout of a bundle directory:
 //

@@ -6,15 +6,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/consensys/gnark-crypto/ecc"
-
 	"github.com/consensys/gnark/backend/groth16"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/solidity"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
-	"github.com/solvency-dev/solvency/internal/groth16bounds"
 )
 
 // SolcVersion is the Solidity version the generated verifier is pinned to; it is the version
@@ -123,24 +121,9 @@ func ReadVerifyingKey(path string) (groth16.VerifyingKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	// gnark allocates what a length prefix claims before reading: check them first.
-	if err := groth16bounds.VerifyingKey(data); err != nil {
-		return nil, fmt.Errorf("read verifying key %s: %w", path, err)
-	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	n, err := vk.ReadFrom(bytes.NewReader(data))
+	vk, _, err := bundle.ParseVerifyingKey(data)
 	if err != nil {
-		return nil, fmt.Errorf("read verifying key %s: %w", path, err)
-	}
-	if n != int64(len(data)) {
-		return nil, fmt.Errorf("verifying key %s has %d trailing bytes", path, int64(len(data))-n)
-	}
-	var buf bytes.Buffer
-	if _, err := vk.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("re-encode verifying key %s: %w", path, err)
-	}
-	if !bytes.Equal(buf.Bytes(), data) {
-		return nil, fmt.Errorf("verifying key %s is not canonically encoded", path)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return vk, nil
 }

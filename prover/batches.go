@@ -19,8 +19,8 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // BatchTask is one batch to prove: its full assignment and the digest its proof must carry.
@@ -157,7 +157,7 @@ func (bp *BatchProver) proveOne(dir string, t *BatchTask) error {
 	}
 	// A proof that does not verify against the expected digest is a bug in witness building;
 	// refuse it here rather than ship it.
-	pub, err := verifier.PublicWitness([]fr.Element{t.Digest})
+	pub, err := bundle.PublicWitness([]fr.Element{t.Digest})
 	if err != nil {
 		return err
 	}
@@ -177,11 +177,11 @@ func (bp *BatchProver) existing(dir string, i int, d fr.Element) bool {
 	if err != nil {
 		return false
 	}
-	proof, err := verifier.ReadProof(data)
+	proof, err := bundle.ParseProof(data)
 	if err != nil {
 		return false
 	}
-	pub, err := verifier.PublicWitness([]fr.Element{d})
+	pub, err := bundle.PublicWitness([]fr.Element{d})
 	if err != nil {
 		return false
 	}

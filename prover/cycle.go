@@ -26,13 +26,12 @@ import (
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover/keys"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Circuit names inside a keys directory.
 const (
-	BatchCircuit    = verifier.BatchCircuit
-	SolvencyCircuit = verifier.SolvencyCircuit
+	BatchCircuit    = bundle.BatchCircuit
+	SolvencyCircuit = bundle.SolvencyCircuit
 )
 
 // ErrLimitsFail is returned when the twin says a limit fails: no bundle is written for a false
@@ -91,10 +90,10 @@ type CycleResult struct {
 
 // ReservesOpening is the private opening of RC, for an auditor who checks reserves against
 // chain state at the reserves block (R1); the verifier reads the same type.
-type ReservesOpening = verifier.ReservesOpening
+type ReservesOpening = bundle.ReservesOpening
 
 // OpenPosition is one opened position slot.
-type OpenPosition = verifier.OpenPosition
+type OpenPosition = bundle.OpenPosition
 
 // ProveCycle proves every liabilities batch (resuming) and the solvency statement, verifies both
 // locally, and writes the public bundle. It refuses, without writing anything, when a limit fails.
@@ -178,7 +177,7 @@ func ProveCycle(ctx context.Context, req *CycleRequest) (*CycleResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("solvency public inputs: %w", err)
 	}
-	pubW, err := verifier.PublicWitness(toFr(words))
+	pubW, err := bundle.PublicWitness(toFr(words))
 	if err != nil {
 		return nil, err
 	}

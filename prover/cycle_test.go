@@ -13,19 +13,19 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/solvency-dev/solvency/bench"
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
-	"github.com/solvency-dev/solvency/prover/bench"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/verifier"
 )
 
 func bigU(v uint64) *big.Int { return new(big.Int).SetUint64(v) }
 
-func verifyOK(t *testing.T, dir string, pins verifier.Pins) *verifier.Report {
+func verifyOK(t *testing.T, dir string, pins bundle.Pins) *verifier.Report {
 	t.Helper()
 	rep, err := verifier.VerifyBundle(dir, pins, verifier.Options{})
 	if err != nil {

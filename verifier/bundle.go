@@ -5,36 +5,18 @@
 package verifier
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"sync"
 
-	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/backend/witness"
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/batch"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
-	"github.com/solvency-dev/solvency/internal/boundedfile"
-	"github.com/solvency-dev/solvency/internal/groth16bounds"
 )
-
-// Circuit names, as keys and pins call them.
-const (
-	BatchCircuit    = "batch"
-	SolvencyCircuit = "solvency"
-)
-
-// Pins maps circuit name to the sha256 of its canonical verifying key, taken from outside the
-// bundle: a ceremony transcript the auditor re-verified, or a published digests file (V1).
-type Pins map[string]string
 
 // UnverifiedSetupWarning is the report's warning when the caller gives none and the keys' setup
 // was not re-verified.
@@ -126,17 +108,17 @@ type Options struct {
 
 // VerifyBundle checks the bundle in dir against pins. An error wrapping ErrUnusable means the
 // bundle could not be read; otherwise the report says which checks passed.
-func VerifyBundle(dir string, pins Pins, opt Options) (*Report, error) {
+func VerifyBundle(dir string, pins bundle.Pins, opt Options) (*Report, error) {
 	rep, _, err := VerifyBundleManifest(dir, pins, opt)
 	return rep, err
 }
 
 // VerifyBundleManifest is VerifyBundle that also returns the manifest it verified, read once,
 // so that a caller checks that exact manifest against other sources (the chain, a user's proof).
-func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.Manifest, error) {
+func VerifyBundleManifest(dir string, pins bundle.Pins, opt Options) (*Report, *bundle.Manifest, error) {
 	// Pins that leave a circuit out cannot check the bundle at all: unusable input, not a
 	// bundle found invalid.
-	for _, c := range []string{BatchCircuit, SolvencyCircuit} {
+	for _, c := range []string{bundle.BatchCircuit, bundle.SolvencyCircuit} {
 		if _, ok := pins[c]; !ok {
 			return nil, nil, fmt.Errorf("%w: the pins name no digest for the %s circuit's verifying key", ErrUnusable, c)
 		}
@@ -183,9 +165,9 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 	}
 
 	// V1: keys come from the bundle but must match digests pinned outside it.
-	batchVK, err := readPinnedVK(dir, bundle.BatchVKFile, BatchCircuit, pins, m.Keys.BatchVK)
+	batchVK, err := bundle.ReadPinnedVK(dir, bundle.BatchVKFile, bundle.BatchCircuit, pins, m.Keys.BatchVK)
 	rep.add("batch verifying key matches its pin (V1)", err)
-	solvVK, err2 := readPinnedVK(dir, bundle.SolvencyVKFile, SolvencyCircuit, pins, m.Keys.SolvencyVK)
+	solvVK, err2 := bundle.ReadPinnedVK(dir, bundle.SolvencyVKFile, bundle.SolvencyCircuit, pins, m.Keys.SolvencyVK)
 	rep.add("solvency verifying key matches its pin (V1)", err2)
 	if err != nil || err2 != nil {
 		return rep, m, nil
@@ -235,7 +217,7 @@ func VerifyBundleManifest(dir string, pins Pins, opt Options) (*Report, *bundle.
 
 // checkContributions requires at least one contribution in phase 1 and in each circuit's phase 2.
 func checkContributions(c map[string]int) error {
-	for _, k := range []string{"phase1", BatchCircuit, SolvencyCircuit} {
+	for _, k := range []string{"phase1", bundle.BatchCircuit, bundle.SolvencyCircuit} {
 		if c[k] < 1 {
 			return fmt.Errorf("the ceremony has %d contributions in %s", c[k], k)
 		}
@@ -245,79 +227,6 @@ func checkContributions(c map[string]int) error {
 
 // maxBatches bounds a manifest's batch count before any loop or allocation depends on it.
 const maxBatches = 1 << 30
-
-func readPinnedVK(dir, rel, circuit string, pins Pins, manifestDigest string) (groth16.VerifyingKey, error) {
-	want, ok := pins[circuit]
-	if !ok {
-		return nil, fmt.Errorf("no pinned digest for the %s circuit", circuit)
-	}
-	data, err := boundedfile.ReadFile(filepath.Join(dir, rel), boundedfile.VerifyingKey)
-	if err != nil {
-		return nil, err
-	}
-	// Compare the digest with the pin before parsing: a key that is not the pinned one is
-	// refused without ever reaching the parser.
-	digest := bundle.SHA256Hex(data)
-	if digest != want {
-		return nil, fmt.Errorf("%s has digest %s, but the pinned key is %s", rel, digest, want)
-	}
-	if digest != manifestDigest {
-		return nil, fmt.Errorf("%s has digest %s, but the manifest says %s", rel, digest, manifestDigest)
-	}
-	vk, _, err := ReadVerifyingKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
-	}
-	return vk, nil
-}
-
-// ReadVerifyingKey parses a verifying key from an untrusted source with gnark's checked reader,
-// requiring the whole input consumed and a canonical encoding (V3), and returns its digest.
-func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
-	if err := groth16bounds.VerifyingKey(data); err != nil {
-		return nil, "", fmt.Errorf("read verifying key: %w", err)
-	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
-	n, err := vk.ReadFrom(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", fmt.Errorf("read verifying key: %w", err)
-	}
-	if n != int64(len(data)) {
-		return nil, "", fmt.Errorf("verifying key has %d trailing bytes", int64(len(data))-n)
-	}
-	var buf bytes.Buffer
-	if _, err := vk.WriteTo(&buf); err != nil {
-		return nil, "", fmt.Errorf("re-encode verifying key: %w", err)
-	}
-	if !bytes.Equal(buf.Bytes(), data) {
-		return nil, "", errors.New("verifying key is not canonically encoded")
-	}
-	sum := sha256.Sum256(data)
-	return vk, hex.EncodeToString(sum[:]), nil
-}
-
-// ReadProof parses a Groth16 proof with the checked reader, whole input, canonical (V3).
-func ReadProof(data []byte) (groth16.Proof, error) {
-	if err := groth16bounds.Proof(data); err != nil {
-		return nil, fmt.Errorf("read proof: %w", err)
-	}
-	p := groth16.NewProof(ecc.BN254)
-	n, err := p.ReadFrom(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("read proof: %w", err)
-	}
-	if n != int64(len(data)) {
-		return nil, fmt.Errorf("proof has %d trailing bytes", int64(len(data))-n)
-	}
-	var buf bytes.Buffer
-	if _, err := p.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("re-encode proof: %w", err)
-	}
-	if !bytes.Equal(buf.Bytes(), data) {
-		return nil, errors.New("proof is not canonically encoded")
-	}
-	return p, nil
-}
 
 func eq(got, want fr.Element, what string) error {
 	if !got.Equal(&want) {
@@ -445,11 +354,11 @@ func verifyProof(dir string, pf bundle.ProofFile, vk groth16.VerifyingKey, publi
 	if err != nil {
 		return err
 	}
-	proof, err := ReadProof(data)
+	proof, err := bundle.ParseProof(data)
 	if err != nil {
 		return err
 	}
-	w, err := PublicWitness(public)
+	w, err := bundle.PublicWitness(public)
 	if err != nil {
 		return err
 	}
@@ -457,24 +366,6 @@ func verifyProof(dir string, pf bundle.ProofFile, vk groth16.VerifyingKey, publi
 		return fmt.Errorf("proof does not verify: %w", err)
 	}
 	return nil
-}
-
-// PublicWitness builds a public-only witness from field elements, in the circuit's order of
-// public inputs.
-func PublicWitness(public []fr.Element) (witness.Witness, error) {
-	w, err := witness.New(ecc.BN254.ScalarField())
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan any, len(public))
-	for _, v := range public {
-		ch <- v
-	}
-	close(ch)
-	if err := w.Fill(len(public), 0, ch); err != nil {
-		return nil, fmt.Errorf("public witness: %w", err)
-	}
-	return w, nil
 }
 
 func sameWords(got []fr.Element, manifest []poseidon.Element) error {

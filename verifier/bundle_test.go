@@ -23,7 +23,7 @@ import (
 
 // outcome verifies dir and says whether it was accepted; a check that failed or an unusable
 // bundle both count as rejected.
-func accepted(t testing.TB, dir string, pins verifier.Pins) (bool, *verifier.Report, error) {
+func accepted(t testing.TB, dir string, pins bundle.Pins) (bool, *verifier.Report, error) {
 	t.Helper()
 	rep, err := verifier.VerifyBundle(dir, pins, verifier.Options{Workers: 2})
 	if err != nil {
@@ -489,8 +489,8 @@ func TestL4_PaddingSlotMustBeEmptyConstant(t *testing.T) {
 // missing pin is rejected; pins that differ from the bundle's keys are rejected.
 func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 	t.Run("pin differs", func(t *testing.T) {
-		for _, circuit := range []string{verifier.BatchCircuit, verifier.SolvencyCircuit} {
-			pins := verifier.Pins{}
+		for _, circuit := range []string{bundle.BatchCircuit, bundle.SolvencyCircuit} {
+			pins := bundle.Pins{}
 			for k, v := range fx.Pins {
 				pins[k] = v
 			}
@@ -504,8 +504,8 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 	})
 	t.Run("pin missing", func(t *testing.T) {
 		// Pins without a circuit's key are unusable input (exit 2), not a failed check.
-		for _, c := range []string{verifier.BatchCircuit, verifier.SolvencyCircuit} {
-			pins := verifier.Pins{}
+		for _, c := range []string{bundle.BatchCircuit, bundle.SolvencyCircuit} {
+			pins := bundle.Pins{}
 			for k, v := range fx.Pins {
 				if k != c {
 					pins[k] = v
@@ -518,7 +518,7 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 		}
 	})
 	t.Run("key swapped, manifest rewritten to match", func(t *testing.T) {
-		bk, err := fx.Keys.Get(verifier.BatchCircuit)
+		bk, err := fx.Keys.Get(bundle.BatchCircuit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,7 +545,7 @@ func TestV1_KeysNotMatchingPinsAreRejected(t *testing.T) {
 		failedCheck(t, rep, "batch verifying key matches its pin (V1)")
 		// With the operator's own digests as "pins" the swapped key is accepted as a key, which is
 		// exactly why pins must come from outside the bundle; the proofs still fail under it.
-		self := verifier.Pins{verifier.BatchCircuit: m.Keys.BatchVK, verifier.SolvencyCircuit: m.Keys.SolvencyVK}
+		self := bundle.Pins{bundle.BatchCircuit: m.Keys.BatchVK, bundle.SolvencyCircuit: m.Keys.SolvencyVK}
 		if ok, _, _ := accepted(t, dir, self); ok {
 			t.Fatal("proofs made under the real key verify under the swapped key")
 		}

@@ -3,7 +3,7 @@
 package verifier
 
 // Reserves read from the chain (R1). The opening names, per (venue, asset), where the amount
-// lives on chain (ChainMap); the auditor reads every one of them from their own node at the
+// lives on chain (bundle.ChainMap); the auditor reads every one of them from their own node at the
 // statement's reserves block, with one eth_call at that block to Uniswap's read aggregator
 // (UniswapInterfaceMulticall, whose code is checked first), and compares them
 // with the opened amounts exactly as observed balances are compared (CompareBalances).
@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/treasurychain"
@@ -56,12 +57,12 @@ func CheckMulticallCode(ctx context.Context, b contracts.Backend, addr common.Ad
 // multicall eth_call, after checking the node's chain id and the multicall's code, and returns
 // the amounts per (venue, asset) as observed balances in base units. table is the asset table
 // (the bundle's) that names each asset index.
-func ReadChainBalances(ctx context.Context, b contracts.Backend, m *ChainMap, block uint64, table []assets.Asset) (*ChainReadReport, error) {
+func ReadChainBalances(ctx context.Context, b contracts.Backend, m *bundle.ChainMap, block uint64, table []assets.Asset) (*ChainReadReport, error) {
 	if m == nil || len(m.Positions) == 0 {
 		return nil, fmt.Errorf("the opening names no on-chain positions (its \"chain\" field): nothing to read")
 	}
-	if m.Version != ChainMapVersion {
-		return nil, fmt.Errorf("chain map version %d; this tool reads version %d", m.Version, ChainMapVersion)
+	if m.Version != bundle.ChainMapVersion {
+		return nil, fmt.Errorf("chain map version %d; this tool reads version %d", m.Version, bundle.ChainMapVersion)
 	}
 	id, err := b.ChainID(ctx)
 	if err != nil {
@@ -176,7 +177,7 @@ func MergeObserved(chain, off *ObservedBalances) (*ObservedBalances, error) {
 // checked is the statement's), add any off-chain observations, and compare every opened
 // amount. The report fails (not an error) on any long above what the chain holds, any debt
 // below it, or an opened amount nobody observed.
-func CheckReservesOnChain(ctx context.Context, b contracts.Backend, op *OpenedReserves, m *ChainMap, off *ObservedBalances, table []assets.Asset) (*BalanceReport, *ChainReadReport, error) {
+func CheckReservesOnChain(ctx context.Context, b contracts.Backend, op *OpenedReserves, m *bundle.ChainMap, off *ObservedBalances, table []assets.Asset) (*BalanceReport, *ChainReadReport, error) {
 	read, err := ReadChainBalances(ctx, b, m, op.Block, table)
 	if err != nil {
 		return nil, nil, err
@@ -196,8 +197,8 @@ func CheckReservesOnChain(ctx context.Context, b contracts.Backend, op *OpenedRe
 // in the opening: every position the deployment's Safe can hold, with venue and asset names
 // turned into the opening's indices. A name missing from either index is an error (the opening
 // would otherwise leave an on-chain position unread).
-func ChainMapFromDeployment(d *treasurychain.Deployment, venueIndex, assetIndex map[string]int) (*ChainMap, error) {
-	m := &ChainMap{Version: ChainMapVersion, ChainID: d.ChainID, Multicall: d.Multicall.Hex()}
+func ChainMapFromDeployment(d *treasurychain.Deployment, venueIndex, assetIndex map[string]int) (*bundle.ChainMap, error) {
+	m := &bundle.ChainMap{Version: bundle.ChainMapVersion, ChainID: d.ChainID, Multicall: d.Multicall.Hex()}
 	for _, p := range d.Positions() {
 		v, ok := venueIndex[p.Venue]
 		if !ok {
@@ -207,7 +208,7 @@ func ChainMapFromDeployment(d *treasurychain.Deployment, venueIndex, assetIndex 
 		if !ok {
 			return nil, fmt.Errorf("chain map: asset %s has no index in the asset table", p.Asset)
 		}
-		cp := ChainPosition{Venue: v, Asset: a, Kind: string(p.Kind), Holder: p.Holder.Hex()}
+		cp := bundle.ChainPosition{Venue: v, Asset: a, Kind: string(p.Kind), Holder: p.Holder.Hex()}
 		if p.Kind != treasurychain.KindNative {
 			cp.Contract = p.Contract.Hex()
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/contracts"
@@ -27,7 +28,7 @@ type chainFixture struct {
 	d      *treasurychain.Deployment
 	owners []*ecdsa.PrivateKey
 	table  []assets.Asset
-	m      *ChainMap
+	m      *bundle.ChainMap
 	block  uint64
 }
 
@@ -83,7 +84,7 @@ func newChainFixture(t *testing.T) *chainFixture {
 	// A debt: a debt token is an ERC-20 whose balance is what the holder owes. The Safe's stETH
 	// balance stands in for one at venue 5 (Aave's variableDebtToken has the same balanceOf).
 	steth, _ := d.Asset("STETH")
-	f.m.Positions = append(f.m.Positions, ChainPosition{Venue: 5, Asset: idx["STETH"], Kind: "debt", Holder: d.Safe.Hex(), Contract: steth.Token.Hex()})
+	f.m.Positions = append(f.m.Positions, bundle.ChainPosition{Venue: 5, Asset: idx["STETH"], Kind: "debt", Holder: d.Safe.Hex(), Contract: steth.Token.Hex()})
 	return f
 }
 

@@ -30,7 +30,7 @@ var ErrNotCounted = errors.New("the bundle does not verify: inclusion does not m
 // the proof is for that bundle's snapshot (the same LC) and that its path leads to the bundle's
 // root (L7). The manifest returned is the one verified, read once; match it with the chain
 // before saying the balance was counted.
-func CheckInclusion(p *liabilities.InclusionProof, account, dir string, pins Pins, opt Options) (*Inclusion, *bundle.Manifest, error) {
+func CheckInclusion(p *liabilities.InclusionProof, account, dir string, pins bundle.Pins, opt Options) (*Inclusion, *bundle.Manifest, error) {
 	if err := p.CheckAccount(account); err != nil {
 		return nil, nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
@@ -27,14 +28,8 @@ import (
 	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
 
-// ReservesOpeningVersion is the opening file format this code reads.
-const ReservesOpeningVersion = 1
-
 // ObservedBalancesVersion is the observed-balances file format this code reads.
 const ObservedBalancesVersion = 1
-
-// maxReservesFile bounds the opening and balances files read from disk.
-const maxReservesFile = 16 << 20
 
 // maxRecordIndex is the largest venue or asset index an 81-bit RC record holds (8 bits each).
 const maxRecordIndex = 255
@@ -55,57 +50,6 @@ func mismatch(format string, args ...any) error {
 	return &mismatchError{fmt.Sprintf(format, args...)}
 }
 
-// ReservesOpening is the private opening of RC as the prover writes it (prover.ReservesOpening
-// is this type). Slots is P, the number of position slots the circuit hashes; 0 when the file
-// predates the field.
-type ReservesOpening struct {
-	Version   int              `json:"version"`
-	Cycle     uint64           `json:"cycle"`
-	RC        string           `json:"rc"`
-	Salt      string           `json:"salt"`
-	Block     uint64           `json:"reserves_block"`
-	Slots     int              `json:"slots,omitempty"`
-	Positions []OpenPosition   `json:"positions"`
-	Assets    []assets.Asset   `json:"assets"`
-	Venues    []solvency.Venue `json:"venues"`
-	// Chain says where each on-chain (venue, asset) is held, for `verify reserves --rpc`.
-	Chain *ChainMap `json:"chain,omitempty"`
-}
-
-// OpenPosition is one opened position: a signed amount in circuit units (the asset's precision);
-// a negative amount is a short or a borrow.
-type OpenPosition struct {
-	Venue  int    `json:"venue"`
-	Asset  int    `json:"asset"`
-	Amount string `json:"amount_units"`
-}
-
-// ReadReservesOpening reads and strictly decodes an opening file: unknown fields, trailing data
-// and a wrong version are errors. Values are parsed canonically by Parse.
-func ReadReservesOpening(path string) (*ReservesOpening, error) {
-	raw, err := readBounded(path)
-	if err != nil {
-		return nil, err
-	}
-	return decodeReservesOpening(path, raw)
-}
-
-// DecodeReservesOpening strictly decodes an opening.
-func DecodeReservesOpening(raw []byte) (*ReservesOpening, error) {
-	return decodeReservesOpening("reserves opening", raw)
-}
-
-func decodeReservesOpening(name string, raw []byte) (*ReservesOpening, error) {
-	var o ReservesOpening
-	if err := jsonstrict.Unmarshal(name, raw, &o); err != nil {
-		return nil, err
-	}
-	if o.Version != ReservesOpeningVersion {
-		return nil, fmt.Errorf("%s: reserves opening version %d; this tool reads version %d", name, o.Version, ReservesOpeningVersion)
-	}
-	return &o, nil
-}
-
 // OpenedReserves is a parsed opening: every value canonical and within the RC record's ranges.
 type OpenedReserves struct {
 	Cycle     uint64
@@ -116,7 +60,7 @@ type OpenedReserves struct {
 	Positions []solvency.Position
 	Assets    []assets.Asset
 	Venues    []solvency.Venue
-	Chain     *ChainMap
+	Chain     *bundle.ChainMap
 }
 
 var signedDecimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
@@ -141,10 +85,10 @@ func ParseSignedUnits(s string, maxBits uint) (*big.Int, error) {
 	return v, nil
 }
 
-// Parse checks every field canonically: RC and salt as canonical field elements (V3), amounts
+// ParseOpening checks every field of an opening canonically: RC and salt as canonical field elements (V3), amounts
 // as canonical signed decimals below 2^64 in magnitude, venue and asset indices in [0, 255] and
 // inside the opening's own venue and asset tables when it carries them.
-func (o *ReservesOpening) Parse() (*OpenedReserves, error) {
+func ParseOpening(o *bundle.ReservesOpening) (*OpenedReserves, error) {
 	out := &OpenedReserves{Cycle: o.Cycle, Block: o.Block, Slots: o.Slots, Assets: o.Assets, Venues: o.Venues, Chain: o.Chain}
 	var err error
 	if out.RC, err = poseidon.ParseHex(o.RC); err != nil {
@@ -199,8 +143,8 @@ func OpeningRC(positions []solvency.Position, salt fr.Element, slots int) (fr.El
 // to slots, and compares it with the statement's RC and with every further RC given (the
 // on-chain record's). The opening's own "rc" field must name the same RC. A failed comparison
 // wraps ErrReservesMismatch; any other error means the opening is unusable.
-func CheckReservesOpening(o *ReservesOpening, statementRC fr.Element, slots int, more ...fr.Element) error {
-	op, err := o.Parse()
+func CheckReservesOpening(o *bundle.ReservesOpening, statementRC fr.Element, slots int, more ...fr.Element) error {
+	op, err := ParseOpening(o)
 	if err != nil {
 		return err
 	}
@@ -452,8 +396,6 @@ func CountersignStatement(cycle uint64, rc fr.Element, block uint64, chain strin
 }
 
 // reservesFile is the size limit of an opening or balances file.
-var reservesFile = boundedfile.Kind{Name: "reserves file", Max: maxReservesFile}
-
 func readBounded(path string) ([]byte, error) {
-	return boundedfile.ReadFile(path, reservesFile)
+	return boundedfile.ReadFile(path, boundedfile.Reserves)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
@@ -25,7 +26,7 @@ var reservesTable = []assets.Asset{
 
 // syntheticOpening is an opening of 5 positions (a short among them) in 7 slots, with its RC
 // computed by the circuit package's native hash.
-func syntheticOpening(t *testing.T) (*verifier.ReservesOpening, fr.Element, int) {
+func syntheticOpening(t *testing.T) (*bundle.ReservesOpening, fr.Element, int) {
 	t.Helper()
 	const slots = 7
 	var salt fr.Element
@@ -45,19 +46,19 @@ func syntheticOpening(t *testing.T) (*verifier.ReservesOpening, fr.Element, int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &verifier.ReservesOpening{
+	o := &bundle.ReservesOpening{
 		Version: 1, Cycle: 9, RC: poseidon.Hex(rc), Salt: poseidon.Hex(salt), Block: 21000000,
 		Assets: reservesTable, Venues: make([]solvency.Venue, 4),
 	}
 	for _, p := range pos {
-		o.Positions = append(o.Positions, verifier.OpenPosition{Venue: p.Venue, Asset: p.Asset, Amount: p.Amount.String()})
+		o.Positions = append(o.Positions, bundle.OpenPosition{Venue: p.Venue, Asset: p.Asset, Amount: p.Amount.String()})
 	}
 	return o, rc, slots
 }
 
-func cloneOpening(o *verifier.ReservesOpening) *verifier.ReservesOpening {
+func cloneOpening(o *bundle.ReservesOpening) *bundle.ReservesOpening {
 	c := *o
-	c.Positions = append([]verifier.OpenPosition(nil), o.Positions...)
+	c.Positions = append([]bundle.OpenPosition(nil), o.Positions...)
 	return &c
 }
 
@@ -82,7 +83,7 @@ func TestReservesOpeningMatches(t *testing.T) {
 // TestReservesOpeningOfProvenCycle checks the opening the prover wrote for the fixture's proven
 // cycle against its bundle's statement, at the keys profile's slot count.
 func TestReservesOpeningOfProvenCycle(t *testing.T) {
-	o, err := verifier.ReadReservesOpening(filepath.Join(fx.Private, "reserves-opening-000009.json"))
+	o, err := bundle.ReadReservesOpening(filepath.Join(fx.Private, "reserves-opening-000009.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,35 +109,35 @@ func TestReservesOpeningTampered(t *testing.T) {
 	base, rc, slots := syntheticOpening(t)
 	cases := []struct {
 		name   string
-		edit   func(o *verifier.ReservesOpening)
+		edit   func(o *bundle.ReservesOpening)
 		slots  int
 		onRC   bool // compare the recomputed RC only (rewrite the opening's own rc field)
 		detail string
 	}{
-		{name: "amount", edit: func(o *verifier.ReservesOpening) { o.Positions[0].Amount = "1500001" }},
-		{name: "amount sign", edit: func(o *verifier.ReservesOpening) { o.Positions[2].Amount = "250000" }},
-		{name: "venue", edit: func(o *verifier.ReservesOpening) { o.Positions[1].Venue = 3 }},
-		{name: "asset", edit: func(o *verifier.ReservesOpening) { o.Positions[0].Asset = 1 }},
-		{name: "salt", edit: func(o *verifier.ReservesOpening) {
+		{name: "amount", edit: func(o *bundle.ReservesOpening) { o.Positions[0].Amount = "1500001" }},
+		{name: "amount sign", edit: func(o *bundle.ReservesOpening) { o.Positions[2].Amount = "250000" }},
+		{name: "venue", edit: func(o *bundle.ReservesOpening) { o.Positions[1].Venue = 3 }},
+		{name: "asset", edit: func(o *bundle.ReservesOpening) { o.Positions[0].Asset = 1 }},
+		{name: "salt", edit: func(o *bundle.ReservesOpening) {
 			o.Salt = "0x0000000000000000000000000000000000000000000000000000000000005a18"
 		}},
-		{name: "dropped position", edit: func(o *verifier.ReservesOpening) { o.Positions = o.Positions[1:] }},
-		{name: "dropped short", edit: func(o *verifier.ReservesOpening) {
+		{name: "dropped position", edit: func(o *bundle.ReservesOpening) { o.Positions = o.Positions[1:] }},
+		{name: "dropped short", edit: func(o *bundle.ReservesOpening) {
 			o.Positions = append(o.Positions[:2:2], o.Positions[3:]...)
 		}},
-		{name: "added position", edit: func(o *verifier.ReservesOpening) {
-			o.Positions = append(o.Positions, verifier.OpenPosition{Venue: 1, Asset: 1, Amount: "1"})
+		{name: "added position", edit: func(o *bundle.ReservesOpening) {
+			o.Positions = append(o.Positions, bundle.OpenPosition{Venue: 1, Asset: 1, Amount: "1"})
 		}},
-		{name: "reordered positions", edit: func(o *verifier.ReservesOpening) {
+		{name: "reordered positions", edit: func(o *bundle.ReservesOpening) {
 			o.Positions[0], o.Positions[1] = o.Positions[1], o.Positions[0]
 		}},
-		{name: "more positions than slots", edit: func(o *verifier.ReservesOpening) {
+		{name: "more positions than slots", edit: func(o *bundle.ReservesOpening) {
 			for i := 0; i < 3; i++ {
-				o.Positions = append(o.Positions, verifier.OpenPosition{Venue: 0, Asset: 0, Amount: "0"})
+				o.Positions = append(o.Positions, bundle.OpenPosition{Venue: 0, Asset: 0, Amount: "0"})
 			}
 		}, detail: "8 positions"},
-		{name: "fewer slots (another element count)", edit: func(*verifier.ReservesOpening) {}, slots: 10},
-		{name: "opening names another RC", edit: func(o *verifier.ReservesOpening) {
+		{name: "fewer slots (another element count)", edit: func(*bundle.ReservesOpening) {}, slots: 10},
+		{name: "opening names another RC", edit: func(o *bundle.ReservesOpening) {
 			o.RC = "0x0000000000000000000000000000000000000000000000000000000000000001"
 		}},
 	}
@@ -151,7 +152,7 @@ func TestReservesOpeningTampered(t *testing.T) {
 			// The opening's own rc field is rewritten to what its positions hash to (as a forger
 			// would), so the statement comparison is what must catch the change.
 			if tc.name != "opening names another RC" && tc.name != "more positions than slots" {
-				op, err := o.Parse()
+				op, err := verifier.ParseOpening(o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -173,7 +174,7 @@ func TestReservesOpeningTampered(t *testing.T) {
 	// A zero-amount (venue 0, asset 0) position is exactly a padding slot: adding or dropping
 	// one within the slot count opens the same RC, and claims nothing.
 	o := cloneOpening(base)
-	o.Positions = append(o.Positions, verifier.OpenPosition{Venue: 0, Asset: 0, Amount: "0"})
+	o.Positions = append(o.Positions, bundle.OpenPosition{Venue: 0, Asset: 0, Amount: "0"})
 	if err := verifier.CheckReservesOpening(o, rc, slots); err != nil {
 		t.Fatalf("an explicit padding slot: %v", err)
 	}
@@ -191,19 +192,19 @@ func TestReservesOpeningMalformed(t *testing.T) {
 			t.Errorf("amount %q: want an unusable-input error, got %v", a, err)
 		}
 	}
-	edits := map[string]func(o *verifier.ReservesOpening){
-		"uppercase rc":     func(o *verifier.ReservesOpening) { o.RC = "0x" + strings.ToUpper(o.RC[2:]) },
-		"short salt":       func(o *verifier.ReservesOpening) { o.Salt = "0x5a17" },
-		"salt above p":     func(o *verifier.ReservesOpening) { o.Salt = "0x" + strings.Repeat("f", 64) },
-		"venue 256":        func(o *verifier.ReservesOpening) { o.Positions[0].Venue = 256 },
-		"venue past table": func(o *verifier.ReservesOpening) { o.Positions[0].Venue = 4 },
-		"negative asset":   func(o *verifier.ReservesOpening) { o.Positions[0].Asset = -1 },
-		"asset past table": func(o *verifier.ReservesOpening) { o.Positions[0].Asset = 2 },
-		"negative slots":   func(o *verifier.ReservesOpening) { o.Slots = -1 },
-		"bad asset table": func(o *verifier.ReservesOpening) {
+	edits := map[string]func(o *bundle.ReservesOpening){
+		"uppercase rc":     func(o *bundle.ReservesOpening) { o.RC = "0x" + strings.ToUpper(o.RC[2:]) },
+		"short salt":       func(o *bundle.ReservesOpening) { o.Salt = "0x5a17" },
+		"salt above p":     func(o *bundle.ReservesOpening) { o.Salt = "0x" + strings.Repeat("f", 64) },
+		"venue 256":        func(o *bundle.ReservesOpening) { o.Positions[0].Venue = 256 },
+		"venue past table": func(o *bundle.ReservesOpening) { o.Positions[0].Venue = 4 },
+		"negative asset":   func(o *bundle.ReservesOpening) { o.Positions[0].Asset = -1 },
+		"asset past table": func(o *bundle.ReservesOpening) { o.Positions[0].Asset = 2 },
+		"negative slots":   func(o *bundle.ReservesOpening) { o.Slots = -1 },
+		"bad asset table": func(o *bundle.ReservesOpening) {
 			o.Assets = []assets.Asset{{Symbol: "ETH", Decimals: 2, Precision: 6}}
 		},
-		"zero slots (none)": func(o *verifier.ReservesOpening) {},
+		"zero slots (none)": func(o *bundle.ReservesOpening) {},
 	}
 	for name, edit := range edits {
 		o := cloneOpening(base)
@@ -228,7 +229,7 @@ func TestReservesOpeningMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := verifier.DecodeReservesOpening(good); err != nil {
+	if _, err := bundle.DecodeReservesOpening(good); err != nil {
 		t.Fatalf("round trip: %v", err)
 	}
 	docs := map[string]string{
@@ -242,7 +243,7 @@ func TestReservesOpeningMalformed(t *testing.T) {
 		if doc == string(good) {
 			t.Fatalf("%s: the edit did not apply", name)
 		}
-		if _, err := verifier.DecodeReservesOpening([]byte(doc)); err == nil {
+		if _, err := bundle.DecodeReservesOpening([]byte(doc)); err == nil {
 			t.Errorf("%s: decoded without error", name)
 		}
 	}
@@ -250,7 +251,7 @@ func TestReservesOpeningMalformed(t *testing.T) {
 
 func TestCompareBalances(t *testing.T) {
 	o, _, _ := syntheticOpening(t)
-	op, err := o.Parse()
+	op, err := verifier.ParseOpening(o)
 	if err != nil {
 		t.Fatal(err)
 	}

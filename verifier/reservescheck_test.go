@@ -18,7 +18,7 @@ import (
 func reservesCase(t *testing.T) verifier.ReservesInput {
 	t.Helper()
 	o, rc, slots := syntheticOpening(t)
-	op, err := o.Parse()
+	op, err := verifier.ParseOpening(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func crash292(t *testing.T) []byte {
 func TestV8_292ByteVerifyingKeyRefused(t *testing.T) {
 	bad := crash292(t)
 	d, alloc := measure(func() {
-		if _, _, err := verifier.ReadVerifyingKey(bad); err == nil || !strings.Contains(err.Error(), "length prefix says 3405774848") {
+		if _, _, err := bundle.ParseVerifyingKey(bad); err == nil || !strings.Contains(err.Error(), "length prefix says 3405774848") {
 			t.Errorf("ReadVerifyingKey: %v", err)
 		}
 	})
@@ -144,14 +144,14 @@ func TestV8_292ByteVerifyingKeyRefused(t *testing.T) {
 			t.Fatalf("%s: err=%v report=%+v", rel, err, rep)
 		}
 		// Pinned by a careless auditor, it still reaches only the bounded reader.
-		pins := verifier.Pins{}
+		pins := bundle.Pins{}
 		for k, v := range fx.Pins {
 			pins[k] = v
 		}
-		circuit := verifier.BatchCircuit
+		circuit := bundle.BatchCircuit
 		m := readManifest(t, dir)
 		if rel == bundle.SolvencyVKFile {
-			circuit = verifier.SolvencyCircuit
+			circuit = bundle.SolvencyCircuit
 			m.Keys.SolvencyVK = bundle.SHA256Hex(bad)
 		} else {
 			m.Keys.BatchVK = bundle.SHA256Hex(bad)
@@ -173,14 +173,14 @@ func TestV3_ProofLengthPrefixBounded(t *testing.T) {
 	}
 	bad := binary.BigEndian.AppendUint32(bytes.Clone(p[:128]), 0xFFFFFFFF)
 	d, alloc := measure(func() {
-		if _, err := verifier.ReadProof(bad); err == nil || !strings.Contains(err.Error(), "length prefix") {
+		if _, err := bundle.ParseProof(bad); err == nil || !strings.Contains(err.Error(), "length prefix") {
 			t.Errorf("ReadProof: %v", err)
 		}
 	})
 	if d > time.Second || alloc > 1<<20 {
 		t.Fatalf("refusing took %s and %d bytes", d, alloc)
 	}
-	if _, err := verifier.ReadProof(p); err != nil {
+	if _, err := bundle.ParseProof(p); err != nil {
 		t.Fatalf("the real proof: %v", err)
 	}
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/bench"
 	"github.com/solvency-dev/solvency/contracts"
-	"github.com/solvency-dev/solvency/prover/bench"
 	"github.com/solvency-dev/solvency/prover/profile"
 )
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/treasury/engine"
@@ -152,7 +153,7 @@ func demoBundleURL(o *demoOptions) (string, error) {
 	if u == "" {
 		u = "http://" + o.http
 	}
-	if err := engine.CheckBundleURL(u); err != nil {
+	if err := contracts.CheckBundleURL(u); err != nil {
 		return "", fmt.Errorf("--bundle-url: %w", err)
 	}
 	return u, nil

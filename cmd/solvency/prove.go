@@ -19,6 +19,7 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
@@ -323,7 +324,7 @@ func verifyProvedBundle(o *proveOptions, k *keys.Keys, out string, prog *progres
 	if o.noVerify {
 		return false, nil
 	}
-	pins := verifier.Pins{}
+	pins := bundle.Pins{}
 	for name, c := range k.Circuits {
 		pins[name] = c.Info.VKDigest
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/bundlefetch"
 	"github.com/solvency-dev/solvency/contracts"
-	"github.com/solvency-dev/solvency/treasury/engine"
 )
 
 // newPublishCmd publishes a cycle's attestation to the registry.
@@ -50,7 +49,7 @@ at the latest rounds ('solvency run' does this by itself).`,
 			defer stop()
 			path := args[0]
 			if bundleURL != "" {
-				if err := engine.CheckBundleURL(bundleURL); err != nil {
+				if err := contracts.CheckBundleURL(bundleURL); err != nil {
 					return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
 				}
 			}
@@ -65,7 +64,7 @@ at the latest rounds ('solvency run' does this by itself).`,
 					if err != nil {
 						return exitError(exitBadInput, err)
 					}
-					if att, err = engine.AttestationAt(path, m, bundleURL); err != nil {
+					if att, err = contracts.BundleAttestationAt(path, m, bundleURL); err != nil {
 						return exitError(exitBadInput, err)
 					}
 					fromManifest = true
@@ -80,7 +79,7 @@ at the latest rounds ('solvency run' does this by itself).`,
 				}
 				if bundleURL != "" {
 					// The statement file names its bundle's digest; its address is the operator's.
-					if att.BundleURI, err = engine.BundleURI(bundleURL, att.BundleDigest); err != nil {
+					if att.BundleURI, err = contracts.BundleURI(bundleURL, att.BundleDigest); err != nil {
 						return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
 					}
 				}

@@ -343,7 +343,7 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	if o.bundleURL != "" {
-		if err := engine.CheckBundleURL(o.bundleURL); err != nil {
+		if err := contracts.CheckBundleURL(o.bundleURL); err != nil {
 			return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
 		}
 	}

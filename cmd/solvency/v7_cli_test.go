@@ -74,7 +74,7 @@ type v7World struct {
 	cer        string // the ceremony over circuits that check nothing
 	keysDir    string // its keys
 	forged     string // bundle: same tree and users, liabilities zero, proved with those keys
-	fakePins   verifier.Pins
+	fakePins   bundle.Pins
 	transcript string
 }
 
@@ -129,7 +129,7 @@ func buildV7World(dir string) (*v7World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.fakePins = verifier.Pins{}
+	w.fakePins = bundle.Pins{}
 	for n, c := range k.Circuits {
 		w.fakePins[n] = c.Info.VKDigest
 	}

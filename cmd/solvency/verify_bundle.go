@@ -107,7 +107,7 @@ Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`,
 
 // pinSource is what an auditor's pins establish (see ceremony.LoadPins, which reads them).
 type pinSource struct {
-	pins       verifier.Pins
+	pins       bundle.Pins
 	trust      string
 	transcript string
 	// verified: the ceremony transcript was re-verified here against both circuits compiled from
@@ -137,7 +137,7 @@ func loadPinsFor(path, bundleProfile string, specs []profile.CircuitSpec, progre
 	if err != nil {
 		return nil, err
 	}
-	return &pinSource{pins: verifier.Pins(p.VerifyingKeys), trust: p.Trust, transcript: p.TranscriptDigest,
+	return &pinSource{pins: bundle.Pins(p.VerifyingKeys), trust: p.Trust, transcript: p.TranscriptDigest,
 		verified: p.Verified, contributions: p.Contributions, profile: p.Profile, warning: p.Warning}, nil
 }
 

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/solvency-dev/solvency/bundle"
+	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/internal/cyclefixture"
-	"github.com/solvency-dev/solvency/treasury/engine"
 	"github.com/solvency-dev/solvency/web/serve"
 )
 
@@ -158,7 +158,7 @@ func TestV8_PublishedURLIsFetchedAndCheckedAgainstTheChain(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	// What EVMChain.Publish sends when its BundleURL is set.
-	a, err := engine.AttestationAt(d2, m2, srv.URL)
+	a, err := contracts.BundleAttestationAt(d2, m2, srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,16 +179,16 @@ func TestV8_PublishedURLIsFetchedAndCheckedAgainstTheChain(t *testing.T) {
 // URL a user gives never appear in a message.
 func TestBundleURLRefusedWithCredentials(t *testing.T) {
 	for _, u := range []string{"ftp://h/x", "https://user:secret@h", "https://h/x?token=secret", "https:///x", "file:///tmp/b"} {
-		if err := engine.CheckBundleURL(u); err == nil {
+		if err := contracts.CheckBundleURL(u); err == nil {
 			t.Errorf("%s: accepted", u)
 		} else if strings.Contains(err.Error(), "secret") {
 			t.Errorf("%s: the error shows the secret: %v", u, err)
 		}
 	}
-	if err := engine.CheckBundleURL("https://proofs.example.org/solvency/"); err != nil {
+	if err := contracts.CheckBundleURL("https://proofs.example.org/solvency/"); err != nil {
 		t.Errorf("a plain https base: %v", err)
 	}
-	uri, err := engine.BundleURI("https://proofs.example.org/p/", [32]byte{1})
+	uri, err := contracts.BundleURI("https://proofs.example.org/p/", [32]byte{1})
 	if err != nil || uri != "https://proofs.example.org/p/bundles/01"+strings.Repeat("00", 31) {
 		t.Errorf("BundleURI: %q, %v", uri, err)
 	}

@@ -23,7 +23,6 @@ import (
 	"github.com/solvency-dev/solvency/contracts/devnet"
 	"github.com/solvency-dev/solvency/internal/cyclefixture"
 	"github.com/solvency-dev/solvency/prover"
-	"github.com/solvency-dev/solvency/treasury/engine"
 )
 
 // chainCycle is a test profile's registry on the embedded dev chain, and an operator who holds
@@ -142,7 +141,7 @@ func (c *chainCycle) prove(name string, cycle uint64, pol *solvency.Policy, pric
 // (the registry cannot check a digest: it is the operator's word).
 func (c *chainCycle) publish(dir string, m *bundle.Manifest, other string) {
 	c.t.Helper()
-	a, err := engine.Attestation(dir, m)
+	a, err := contracts.BundleAttestation(dir, m)
 	if err != nil {
 		c.t.Fatal(err)
 	}

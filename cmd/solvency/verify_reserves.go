@@ -181,11 +181,11 @@ func loadReservesInput(ctx context.Context, o *verifyReservesOptions) (*verifier
 	if o.slotsSet && o.slots < 1 {
 		return nil, nil, fmt.Errorf("--slots %d: want at least 1", o.slots)
 	}
-	raw, err := verifier.ReadReservesOpening(o.opening)
+	raw, err := bundle.ReadReservesOpening(o.opening)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--opening: %w", err)
 	}
-	op, err := raw.Parse()
+	op, err := verifier.ParseOpening(raw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", o.opening, err)
 	}

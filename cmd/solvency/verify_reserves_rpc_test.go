@@ -66,7 +66,7 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, extraUSDC int64) (string, string) {
 		var pos []solvency.Position
-		var open []verifier.OpenPosition
+		var open []bundle.OpenPosition
 		for _, b := range read.Observed.Balances {
 			v, _ := new(big.Int).SetString(b.AmountBase, 10)
 			a := table[b.Asset]
@@ -78,7 +78,7 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 				v.Add(v, big.NewInt(extraUSDC))
 			}
 			pos = append(pos, solvency.Position{Venue: b.Venue, Asset: b.Asset, Amount: v})
-			open = append(open, verifier.OpenPosition{Venue: b.Venue, Asset: b.Asset, Amount: v.String()})
+			open = append(open, bundle.OpenPosition{Venue: b.Venue, Asset: b.Asset, Amount: v.String()})
 		}
 		var salt poseidon.Element
 		salt.SetUint64(99)
@@ -86,7 +86,7 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		op := verifier.ReservesOpening{Version: verifier.ReservesOpeningVersion, Cycle: 4, RC: poseidon.Hex(rc), Salt: poseidon.Hex(salt.Element),
+		op := bundle.ReservesOpening{Version: bundle.ReservesOpeningVersion, Cycle: 4, RC: poseidon.Hex(rc), Salt: poseidon.Hex(salt.Element),
 			Block: d.Block, Slots: 16, Positions: open, Assets: table, Venues: []solvency.Venue{}, Chain: m}
 		raw, err := json.Marshal(op)
 		if err != nil {

@@ -29,6 +29,8 @@ var (
 	Pins = Kind{"pins file", 1 << 20}
 	// InclusionProof: one account's path, a few kilobytes at any supported depth.
 	InclusionProof = Kind{"inclusion proof", 4 << 20}
+	// Reserves: a reserves opening or an auditor's observed balances, one record per position.
+	Reserves = Kind{"reserves file", 16 << 20}
 	// Statement: a statement.json, with its proof, is a few kilobytes.
 	Statement = Kind{"statement", 1 << 20}
 	// Config: operator JSON inputs (policy, prices, positions, assets, run and rebalance

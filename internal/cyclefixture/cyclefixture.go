@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/solvency-dev/solvency/bench"
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
-	"github.com/solvency-dev/solvency/prover/bench"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Users is the fixture's account count: 3 batches of 8, enough to skip, repeat and reorder one.
@@ -28,7 +28,7 @@ type Fixture struct {
 	Profile  profile.Profile
 	KeysDir  string
 	Keys     *keys.Keys
-	Pins     verifier.Pins
+	Pins     bundle.Pins
 	Data     *bench.Dataset
 	SnapDir  string
 	Store    *liabilities.Store

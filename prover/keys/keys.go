@@ -30,12 +30,12 @@ import (
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/constraint"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/profile"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Format is the metadata format identifier; readers refuse any other.
@@ -301,7 +301,7 @@ func VKDigest(vk groth16.VerifyingKey) (string, error) {
 // (re-encoding gives the same bytes), so that one key has exactly one accepted encoding and one
 // digest. It returns the key's digest.
 func ReadVerifyingKey(data []byte) (groth16.VerifyingKey, string, error) {
-	return verifier.ReadVerifyingKey(data)
+	return bundle.ParseVerifyingKey(data)
 }
 
 // Save writes a keys directory at dir (built in a temporary sibling and renamed into place, so

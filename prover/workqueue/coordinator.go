@@ -19,10 +19,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/keys"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Coordinator proves batches on workers through JetStream. It is a prover.BatchBackend: set it
@@ -414,11 +414,11 @@ func (r *runState) take(ctx context.Context, m jetstream.Msg) (bool, error) {
 
 // checkProof reads a proof with the checked reader and verifies it against digest.
 func checkProof(vk groth16.VerifyingKey, data []byte, digest fr.Element) error {
-	proof, err := verifier.ReadProof(data)
+	proof, err := bundle.ParseProof(data)
 	if err != nil {
 		return err
 	}
-	pub, err := verifier.PublicWitness([]fr.Element{digest})
+	pub, err := bundle.PublicWitness([]fr.Element{digest})
 	if err != nil {
 		return err
 	}

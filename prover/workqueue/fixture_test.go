@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/solvency-dev/solvency/bench"
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
-	"github.com/solvency-dev/solvency/prover/bench"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
@@ -42,7 +43,7 @@ type fixture struct {
 	keysDir  string
 	keys     *keys.Keys
 	other    *keys.Keys
-	pins     verifier.Pins
+	pins     bundle.Pins
 	data     *bench.Dataset
 	snapDir  string
 	store    *liabilities.Store

@@ -17,9 +17,9 @@ import (
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/prover/keys"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Circuit is a batch circuit with its keys, as a worker proves with it.
@@ -215,7 +215,7 @@ func fetchCircuit(ctx context.Context, js jetstream.JetStream, ref KeyRef, cache
 	if err != nil {
 		return nil, err
 	}
-	vk, digest, err := verifier.ReadVerifyingKey(vkBytes)
+	vk, digest, err := bundle.ParseVerifyingKey(vkBytes)
 	if err != nil {
 		return nil, fmt.Errorf("batch verifying key: %w", err)
 	}

@@ -18,8 +18,7 @@ import (
 	"github.com/consensys/gnark/backend/witness"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/solvency-dev/solvency/verifier"
+	"github.com/solvency-dev/solvency/bundle"
 )
 
 // Worker takes batch tasks from the queue one at a time, proves them and returns the proofs.
@@ -283,7 +282,7 @@ func prove(c *Circuit, t *Task) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch %d: prove: %w", t.Index, err)
 	}
-	pub, err := verifier.PublicWitness([]fr.Element{digest})
+	pub, err := bundle.PublicWitness([]fr.Element{digest})
 	if err != nil {
 		return nil, err
 	}

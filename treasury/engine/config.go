@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/internal/jsonstrict"
 )
@@ -98,7 +99,7 @@ func (c *Config) Validate() error {
 		return errors.New(`field "forecast" reads the seeded market's history: it needs "market", not "prices"`)
 	}
 	if c.BundleURL != "" {
-		if err := CheckBundleURL(c.BundleURL); err != nil {
+		if err := contracts.CheckBundleURL(c.BundleURL); err != nil {
 			return fmt.Errorf(`field "bundleUrl": %w`, err)
 		}
 	}

@@ -18,9 +18,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/solvency-dev/solvency/bench"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
-	"github.com/solvency-dev/solvency/prover/bench"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"

@@ -349,7 +349,7 @@ func (e *Engine) batchProgress(c uint64) func(done, total int) {
 // bundle.
 func (e *Engine) verify(_ context.Context, cr *cycleRun) error {
 	c := cr.c
-	pins := verifier.Pins{}
+	pins := bundle.Pins{}
 	for _, ci := range e.keys.Meta.Circuits {
 		pins[ci.Name] = ci.VKDigest
 	}

@@ -2,14 +2,11 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/consensys/gnark/backend/groth16"
@@ -19,12 +16,10 @@ import (
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/statement"
 	"github.com/solvency-dev/solvency/contracts"
-	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/policy"
-	"github.com/solvency-dev/solvency/verifier"
 )
 
 // ErrPricesSuperseded means a price feed posted a newer round after the cycle was proven: the
@@ -291,93 +286,10 @@ func (c *EVMChain) PublishedCycle(ctx context.Context) (uint64, bool, error) {
 	return l.Cycle, l.Count > 0, nil
 }
 
-// Attestation builds the registry call's statement from a verified bundle, recording the
-// bundle at a file:// URI on this machine (see AttestationAt).
-func Attestation(bundleDir string, m *bundle.Manifest) (*contracts.Attestation, error) {
-	return AttestationAt(bundleDir, m, "")
-}
-
-// AttestationAt builds the registry call's statement from a verified bundle. With baseURL (an
-// http or https URL) the recorded bundle URI is baseURL/bundles/<sha256 of the manifest, hex>,
-// the path 'solvency serve' serves it at; without, a file:// URI that only this machine can open.
-func AttestationAt(bundleDir string, m *bundle.Manifest, baseURL string) (*contracts.Attestation, error) {
-	raw, err := boundedfile.ReadFile(filepath.Join(bundleDir, bundle.ManifestFile), boundedfile.Manifest)
-	if err != nil {
-		return nil, err
-	}
-	proofBytes, err := bundle.ReadProof(bundleDir, m.Solvency)
-	if err != nil {
-		return nil, err
-	}
-	proof, err := verifier.ReadProof(proofBytes)
-	if err != nil {
-		return nil, err
-	}
-	sol, err := contracts.SolidityProof(proof)
-	if err != nil {
-		return nil, err
-	}
-	st := m.Statement
-	a := &contracts.Attestation{
-		Cycle: st.Cycle, ReservesBlock: st.ReservesBlock, SnapshotEpoch: st.SnapshotEpoch, SnapshotTime: st.SnapshotTime,
-		PolicyHash: st.PolicyHash.Element, LC: st.LC.Element, RC: st.RC.Element,
-		BundleDigest: sha256.Sum256(raw), Proof: sol,
-	}
-	if baseURL != "" {
-		if a.BundleURI, err = BundleURI(baseURL, a.BundleDigest); err != nil {
-			return nil, err
-		}
-	} else {
-		abs, err := filepath.Abs(bundleDir)
-		if err != nil {
-			return nil, err
-		}
-		a.BundleURI = "file://" + abs
-	}
-	for _, p := range st.Prices {
-		r, err := bundle.ParseRound(p.Round)
-		if err != nil {
-			return nil, err
-		}
-		a.RoundIDs = append(a.RoundIDs, r)
-		a.Prices = append(a.Prices, p.Price)
-	}
-	return a, nil
-}
-
-// CheckBundleURL checks an operator's bundle base URL: http or https, a host, no query or
-// fragment (the bundle path is appended to it), and no credentials (the URL is public on chain).
-func CheckBundleURL(base string) error {
-	u, err := url.Parse(base)
-	if err != nil {
-		return fmt.Errorf("bundle URL: %w", err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("bundle URL %q: want an https:// or http:// base URL", base)
-	case u.Host == "":
-		return fmt.Errorf("bundle URL %q: no host", base)
-	case u.User != nil:
-		return errors.New("bundle URL: it carries credentials, which would be recorded on chain for anyone to read")
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		// Not quoted: a query often carries an access token.
-		return errors.New("bundle URL: no query or fragment (the bundle's path is appended to it, and the URL is public on chain)")
-	}
-	return nil
-}
-
-// BundleURI is where a bundle with this manifest digest is served under base.
-func BundleURI(base string, digest [32]byte) (string, error) {
-	if err := CheckBundleURL(base); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s/bundles/%x", strings.TrimRight(base, "/"), digest), nil
-}
-
 // Publish implements Chain. When a feed has posted a round newer than the bundle's (checked
 // before sending, or refused by the registry in a race), the error wraps ErrPricesSuperseded.
 func (c *EVMChain) Publish(ctx context.Context, bundleDir string, m *bundle.Manifest) (*Publication, error) {
-	a, err := AttestationAt(bundleDir, m, c.BundleURL)
+	a, err := contracts.BundleAttestationAt(bundleDir, m, c.BundleURL)
 	if err != nil {
 		return nil, err
 	}

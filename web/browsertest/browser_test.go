@@ -38,7 +38,7 @@ type httpPublish struct {
 }
 
 func (c *httpPublish) Publish(ctx context.Context, dir string, m *bundle.Manifest) (*engine.Publication, error) {
-	a, err := engine.Attestation(dir, m)
+	a, err := contracts.BundleAttestation(dir, m)
 	if err != nil {
 		return nil, err
 	}

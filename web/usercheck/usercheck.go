@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/contracts/attest"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -41,7 +42,7 @@ type Input struct {
 	Registry common.Address
 	ChainID  uint64 // the chain the registry is on; 0 accepts the endpoint's
 	// Pins are the verifying keys' digests, from outside the bundle; Trust says where from.
-	Pins       verifier.Pins
+	Pins       bundle.Pins
 	Trust      string
 	Transcript string
 	Now        time.Time

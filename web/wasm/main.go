@@ -19,7 +19,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/solvency-dev/solvency/verifier"
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/web/chainread"
 	"github.com/solvency-dev/solvency/web/usercheck"
 )
@@ -105,7 +105,7 @@ func check(args js.Value) string {
 	}
 	in := usercheck.Input{
 		Proof: proof, Account: get("account"), Registry: common.HexToAddress(reg), ChainID: chainID,
-		Pins: verifier.Pins(pins.VerifyingKeys), Trust: get("trust"), Transcript: pins.TranscriptDigest,
+		Pins: bundle.Pins(pins.VerifyingKeys), Trust: get("trust"), Transcript: pins.TranscriptDigest,
 		Now: time.Now(), WorkDir: fmt.Sprintf("/bundle-%d", runs.Add(1)),
 	}
 	if pf := args.Get("progress"); pf.Type() == js.TypeFunction {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/solvency-dev/solvency/prover/bench"
+	"github.com/solvency-dev/solvency/bench"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/profile"
 )

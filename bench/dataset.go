@@ -1,7 +1,8 @@
 // Package bench measures the proving pipeline on generated data: a synthetic asset table, an
 // accounts snapshot from the liabilities generator, a policy and positions that pass every limit
 // it enables, setup, proving every batch and the solvency statement, and verifying the bundle.
-// Tests use its generated cycles as fixtures.
+// Tests use its generated cycles as fixtures. It sits above both prover and verifier (it runs
+// the one and checks its output with the other), so the prover never imports the verifier.
 package bench
 
 import (

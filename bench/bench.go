@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/circuitcache"
@@ -183,8 +184,8 @@ func devKeys(specs []profile.CircuitSpec, p profile.Profile, cache circuitcache.
 }
 
 // Pins are the verifying-key digests of k, as an auditor would pin them.
-func Pins(k *keys.Keys) verifier.Pins {
-	p := verifier.Pins{}
+func Pins(k *keys.Keys) bundle.Pins {
+	p := bundle.Pins{}
 	for n, c := range k.Circuits {
 		p[n] = c.Info.VKDigest
 	}
