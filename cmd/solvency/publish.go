@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -14,18 +15,7 @@ import (
 	"github.com/solvency-dev/solvency/contracts"
 )
 
-// newPublishCmd publishes a cycle's attestation to the registry.
-func newPublishCmd() *cobra.Command {
-	var (
-		chainOpts ocChainOptions
-		regOpts   ocRegistryOptions
-		asJSON    bool
-		bundleURL string
-	)
-	cmd := &cobra.Command{
-		Use:   "publish BUNDLE --rpc URL --key FILE",
-		Short: "Publish a cycle's proof and statement to the attestation registry",
-		Long: `publish reads a proven bundle (BUNDLE/manifest.json, as 'solvency prove' writes it: the
+const publishLong = `publish reads a proven bundle (BUNDLE/manifest.json, as 'solvency prove' writes it: the
 statement, the oracle rounds and the solvency proof; the bundle's digest and location are
 recorded on chain: with --bundle-url BASE, the address BASE/bundles/DIGEST, where 'solvency serve'
 serves it; without, a file:// path that only this machine can open), or BUNDLE/statement.json (or BUNDLE itself when it is a file; the schema is
@@ -40,80 +30,108 @@ policy) is shown by its error name and exits with code 1.
 
 The registry takes only each price feed's latest round. If a feed has posted a newer round than
 the bundle names, publish says which, sends nothing and exits with code 1: prove the cycle again
-at the latest rounds ('solvency run' does this by itself).`,
-		Example: `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key --bundle-url https://proofs.example.org
-  SOLVENCY_KEY=$(cat prover.key) solvency publish out/cycle-7 --rpc $RPC --addresses deploy/addresses.json --json`,
-		Args: cobra.ExactArgs(1),
+at the latest rounds ('solvency run' does this by itself).`
+
+const publishExample = `  solvency publish out/cycle-7 --rpc http://127.0.0.1:8545 --key .devnet/dev.key --bundle-url https://proofs.example.org
+  SOLVENCY_KEY=$(cat prover.key) solvency publish out/cycle-7 --rpc $RPC --addresses deploy/addresses.json --json`
+
+// publishOptions are `solvency publish`'s arguments and flags.
+type publishOptions struct {
+	path      string // BUNDLE: a bundle directory or a statement file
+	bundleURL string
+	json      bool
+	chain     ocChainOptions
+	registry  ocRegistryOptions
+}
+
+// newPublishCmd publishes a cycle's attestation to the registry.
+func newPublishCmd() *cobra.Command {
+	o := &publishOptions{}
+	cmd := &cobra.Command{
+		Use:     "publish BUNDLE --rpc URL --key FILE",
+		Short:   "Publish a cycle's proof and statement to the attestation registry",
+		Long:    publishLong,
+		Example: publishExample,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := ocSignalContext(cmd.Context())
 			defer stop()
-			path := args[0]
-			if bundleURL != "" {
-				if err := contracts.CheckBundleURL(bundleURL); err != nil {
-					return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
-				}
-			}
-			var att *contracts.Attestation
-			fromManifest := false
-			if st, err := os.Stat(path); err != nil {
-				return exitError(exitBadInput, err)
-			} else if st.IsDir() {
-				if _, err := os.Stat(filepath.Join(path, bundle.ManifestFile)); err == nil {
-					// A bundle from 'solvency prove': the attestation comes from its manifest.
-					m, err := bundle.ReadManifest(path)
-					if err != nil {
-						return exitError(exitBadInput, err)
-					}
-					if att, err = contracts.BundleAttestationAt(path, m, bundleURL); err != nil {
-						return exitError(exitBadInput, err)
-					}
-					fromManifest = true
-				} else {
-					path = filepath.Join(path, contracts.StatementFileName)
-				}
-			}
-			if att == nil {
-				var err error
-				if att, err = contracts.ReadStatementFile(path); err != nil {
-					return exitError(exitBadInput, err)
-				}
-				if bundleURL != "" {
-					// The statement file names its bundle's digest; its address is the operator's.
-					if att.BundleURI, err = contracts.BundleURI(bundleURL, att.BundleDigest); err != nil {
-						return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
-					}
-				}
-			}
-			client, reg, chain, err := ocSigner(ctx, &chainOpts, &regOpts)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			res, err := reg.Publish(ctx, chain, att)
-			if err != nil {
-				return ocExit(err)
-			}
-			if asJSON {
-				return ocPrintJSON(cmd.OutOrStdout(), res)
-			}
-			w := cmd.OutOrStdout()
-			if res.AlreadyPublished {
-				fmt.Fprintf(w, "cycle %d was already published (attestation %s, tx %s); nothing sent\n",
-					res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex())
-				return nil
-			}
-			fmt.Fprintf(w, "published cycle %d\n  attestation %s\n  tx          %s\n  block       %d\n  gas         %d\n  bundle      %s\n",
-				res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed, att.BundleURI)
-			printBundleWhere(w, att.BundleURI, fromManifest)
-			return nil
+			o.path = args[0]
+			return runPublish(ctx, cmd.OutOrStdout(), o)
 		},
 	}
-	chainOpts.register(cmd, true)
-	regOpts.register(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
-	cmd.Flags().StringVar(&bundleURL, "bundle-url", "", "https:// or http:// base URL the bundle is served under; BASE/bundles/DIGEST is recorded on chain "+
+	o.chain.register(cmd, true)
+	o.registry.register(cmd)
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&o.bundleURL, "bundle-url", "", "https:// or http:// base URL the bundle is served under; BASE/bundles/DIGEST is recorded on chain "+
 		"(the path 'solvency serve' serves). Without it a file:// path is recorded, which only this machine can open")
 	return cmd
+}
+
+// runPublish is `solvency publish`: read the attestation, send it (or find it already on chain)
+// and say what happened.
+func runPublish(ctx context.Context, out io.Writer, o *publishOptions) error {
+	if o.bundleURL != "" {
+		if err := contracts.CheckBundleURL(o.bundleURL); err != nil {
+			return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
+		}
+	}
+	att, fromManifest, err := readPublishAttestation(o.path, o.bundleURL)
+	if err != nil {
+		return exitError(exitBadInput, err)
+	}
+	client, reg, chain, err := ocSigner(ctx, &o.chain, &o.registry)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	res, err := reg.Publish(ctx, chain, att)
+	if err != nil {
+		return ocExit(err)
+	}
+	if o.json {
+		return writeJSON(out, res)
+	}
+	if res.AlreadyPublished {
+		fmt.Fprintf(out, "cycle %d was already published (attestation %s, tx %s); nothing sent\n",
+			res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex())
+		return nil
+	}
+	fmt.Fprintf(out, "published cycle %d\n  attestation %s\n  tx          %s\n  block       %d\n  gas         %d\n  bundle      %s\n",
+		res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed, att.BundleURI)
+	printBundleWhere(out, att.BundleURI, fromManifest)
+	return nil
+}
+
+// readPublishAttestation reads what publish sends: from a bundle's manifest (fromManifest) when
+// path is a bundle directory, else from its statement file (path, or path/statement.json).
+func readPublishAttestation(path, bundleURL string) (att *contracts.Attestation, fromManifest bool, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if st.IsDir() {
+		if _, err := os.Stat(filepath.Join(path, bundle.ManifestFile)); err == nil {
+			// A bundle from 'solvency prove': the attestation comes from its manifest.
+			m, err := bundle.ReadManifest(path)
+			if err != nil {
+				return nil, false, err
+			}
+			att, err := contracts.BundleAttestationAt(path, m, bundleURL)
+			return att, err == nil, err
+		}
+		path = filepath.Join(path, contracts.StatementFileName)
+	}
+	if att, err = contracts.ReadStatementFile(path); err != nil {
+		return nil, false, err
+	}
+	if bundleURL != "" {
+		// The statement file names its bundle's digest; its address is the operator's.
+		if att.BundleURI, err = contracts.BundleURI(bundleURL, att.BundleDigest); err != nil {
+			return nil, false, fmt.Errorf("--bundle-url: %w", err)
+		}
+	}
+	return att, false, nil
 }
 
 // printBundleWhere tells the operator what the recorded bundle address means for users.
