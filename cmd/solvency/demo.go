@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/contracts"
-	"github.com/solvency-dev/solvency/internal/atomicfile"
-	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/treasury/engine"
 	"github.com/solvency-dev/solvency/treasury/sample"
 )
@@ -32,12 +28,7 @@ type demoOptions struct {
 	bundle  string // the bundles' base URL recorded on chain (default http://HTTP)
 }
 
-func newDemoCmd() *cobra.Command {
-	o := &demoOptions{}
-	cmd := &cobra.Command{
-		Use:   "demo",
-		Short: "Run three proven, published cycles of a sample DAO treasury on an embedded chain",
-		Long: `Runs the whole system on an embedded default, with nothing to install or start by hand:
+const demoLong = `Runs the whole system on an embedded default, with nothing to install or start by hand:
 a sample DAO endowment (60/40 ETH/stables, a stablecoin runway floor, protocol caps), 10,000
 generated accounts, and three cycles on a seeded market that includes a sharp ETH drawdown and a
 stablecoin depeg. Each cycle is assessed, rebalanced privately, proven (Groth16, BN254),
@@ -51,11 +42,21 @@ proof, each cycle's public bundle, and the chain. A rerun resumes where the last
 Each bundle is recorded on chain at the address 'solvency serve' serves it (http://127.0.0.1:8080
 by default; --http changes the address, --bundle-url the recorded base URL). The demo ends with the
 command that serves its state: the bundles, the users' verification page and the cycle report.
-With --serve it keeps serving them itself after the cycles, until interrupted.`,
-		Example: `  solvency demo
+With --serve it keeps serving them itself after the cycles, until interrupted.`
+
+const demoExample = `  solvency demo
   solvency demo --serve                       # then open http://127.0.0.1:8080/verify/
-  solvency demo --dir /tmp/demo --users 2000 --json`,
-		Args: cobra.NoArgs,
+  solvency demo --dir /tmp/demo --users 2000 --json`
+
+// newDemoCmd is `solvency demo`.
+func newDemoCmd() *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:     "demo",
+		Short:   "Run three proven, published cycles of a sample DAO treasury on an embedded chain",
+		Long:    demoLong,
+		Example: demoExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
@@ -79,36 +80,9 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	if err := checkServeAddr(o.http, false); err != nil {
 		return err
 	}
-	if o.fresh {
-		if err := os.RemoveAll(o.dir); err != nil {
-			return err
-		}
-	}
-	cfgPath, err := sample.WriteTo(filepath.Join(o.dir, "sample"))
+	cfg, bundleURL, err := prepareDemo(o)
 	if err != nil {
 		return err
-	}
-	// The account count is the demo's flag: write it into the demo's own copy of the config.
-	cfgRaw, err := os.ReadFile(cfgPath)
-	if err != nil {
-		return err
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(cfgRaw, &raw); err != nil {
-		return fmt.Errorf("%s: %w", cfgPath, err)
-	}
-	raw["accounts"] = map[string]any{"users": o.users, "seed": 1, "scaleTo": "liabilities.json"}
-	b, _ := json.MarshalIndent(raw, "", "  ")
-	if err := atomicfile.WriteFile(cfgPath, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	cfg, err := engine.LoadConfig(cfgPath)
-	if err != nil {
-		return exitError(exitBadInput, err)
-	}
-	bundleURL, err := demoBundleURL(o)
-	if err != nil {
-		return exitError(exitBadInput, err)
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -131,7 +105,7 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	}
 
 	// One user's inclusion proof, and the commands to check it.
-	proofPath, account, err := demoUserProof(eng.LiabilitiesDir(), o.dir)
+	proofPath, account, err := sample.WriteUserProof(eng.LiabilitiesDir(), o.dir)
 	if err != nil {
 		return err
 	}
@@ -144,6 +118,30 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	// The report reads the engine's state, which one process opens at a time: release it.
 	r.closeEngine()
 	return runServe(ctx, out, errw, &serveOptions{state: o.dir, http: o.http, rpc: r.rpc}, nil)
+}
+
+// prepareDemo starts over when asked, writes the sample (with --users accounts) and reads its
+// config, and settles the bundles' base URL.
+func prepareDemo(o *demoOptions) (*engine.Config, string, error) {
+	if o.fresh {
+		if err := os.RemoveAll(o.dir); err != nil {
+			return nil, "", err
+		}
+	}
+	// The account count is the demo's flag: it is written into the demo's own copy of the config.
+	cfgPath, err := sample.WriteWithAccounts(filepath.Join(o.dir, "sample"), o.users)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := engine.LoadConfig(cfgPath)
+	if err != nil {
+		return nil, "", exitError(exitBadInput, err)
+	}
+	bundleURL, err := demoBundleURL(o)
+	if err != nil {
+		return nil, "", exitError(exitBadInput, err)
+	}
+	return cfg, bundleURL, nil
 }
 
 // demoBundleURL is the base URL the demo records its bundles under: --bundle-url, or the
@@ -191,35 +189,4 @@ func printDemoEnd(out io.Writer, o *demoOptions, bundleURL, liabDir, registry, n
 	fmt.Fprintf(out, "named on chain is fetched and its digest checked, then verified, keys pinned from the demo's keys):\n")
 	fmt.Fprintf(out, "  go run ./cmd/solvency verify inclusion --proof %s --account %s \\\n      --rpc %s/rpc --addresses %s --keys-from %s\n",
 		abs(proofPath), account, site, abs(filepath.Join(state, "addresses.json")), abs(filepath.Join(state, "keys")))
-}
-
-// demoUserProof writes one generated user's inclusion proof (the first account of the snapshot's
-// CSV) to the demo directory, as that user would receive it from the operator.
-func demoUserProof(liabDir, dir string) (path, account string, err error) {
-	f, err := os.Open(filepath.Join(filepath.Dir(liabDir), "accounts.csv"))
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	if !sc.Scan() {
-		return "", "", fmt.Errorf("accounts.csv has no account")
-	}
-	account, _, _ = strings.Cut(sc.Text(), ",")
-	st, err := liabilities.Open(liabDir)
-	if err != nil {
-		return "", "", err
-	}
-	defer st.Close()
-	p, err := st.Proof(account)
-	if err != nil {
-		return "", "", err
-	}
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return "", "", err
-	}
-	path = filepath.Join(dir, "user-proof-"+account+".json")
-	return path, account, atomicfile.WriteFile(path, append(b, '\n'), 0o600)
 }
