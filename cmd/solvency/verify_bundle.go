@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,12 +46,7 @@ type bundleSource struct {
 	dir, url, digest string
 }
 
-func newVerifyBundleCmd() *cobra.Command {
-	o := &verifyBundleOptions{}
-	cmd := &cobra.Command{
-		Use:   "bundle BUNDLE|URL --keys-from (CEREMONY_DIR | DIGESTS | KEYS)",
-		Short: "Verify a cycle's bundle offline, with verifying keys pinned outside it",
-		Long: `Checks every batch proof, the chain of running-sum commitments, the tree above the batches
+const verifyBundleLong = `Checks every batch proof, the chain of running-sum commitments, the tree above the batches
 and its padding constants against LC, the solvency proof against the statement, and the
 verifying keys against digests pinned outside the bundle. It needs no private data, no network
 and none of the prover's state.
@@ -79,13 +73,23 @@ hash to the digest you give with --digest, or to the digest the registry recorde
 (--rpc URL --addresses FILE, and --cycle N when several cycles name it), before anything in it is
 read. Files that do not hash to their digests are refused, naming the digest.
 
-Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`,
-		Example: `  solvency verify bundle out/bundle-1 --keys-from ceremony-dir --policy testdata/policy.json
+Exit status: 0 valid, 1 invalid (the failed check is named), 2 unusable input.`
+
+const verifyBundleExample = `  solvency verify bundle out/bundle-1 --keys-from ceremony-dir --policy testdata/policy.json
   solvency verify bundle out/bundle-1 --keys-from pins.json --json
   solvency verify bundle solvency-demo/state/cycles/000001/bundle --keys-from solvency-demo/state/keys
   solvency verify bundle https://proofs.example.org/bundles/9f2c... --digest 9f2c... --keys-from pins.json
-  solvency verify bundle http://127.0.0.1:8080/bundles/9f2c... --rpc http://127.0.0.1:8080/rpc --addresses addresses.json --keys-from pins.json`,
-		Args: cobra.ExactArgs(1),
+  solvency verify bundle http://127.0.0.1:8080/bundles/9f2c... --rpc http://127.0.0.1:8080/rpc --addresses addresses.json --keys-from pins.json`
+
+// newVerifyBundleCmd is `solvency verify bundle`.
+func newVerifyBundleCmd() *cobra.Command {
+	o := &verifyBundleOptions{}
+	cmd := &cobra.Command{
+		Use:     "bundle BUNDLE|URL --keys-from (CEREMONY_DIR | DIGESTS | KEYS)",
+		Short:   "Verify a cycle's bundle offline, with verifying keys pinned outside it",
+		Long:    verifyBundleLong,
+		Example: verifyBundleExample,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// gnark logs every verification to stdout, which must carry only the report (--json).
 			logger.Disable()
@@ -141,6 +145,8 @@ func loadPinsFor(path, bundleProfile string, specs []profile.CircuitSpec, progre
 		verified: p.Verified, contributions: p.Contributions, profile: p.Profile, warning: p.Warning}, nil
 }
 
+// runVerifyBundle is `solvency verify bundle`: pin the keys, fetch the bundle when it is a URL,
+// verify it and print the report.
 func runVerifyBundle(ctx context.Context, out, errw io.Writer, o *verifyBundleOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -169,31 +175,17 @@ func runVerifyBundle(ctx context.Context, out, errw io.Writer, o *verifyBundleOp
 		o = &o2
 	}
 	if ps == nil {
-		m, _, err := bundle.ReadManifestRaw(o.dir)
-		if err != nil {
-			return exitError(exitBadInput, err)
-		}
-		if ps, err = loadPinsFor(o.keysFrom, m.Profile, o.circuits, errw); err != nil {
-			return exitError(exitBadInput, fmt.Errorf("--keys-from: %w", err))
+		var err error
+		if ps, err = pinsForBundle(o, errw); err != nil {
+			return err
 		}
 	}
-	opt := ps.options()
-	opt.Workers = o.workers
-	var err error
-	if opt.PolicyHash, err = expectedPolicy(o.policy); err != nil {
-		return exitError(exitBadInput, err)
-	}
-	rep, err := verifier.VerifyBundle(o.dir, ps.pins, opt)
+	rep, err := verifyBundleWith(o, ps)
 	if err != nil {
-		if errors.Is(err, verifier.ErrUnusable) {
-			return exitError(exitBadInput, err)
-		}
-		return exitError(exitBadInput, err)
+		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(out, rep); err != nil {
 			return err
 		}
 	} else {
@@ -203,6 +195,36 @@ func runVerifyBundle(ctx context.Context, out, errw io.Writer, o *verifyBundleOp
 		return exitError(exitInvalid, fmt.Errorf("bundle is INVALID: %s: %s", f.Name, f.Detail))
 	}
 	return nil
+}
+
+// pinsForBundle reads a ceremony or keys directory's pins for the profile the bundle names.
+func pinsForBundle(o *verifyBundleOptions, errw io.Writer) (*pinSource, error) {
+	m, _, err := bundle.ReadManifestRaw(o.dir)
+	if err != nil {
+		return nil, exitError(exitBadInput, err)
+	}
+	ps, err := loadPinsFor(o.keysFrom, m.Profile, o.circuits, errw)
+	if err != nil {
+		return nil, exitError(exitBadInput, fmt.Errorf("--keys-from: %w", err))
+	}
+	return ps, nil
+}
+
+// verifyBundleWith verifies the bundle in o.dir under the pins and --policy; a bundle that fails a
+// check gives a report, not an error.
+func verifyBundleWith(o *verifyBundleOptions, ps *pinSource) (*verifier.Report, error) {
+	opt := ps.options()
+	opt.Workers = o.workers
+	var err error
+	if opt.PolicyHash, err = expectedPolicy(o.policy); err != nil {
+		return nil, exitError(exitBadInput, err)
+	}
+	rep, err := verifier.VerifyBundle(o.dir, ps.pins, opt)
+	if err != nil {
+		// verifier.ErrUnusable and every other error that leaves no report: unusable input.
+		return nil, exitError(exitBadInput, err)
+	}
+	return rep, nil
 }
 
 func printBundleReport(out io.Writer, rep *verifier.Report) {
