@@ -339,16 +339,7 @@ func recordedDigest(ctx context.Context, o *verifyBundleOptions) (string, error)
 	if err != nil {
 		return "", redactErr(err, o.rpc)
 	}
-	same := func(u string) bool { return strings.TrimRight(u, "/") == strings.TrimRight(o.dir, "/") }
-	var found *contracts.Record
-	for _, r := range recs {
-		if o.cycle != 0 && r.Cycle != o.cycle {
-			continue
-		}
-		if same(r.BundleURI) && (found == nil || r.Cycle > found.Cycle) {
-			found = r
-		}
-	}
+	found := contracts.RecordAtURI(recs, o.dir, o.cycle)
 	if found == nil {
 		if o.cycle != 0 {
 			return "", exitError(exitInvalid, fmt.Errorf("the registry has no record of cycle %d at %s", o.cycle, redactBundleURL(o.dir)))

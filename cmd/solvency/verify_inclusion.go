@@ -28,13 +28,7 @@ type verifyInclusionOptions struct {
 	json      bool
 }
 
-// newVerifyInclusionCmd is `solvency verify inclusion`.
-func newVerifyInclusionCmd() *cobra.Command {
-	var o verifyInclusionOptions
-	cmd := &cobra.Command{
-		Use:   "inclusion --proof FILE --account ID --rpc URL --addresses FILE --keys-from PINS",
-		Short: "Check that your balance was counted in a cycle attested on chain",
-		Long: `inclusion checks that your balance was counted in a cycle's liabilities, as attested on chain.
+const verifyInclusionLong = `inclusion checks that your balance was counted in a cycle's liabilities, as attested on chain.
 
 It says COUNTED (exit 0) only when all of these hold:
   - the proof is for the account id you type with --account (required; never taken from the file);
@@ -62,14 +56,24 @@ explains why.
 --expect SYMBOL=AMOUNT (repeatable) makes sure the proof carries the balance you expect.
 
 Exit 0 COUNTED; 1 not counted, or a check failed (the output says which, and what was and was
-not checked); 2 unusable input (a missing flag, a malformed file).`,
-		Example: `  solvency verify inclusion --proof me.json --account user-0000123 \
+not checked); 2 unusable input (a missing flag, a malformed file).`
+
+const verifyInclusionExample = `  solvency verify inclusion --proof me.json --account user-0000123 \
       --rpc http://127.0.0.1:8545 --addresses addresses.json --keys-from pins.json --expect ETH=1.25
   solvency verify inclusion --proof me.json --account user-0000123 \
       --rpc https://rpc.example --addresses addresses.json --keys-from pins.json --bundle ./bundle-42
   solvency verify inclusion --proof me.json --account user-0000123 --bundle ./bundle-42 --keys-from pins.json   # not counted: no chain
-  solvency verify inclusion --proof me.json --account user-0000123 --root 0x1c2f... --json                     # tree only`,
-		Args: cobra.NoArgs,
+  solvency verify inclusion --proof me.json --account user-0000123 --root 0x1c2f... --json                     # tree only`
+
+// newVerifyInclusionCmd is `solvency verify inclusion`.
+func newVerifyInclusionCmd() *cobra.Command {
+	var o verifyInclusionOptions
+	cmd := &cobra.Command{
+		Use:     "inclusion --proof FILE --account ID --rpc URL --addresses FILE --keys-from PINS",
+		Short:   "Check that your balance was counted in a cycle attested on chain",
+		Long:    verifyInclusionLong,
+		Example: verifyInclusionExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runVerifyInclusion(cmd.OutOrStdout(), o)
 		},

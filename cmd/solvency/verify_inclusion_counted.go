@@ -24,14 +24,8 @@ import (
 // (attest.MatchBundle), before the balance is called counted (V5).
 func runCountedInclusion(r *inclusionRun) error {
 	o := r.o
-	if o.keysFrom == "" {
-		return r.fail(exitBadInput, errors.New("--keys-from is required: the bundle's verifying keys must be pinned outside it"))
-	}
-	if o.rpc != "" && o.addresses == "" {
-		return r.fail(exitBadInput, errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)"))
-	}
-	if o.rpc == "" && bundlefetch.IsRemote(o.bundle) {
-		return r.fail(exitBadInput, fmt.Errorf("--bundle %s is a URL: give --rpc URL --addresses FILE too, so that the digest recorded on chain checks what is fetched", redactBundleURL(o.bundle)))
+	if err := checkCountedFlags(o); err != nil {
+		return r.fail(exitBadInput, err)
 	}
 	p, err := loadInclusionProof(o.proofFile, &r.res)
 	if err != nil {
@@ -82,6 +76,20 @@ func runCountedInclusion(r *inclusionRun) error {
 		return r.finish(p)
 	}
 	return r.matchOnChain(p, oc, m, inc)
+}
+
+// checkCountedFlags refuses, before anything is read, flags that cannot give a counted result.
+func checkCountedFlags(o verifyInclusionOptions) error {
+	if o.keysFrom == "" {
+		return errors.New("--keys-from is required: the bundle's verifying keys must be pinned outside it")
+	}
+	if o.rpc != "" && o.addresses == "" {
+		return errors.New("--rpc needs --addresses FILE (written by 'contracts deploy' or the demo)")
+	}
+	if o.rpc == "" && bundlefetch.IsRemote(o.bundle) {
+		return fmt.Errorf("--bundle %s is a URL: give --rpc URL --addresses FILE too, so that the digest recorded on chain checks what is fetched", redactBundleURL(o.bundle))
+	}
+	return nil
 }
 
 // located is where the bundle to verify was found.
@@ -195,15 +203,8 @@ func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*onChai
 		return nil, err
 	}
 	lc := p.Snapshot.LC.Fr()
-	oc := &onChain{byCycle: map[uint64]*contracts.Record{}, at: attest.Location{ChainID: id.Uint64(), Registry: a.Registry}, registry: a.Registry.Hex()}
-	for _, r := range recs {
-		if r.LC.Equal(&lc) {
-			oc.byCycle[r.Cycle] = r
-			if oc.rec == nil || r.Cycle > oc.rec.Cycle {
-				oc.rec = r
-			}
-		}
-	}
+	oc := &onChain{at: attest.Location{ChainID: id.Uint64(), Registry: a.Registry}, registry: a.Registry.Hex()}
+	oc.rec, oc.byCycle = contracts.RecordsForLC(recs, lc)
 	if oc.rec == nil {
 		return nil, fmt.Errorf("no attestation on chain names your snapshot's LC %s", poseidon.Hex(lc))
 	}
