@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/solvency-dev/solvency/contracts/devnet"
-	"github.com/solvency-dev/solvency/web"
 	"github.com/solvency-dev/solvency/web/serve"
 )
 
@@ -88,7 +85,7 @@ func runServe(ctx context.Context, out, errw io.Writer, o *serveOptions, ready c
 			fmt.Fprintf(errw, "serve: opened the embedded dev chain in %s (JSON-RPC %s)\n", filepath.Join(state, "chain"), rpc)
 		}
 	}
-	page, err := pageWithVerifier(errw)
+	page, err := serve.PageWithVerifier(errw)
 	if err != nil {
 		return err
 	}
@@ -131,48 +128,4 @@ func checkServeAddr(addr string, anywhere bool) error {
 		return exitError(exitBadInput, fmt.Errorf("--http %s is not a loopback address; add --listen-anywhere to serve other machines", addr))
 	}
 	return nil
-}
-
-// pageWithVerifier returns the embedded page; when this binary was built without the
-// WebAssembly verifier (go generate ./web not run), it builds it from the checkout into the
-// user's cache directory and serves it from there.
-func pageWithVerifier(errw io.Writer) (fs.FS, error) {
-	p := web.Page()
-	if web.HasVerifier(p) {
-		return p, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(cache, "solvency", "page")
-	// Rebuilt at every start so that it never lags the checkout's verifier (Go's build cache
-	// makes an unchanged rebuild take seconds).
-	{
-		fmt.Fprintf(errw, "serve: this binary has no WebAssembly verifier embedded; building it into %s\n", dir)
-		script := filepath.Join("web", "build-wasm.sh")
-		if _, err := os.Stat(script); err != nil {
-			return nil, errors.New("the users' page needs its WebAssembly verifier: run `go generate ./web` in the checkout and rebuild, or run serve from the checkout")
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, err
-		}
-		c := exec.Command(script, abs)
-		c.Stdout, c.Stderr = errw, errw
-		if err := c.Run(); err != nil {
-			return nil, fmt.Errorf("build the WebAssembly verifier: %w", err)
-		}
-	}
-	return overlayFS{base: p, dir: os.DirFS(dir)}, nil
-}
-
-// overlayFS serves the built verifier files from dir and everything else from base.
-type overlayFS struct{ base, dir fs.FS }
-
-func (o overlayFS) Open(name string) (fs.File, error) {
-	if name == "verifier.wasm" || name == "wasm_exec.js" {
-		return o.dir.Open(name)
-	}
-	return o.base.Open(name)
 }
