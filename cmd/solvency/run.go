@@ -41,12 +41,7 @@ type runOptions struct {
 	queue     queueFlags // --workers: prove the batches on 'solvency worker' processes
 }
 
-func newRunCmd() *cobra.Command {
-	o := &runOptions{}
-	cmd := &cobra.Command{
-		Use:   "run --config FILE --cycles N",
-		Short: "Run treasury cycles: prices, assess, rebalance, execute, prove, verify, publish",
-		Long: `Runs the treasury's cycles. Each cycle reads prices, assesses every policy limit with the
+const runLong = `Runs the treasury's cycles. Each cycle reads prices, assesses every policy limit with the
 solvency circuit's native twin, plans and simulates a private rebalance, checks the policy again,
 proves the liabilities batches and the solvency statement, verifies the bundle as an auditor
 would, and publishes the attestation to the registry.
@@ -65,10 +60,19 @@ comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.
 Each bundle's address is recorded on chain beside its digest: --bundle-url BASE (or the config's
 bundleUrl) records BASE/bundles/DIGEST, where 'solvency serve --state STATE' (or any static server
 holding the same files) serves it, so users on other machines can fetch and check it. Without a
-base URL a file:// path is recorded, which only this machine can open.`,
-		Example: `  solvency run --config testdata/treasury/config.json --cycles 3
-  solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key chain/dev.key --dev-feeds`,
-		Args: cobra.NoArgs,
+base URL a file:// path is recorded, which only this machine can open.`
+
+const runExample = `  solvency run --config testdata/treasury/config.json --cycles 3
+  solvency run --config my/config.json --cycles 1 --rpc http://127.0.0.1:8545 --key chain/dev.key --dev-feeds`
+
+func newRunCmd() *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:     "run --config FILE --cycles N",
+		Short:   "Run treasury cycles: prices, assess, rebalance, execute, prove, verify, publish",
+		Long:    runLong,
+		Example: runExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRun(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},

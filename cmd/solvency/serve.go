@@ -25,13 +25,7 @@ type serveOptions struct {
 	noChain  bool
 }
 
-// newServeCmd is `solvency serve`.
-func newServeCmd() *cobra.Command {
-	o := serveOptions{state: "solvency-demo", http: "127.0.0.1:8080"}
-	cmd := &cobra.Command{
-		Use:   "serve [--state DIR] [--http ADDR]",
-		Short: "Serve the published bundles, the users' verification page and the cycle report, read-only",
-		Long: `serve answers, read-only over HTTP, from an engine's state directory (the demo's by default):
+const serveLong = `serve answers, read-only over HTTP, from an engine's state directory (the demo's by default):
 
   /verify/          the users' page: a user gives their inclusion-proof file and types their id;
                     the page reads the registry, fetches the bundle by the digest recorded on
@@ -44,11 +38,21 @@ func newServeCmd() *cobra.Command {
   /rpc              the chain's JSON-RPC, read-only methods only (with --rpc, or the demo's
                     embedded chain, which serve opens from DIR/state/chain when no --rpc is given)
 
-It listens on loopback unless --listen-anywhere is given.`,
-		Example: `  solvency serve                                 # the demo's state, http://127.0.0.1:8080
+It listens on loopback unless --listen-anywhere is given.`
+
+const serveExample = `  solvency serve                                 # the demo's state, http://127.0.0.1:8080
   solvency serve --state st --rpc http://127.0.0.1:8545 --http 127.0.0.1:9000
-  solvency serve --http 0.0.0.0:8080 --listen-anywhere`,
-		Args: cobra.NoArgs,
+  solvency serve --http 0.0.0.0:8080 --listen-anywhere`
+
+// newServeCmd is `solvency serve`.
+func newServeCmd() *cobra.Command {
+	o := serveOptions{state: "solvency-demo", http: "127.0.0.1:8080"}
+	cmd := &cobra.Command{
+		Use:     "serve [--state DIR] [--http ADDR]",
+		Short:   "Serve the published bundles, the users' verification page and the cycle report, read-only",
+		Long:    serveLong,
+		Example: serveExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := interruptible(cmd.Context())
 			defer stop()

@@ -44,12 +44,7 @@ func addConnFlags(cmd *cobra.Command, c *workqueue.ConnectOptions) {
 	f.BoolVar(&c.Insecure, "insecure", false, "allow a plaintext connection without credentials to a server off this machine (tasks carry balances and salts: only on a network that is already private and encrypted)")
 }
 
-func newWorkerCmd() *cobra.Command {
-	o := &workerOptions{}
-	cmd := &cobra.Command{
-		Use:   "worker --nats URL [--cores N] [--creds FILE] [--tls-ca FILE]",
-		Short: "Prove liabilities batches handed out over NATS JetStream by 'prove --workers'",
-		Long: `worker takes batch-proving tasks from a NATS JetStream work queue, one at a time, proves each
+const workerLong = `worker takes batch-proving tasks from a NATS JetStream work queue, one at a time, proves each
 with --cores cores, and returns the proof; 'solvency prove --workers URL' hands the tasks out and
 checks every proof it gets back against the batch's digest before it accepts it.
 
@@ -64,10 +59,19 @@ credentials (--creds or --nkey). See docs/scale-out.md for a NATS cluster and sy
 
 Killed in the middle of a batch, the worker's task goes to another worker once its heartbeats
 stop for the ack deadline. Events (started, proved, refused) go to stderr, or as JSON lines to
-stdout with --json.`,
-		Example: `  solvency worker --nats nats://127.0.0.1:4222 --cores 4
-  solvency worker --nats tls://nats.internal:4222 --tls-ca ca.pem --creds prover.creds --cores 32`,
-		Args: cobra.NoArgs,
+stdout with --json.`
+
+const workerExample = `  solvency worker --nats nats://127.0.0.1:4222 --cores 4
+  solvency worker --nats tls://nats.internal:4222 --tls-ca ca.pem --creds prover.creds --cores 32`
+
+func newWorkerCmd() *cobra.Command {
+	o := &workerOptions{}
+	cmd := &cobra.Command{
+		Use:     "worker --nats URL [--cores N] [--creds FILE] [--tls-ca FILE]",
+		Short:   "Prove liabilities batches handed out over NATS JetStream by 'prove --workers'",
+		Long:    workerLong,
+		Example: workerExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger.Disable()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
