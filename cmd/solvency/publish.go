@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/bundlefetch"
 	"github.com/solvency-dev/solvency/contracts"
 )
@@ -76,7 +73,7 @@ func runPublish(ctx context.Context, out io.Writer, o *publishOptions) error {
 			return exitError(exitBadInput, fmt.Errorf("--bundle-url: %w", err))
 		}
 	}
-	att, fromManifest, err := readPublishAttestation(o.path, o.bundleURL)
+	att, fromManifest, err := contracts.ReadPublishInput(o.path, o.bundleURL)
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
@@ -101,37 +98,6 @@ func runPublish(ctx context.Context, out io.Writer, o *publishOptions) error {
 		res.Cycle, res.AttestationHash.Hex(), res.TxHash.Hex(), res.BlockNumber, res.GasUsed, att.BundleURI)
 	printBundleWhere(out, att.BundleURI, fromManifest)
 	return nil
-}
-
-// readPublishAttestation reads what publish sends: from a bundle's manifest (fromManifest) when
-// path is a bundle directory, else from its statement file (path, or path/statement.json).
-func readPublishAttestation(path, bundleURL string) (att *contracts.Attestation, fromManifest bool, err error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, false, err
-	}
-	if st.IsDir() {
-		if _, err := os.Stat(filepath.Join(path, bundle.ManifestFile)); err == nil {
-			// A bundle from 'solvency prove': the attestation comes from its manifest.
-			m, err := bundle.ReadManifest(path)
-			if err != nil {
-				return nil, false, err
-			}
-			att, err := contracts.BundleAttestationAt(path, m, bundleURL)
-			return att, err == nil, err
-		}
-		path = filepath.Join(path, contracts.StatementFileName)
-	}
-	if att, err = contracts.ReadStatementFile(path); err != nil {
-		return nil, false, err
-	}
-	if bundleURL != "" {
-		// The statement file names its bundle's digest; its address is the operator's.
-		if att.BundleURI, err = contracts.BundleURI(bundleURL, att.BundleDigest); err != nil {
-			return nil, false, fmt.Errorf("--bundle-url: %w", err)
-		}
-	}
-	return att, false, nil
 }
 
 // printBundleWhere tells the operator what the recorded bundle address means for users.
