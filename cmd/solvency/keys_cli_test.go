@@ -106,6 +106,9 @@ func TestSetupCLINoCircuitsRegistered(t *testing.T) {
 }
 
 func TestV1_CeremonyCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
 	dir := t.TempDir()
 	t.Setenv("SOLVENCY_CACHE", filepath.Join(dir, "cache"))
 	cer := filepath.Join(dir, "ceremony")

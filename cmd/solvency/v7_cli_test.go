@@ -81,6 +81,9 @@ type v7World struct {
 // TestV7_CLI builds the attacker's world once (it takes a while: a proven cycle and a ceremony)
 // and runs each attack against the CLI in a subtest.
 func TestV7_CLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
 	w, err := buildV7World(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,9 @@ func servedBundle(t *testing.T, dir string, digest [32]byte) (base, served strin
 // fetches it, checks its digest and is COUNTED; `verify bundle URL` fetches it too. A changed
 // byte at the URL (the manifest, or a proof it pins) is refused, naming the digest, with exit 1.
 func TestV8_PublishedURLIsFetchedAndCheckedAgainstTheChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
 	c := newChainCycle(t)
 	acct := c.fx.Data.Accounts[0].ID
 	p, err := c.fx.Store.Proof(acct)

@@ -189,6 +189,9 @@ func verifyInclusion(t *testing.T, o verifyInclusionOptions) (string, int, error
 // user bundle B with the same LC but another policy, prices, rounds or reserves block is refused,
 // whether B is handed over directly or its digest is what A's record names.
 func TestV5_CountedOnlyWhenTheBundleIsTheOneOnChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
 	c := newChainCycle(t)
 	acct := c.fx.Data.Accounts[0].ID
 	p, err := c.fx.Store.Proof(acct)

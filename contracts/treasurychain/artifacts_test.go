@@ -14,6 +14,9 @@ import (
 // with the pinned compilers (the aggregator: converts the build @uniswap/v3-periphery ships) and
 // compares the output with the committed artifacts byte for byte.
 func TestArtifactsMatchRecompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("node is not on PATH (run scripts/setup.sh): %v", err)

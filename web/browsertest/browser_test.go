@@ -319,6 +319,9 @@ func Browse(t testing.TB, scenario map[string]any) *Outcome {
 // TestBrowser runs the users' page and the report against one served state (setting it up
 // costs most of the time).
 func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser against proven cycles: run without -short")
+	}
 	e := NewEnv(t, 24, 2)
 	t.Run("UsersPageVerdicts", func(t *testing.T) { usersPageVerdicts(t, e) })
 	t.Run("ReportRenders", func(t *testing.T) { reportRenders(t, e) })
