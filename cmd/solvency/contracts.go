@@ -24,6 +24,7 @@ import (
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/keystore"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 )
 
 // solvencyVKFileName is the solvency verifying key's name inside a keys directory (--keys DIR).
@@ -423,7 +424,7 @@ func (o *contractsDeployOptions) verifier(ctx context.Context) (*contracts.Artif
 	if o.vk.vkFile != "" || o.vk.keysDir != "" {
 		return nil, exitError(exitBadInput, errors.New("give --verifier or a verifying key, not both"))
 	}
-	raw, err := os.ReadFile(o.verifierArt)
+	raw, err := boundedfile.ReadFile(o.verifierArt, boundedfile.Config)
 	if err != nil {
 		return nil, exitError(exitBadInput, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/poseidon"
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/keys"
@@ -436,7 +437,7 @@ func openProveLiabilities(ctx context.Context, o *proveOptions, prof profile.Pro
 		}
 		return st, false, nil
 	}
-	csv, err := os.ReadFile(o.accountsFile)
+	csv, err := boundedfile.ReadFile(o.accountsFile, boundedfile.CSV)
 	if err != nil {
 		return nil, false, exitError(exitBadInput, fmt.Errorf("--accounts: %w", err))
 	}
@@ -539,7 +540,7 @@ func buildProveSnapshot(ctx context.Context, accountsFile, private string, want 
 
 func readProveInputs(path string) (proveInputs, bool) {
 	var in proveInputs
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
 		return in, false
 	}
