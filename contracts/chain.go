@@ -68,8 +68,10 @@ func (e *TxError) Error() string {
 	return fmt.Sprintf("transaction %s failed on chain (gas used %d)", e.TxHash.Hex(), e.GasUsed)
 }
 
-// waitMined polls for tx's receipt and fails if the transaction reverted.
-func (c *Chain) waitMined(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
+// WaitMined polls for tx's receipt, fails if the transaction reverted, and returns once the
+// receipt's block is the node's head: a node can index a block's receipts a moment before it
+// makes that block its head, and the next estimate or read at "latest" must see tx.
+func (c *Chain) WaitMined(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
 	if c.Commit != nil {
 		c.Commit()
 	}
@@ -85,7 +87,7 @@ func (c *Chain) waitMined(ctx context.Context, tx *types.Transaction) (*types.Re
 			if rcpt.Status != types.ReceiptStatusSuccessful {
 				return rcpt, &TxError{TxHash: tx.Hash(), GasUsed: rcpt.GasUsed}
 			}
-			return rcpt, nil
+			return rcpt, c.waitHead(ctx, rcpt.BlockNumber.Uint64(), tick.C)
 		}
 		// A fresh node answers "transaction indexing is in progress" until its index catches up.
 		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing is in progress") {
@@ -99,6 +101,24 @@ func (c *Chain) waitMined(ctx context.Context, tx *types.Transaction) (*types.Re
 	}
 }
 
+// waitHead waits until the node's head is at least block.
+func (c *Chain) waitHead(ctx context.Context, block uint64, tick <-chan time.Time) error {
+	for {
+		head, err := c.Backend.BlockNumber(ctx)
+		if err != nil {
+			return fmt.Errorf("read the head block: %w", err)
+		}
+		if head >= block {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for block %d to become the head: %w", block, ctx.Err())
+		case <-tick:
+		}
+	}
+}
+
 // transact sends calldata to a contract and waits for a successful receipt. A revert found when
 // estimating gas comes back as a *RevertError decoded with the contract's ABI.
 func (c *Chain) transact(ctx context.Context, to common.Address, contractABI abi.ABI, data []byte) (*types.Receipt, error) {
@@ -107,7 +127,7 @@ func (c *Chain) transact(ctx context.Context, to common.Address, contractABI abi
 	if err != nil {
 		return nil, decodeRevert(err, contractABI)
 	}
-	return c.waitMined(ctx, tx)
+	return c.WaitMined(ctx, tx)
 }
 
 // deploy sends a contract creation and waits for it.
@@ -116,7 +136,7 @@ func (c *Chain) deploy(ctx context.Context, name string, code, ctorArgs []byte, 
 	if err != nil {
 		return common.Address{}, nil, fmt.Errorf("deploy %s: %w", name, decodeRevert(err, contractABI))
 	}
-	rcpt, err := c.waitMined(ctx, tx)
+	rcpt, err := c.WaitMined(ctx, tx)
 	if err != nil {
 		return common.Address{}, nil, fmt.Errorf("deploy %s: %w", name, err)
 	}

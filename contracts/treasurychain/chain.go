@@ -2,11 +2,8 @@ package treasurychain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
-	"strings"
-	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -62,59 +59,13 @@ func (s sender) opts(ctx context.Context) *bind.TransactOpts {
 	return o
 }
 
-// wait polls for tx's receipt and fails if it reverted.
+// wait waits for tx (contracts.Chain.WaitMined) and records its block.
 func (s sender) wait(ctx context.Context, tx *types.Transaction) (*types.Receipt, error) {
-	if s.chain.Commit != nil {
-		s.chain.Commit()
+	rcpt, err := s.chain.WaitMined(ctx, tx)
+	if err == nil && s.lastBlock != nil && rcpt.BlockNumber.Uint64() > *s.lastBlock {
+		*s.lastBlock = rcpt.BlockNumber.Uint64()
 	}
-	every := s.chain.PollInterval
-	if every == 0 {
-		every = 20 * time.Millisecond
-	}
-	for {
-		rcpt, err := s.chain.Backend.TransactionReceipt(ctx, tx.Hash())
-		if err == nil {
-			if rcpt.Status != types.ReceiptStatusSuccessful {
-				return rcpt, &contracts.TxError{TxHash: tx.Hash(), GasUsed: rcpt.GasUsed}
-			}
-			// A node can index a block's receipts a moment before it makes that block its head;
-			// the next estimate or read at "latest" must see this transaction, so wait for it.
-			if err := s.waitHead(ctx, rcpt.BlockNumber.Uint64(), every); err != nil {
-				return rcpt, err
-			}
-			if s.lastBlock != nil && rcpt.BlockNumber.Uint64() > *s.lastBlock {
-				*s.lastBlock = rcpt.BlockNumber.Uint64()
-			}
-			return rcpt, nil
-		}
-		// A fresh node answers "transaction indexing is in progress" until its index catches up.
-		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing is in progress") {
-			return nil, fmt.Errorf("receipt of %s: %w", tx.Hash().Hex(), err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for %s to be mined: %w", tx.Hash().Hex(), ctx.Err())
-		case <-time.After(every):
-		}
-	}
-}
-
-// waitHead waits until the node's head is at least block.
-func (s sender) waitHead(ctx context.Context, block uint64, every time.Duration) error {
-	for {
-		head, err := s.chain.Backend.BlockNumber(ctx)
-		if err != nil {
-			return fmt.Errorf("read the head block: %w", err)
-		}
-		if head >= block {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for block %d to become the head: %w", block, ctx.Err())
-		case <-time.After(every):
-		}
-	}
+	return rcpt, err
 }
 
 // send calls to with data (and value) and waits for success.
