@@ -48,9 +48,10 @@ count and batch size, so the keys are made for exactly the measured shape. The m
 model, cores, GOARCH) and its load average before and after are part of the report: compare
 figures only between runs on the same machine with similar load.
 
---queue proves the batches twice more, back to back: in this process, then through an embedded
-NATS JetStream server with as many local workers as in-process provers, and reports the queue's
-overhead. --workers N then proves them once more with N 'solvency worker' processes of
+--queue proves the batches four times more: in this process, twice through an embedded NATS
+JetStream server with as many local workers as in-process provers, then in this process again,
+and reports the queue's overhead on wall time and on CPU time (the means of like passes, so a
+load that drifts during the comparison weighs on both sides). --workers N then proves them once more with N 'solvency worker' processes of
 --worker-cores cores each over loopback TCP, which fetch the circuit and key from the server.
 
 --gas also measures the gas of publishing the statement to the registry on a simulated chain
@@ -206,8 +207,10 @@ func printBench(w io.Writer, r *benchReport) {
 		fmt.Fprintf(w, "publish gas  %d (first attestation %d), budget %d\n", g.Publish, g.FirstPublish, g.Budget)
 	}
 	if q := r.Queue; q != nil {
-		fmt.Fprintf(w, "queue        in process %.1fs, through JetStream with %d local workers %.1fs (%.0f accounts/s): overhead %+.1f%%\n",
+		fmt.Fprintf(w, "queue        in process %.1fs, through JetStream with %d local workers %.1fs (%.0f accounts/s): overhead %+.1f%% wall\n",
 			q.InProcessSeconds, q.LocalWorkers, q.LocalSeconds, q.LocalAccountsPerSecond, q.OverheadPercent)
+		fmt.Fprintf(w, "             CPU: in process %.1f CPU-s, through JetStream %.1f CPU-s: overhead %+.1f%% (means of passes run A B B A)\n",
+			q.InProcessCPUSeconds, q.LocalCPUSeconds, q.OverheadCPUPercent)
 		if q.Processes > 0 {
 			fmt.Fprintf(w, "             %d worker processes of %d core(s): %.1fs (%.2fs per batch), %.0f accounts/s; keys uploaded in %.1fs\n",
 				q.Processes, q.ProcessCores, q.ProcessSeconds, q.ProcessSecondsPerBatch, q.ProcessAccountsPerSecond, q.KeyUploadSeconds)
