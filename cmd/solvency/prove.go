@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +24,7 @@ import (
 	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/internal/boundedfile"
+	"github.com/solvency-dev/solvency/internal/jsonstrict"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/prover"
 	"github.com/solvency-dev/solvency/prover/keys"
@@ -544,9 +544,9 @@ func readProveInputs(path string) (proveInputs, bool) {
 	if err != nil {
 		return in, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	// Strict like every other input: a record with a missing, duplicate or unknown key is not
+	// this command's, so the snapshot is rebuilt rather than trusted.
+	if err := jsonstrict.Unmarshal(path, b, &in); err != nil {
 		return in, false
 	}
 	return in, true
