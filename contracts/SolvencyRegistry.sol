@@ -19,6 +19,10 @@ import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 /// Across attestations: cycles strictly increase; one snapshot epoch is one snapshot (the same
 /// epoch repeats the same LC and snapshot time, a later epoch is taken strictly later); reserves
 /// blocks never go back and are at most `maxReservesAge` blocks old when recorded (S7, R1).
+/// Governance: every power (policy hash, prover, auditor set, feeds, governance itself) changes
+/// only through announceChange, then applyChange at least the immutable `delay` later, with
+/// events; only the first policy, while none is in force, is set at once (docs/governance.md).
+/// Auditors countersign a cycle's (RC, reserves block) after checking the reserves on chain (R1).
 /// Prices (P2): each price is its feed's latest round when the statement is published, so the
 /// prover cannot pick a flattering older round; and each feed's round id never goes back from
 /// one attestation to the next (the last recorded round per feed is stored).
@@ -580,14 +584,15 @@ contract SolvencyRegistry {
     function applyChange(Power power, bytes calldata value) external {
         Pending memory p = pending[power];
         if (p.eta == 0) revert NoPendingChange(power);
+        bytes32 h = keccak256(value);
+        if (h != p.valueHash) revert ChangeMismatch(power, p.valueHash, h);
         if (power == Power.Governance) {
+            // The announced value was checked to decode when it was announced.
             address next = abi.decode(value, (address));
             if (msg.sender != next) revert NotNewGovernance(msg.sender, next);
         } else if (msg.sender != governance) {
             revert NotGovernance(msg.sender);
         }
-        bytes32 h = keccak256(value);
-        if (h != p.valueHash) revert ChangeMismatch(power, p.valueHash, h);
         if (block.timestamp < p.eta) revert ChangeTimelocked(power, p.eta, block.timestamp);
         delete pending[power];
         _apply(power, value, true);

@@ -259,7 +259,7 @@ func (r *Registry) PendingChanges(ctx context.Context) ([]*PendingChange, error)
 
 // ErrPolicyInForce means a policy is already in force: a new one is announced and applied after
 // the registry's delay (Announce with PolicyValue, then ApplyPending).
-var ErrPolicyInForce = errors.New("a policy is already in force; a new one must be announced and applied after the registry's governance delay")
+var ErrPolicyInForce = errors.New("a policy is already in force; a new one must be announced ('solvency contracts set-policy') and applied after the registry's governance delay ('solvency contracts change policy --apply')")
 
 // SetPolicyHash sets the first policy hash, at once (governance only). The registry allows it
 // only while no policy is in force; otherwise it returns ErrPolicyInForce (wrapped) without
