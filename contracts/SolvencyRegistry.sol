@@ -19,6 +19,10 @@ import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 /// Across attestations: cycles strictly increase; one snapshot epoch is one snapshot (the same
 /// epoch repeats the same LC and snapshot time, a later epoch is taken strictly later); reserves
 /// blocks never go back and are at most `maxReservesAge` blocks old when recorded (S7, R1).
+/// Governance: every power (policy hash, prover, auditor set, feeds, governance itself) changes
+/// only through announceChange, then applyChange at least the immutable `delay` later, with
+/// events; only the first policy, while none is in force, is set at once (docs/governance.md).
+/// Auditors countersign a cycle's (RC, reserves block) after checking the reserves on chain (R1).
 /// Prices (P2): each price is its feed's latest round when the statement is published, so the
 /// prover cannot pick a flattering older round; and each feed's round id never goes back from
 /// one attestation to the next (the last recorded round per feed is stored).
@@ -29,8 +33,10 @@ contract SolvencyRegistry {
     error NotProver(address caller);
     /// @notice The caller is not governance.
     error NotGovernance(address caller);
-    /// @notice The caller is not the pending governance.
-    error NotPendingGovernance(address caller);
+    /// @notice The caller of applyChange(Governance) is not the announced new governance.
+    error NotNewGovernance(address caller, address announced);
+    /// @notice The caller is not in the auditor set.
+    error NotAuditor(address caller);
     /// @notice The statement names a policy other than the one governance set.
     error PolicyMismatch(bytes32 stored, bytes32 claimed);
     /// @notice Governance has not set a policy hash yet.
@@ -85,16 +91,30 @@ contract SolvencyRegistry {
     error BundleUriTooLong(uint256 length);
     /// @notice A constructor or governance argument is unusable.
     error InvalidArgument(string what);
-    /// @notice The feed timelock is outside [MIN_FEED_DELAY, MAX_FEED_DELAY].
-    error FeedDelayOutOfRange(uint256 feedDelay, uint256 minimum, uint256 maximum);
+    /// @notice The governance delay is above MAX_DELAY.
+    error DelayOutOfRange(uint256 delay, uint256 maximum);
     /// @notice A feed's heartbeat is zero or above MAX_HEARTBEAT.
     error HeartbeatOutOfRange(uint256 asset, uint32 heartbeat, uint32 maximum);
     /// @notice The reserves block age limit is zero or above MAX_RESERVES_AGE.
     error ReservesAgeOutOfRange(uint256 maxReservesAge, uint256 maximum);
-    /// @notice No feed change is pending.
-    error NoPendingFeeds();
-    /// @notice The pending feed change is still inside its delay.
-    error FeedsTimelocked(uint256 eta, uint256 blockTime);
+    /// @notice No change of this power is announced.
+    error NoPendingChange(Power power);
+    /// @notice The value given to applyChange is not the one announced.
+    error ChangeMismatch(Power power, bytes32 announced, bytes32 given);
+    /// @notice The announced change is still inside its delay.
+    error ChangeTimelocked(Power power, uint256 eta, uint256 blockTime);
+    /// @notice A policy is in force: a new one goes through announceChange and the delay.
+    error PolicyInForce(bytes32 policyHash);
+    /// @notice The auditor set is longer than MAX_AUDITORS, or names zero or the same address twice.
+    error BadAuditorSet(uint256 index);
+    /// @notice No attestation is recorded for the cycle.
+    error NoAttestation(uint64 cycle);
+    /// @notice The record given is not the one whose hash the registry stores for the cycle.
+    error RecordMismatch(uint64 cycle);
+    /// @notice The countersigned RC or reserves block is not the recorded attestation's.
+    error CountersignMismatch(uint64 cycle, uint256 recordedRc, uint256 rc, uint64 recordedReservesBlock, uint64 reservesBlock);
+    /// @notice This auditor already countersigned this cycle.
+    error AlreadyCountersigned(uint64 cycle, address auditor);
 
     // ---------------------------------------------------------------- events
 
@@ -107,18 +127,42 @@ contract SolvencyRegistry {
     event PolicyHashSet(bytes32 previous, bytes32 current);
     /// @notice Governance set a new prover.
     event ProverSet(address previous, address current);
-    /// @notice Governance offered its role to another address.
-    event GovernanceProposed(address current, address pending);
-    /// @notice The pending governance accepted the role.
+    /// @notice The announced governance took the role.
     event GovernanceTransferred(address previous, address current);
-    /// @notice Governance proposed new feeds, applicable from `eta`.
-    event FeedsProposed(address[] aggregators, uint32[] heartbeats, uint256 eta);
-    /// @notice The proposed feeds took effect.
+    /// @notice New feeds took effect.
     event FeedsApplied(address[] aggregators, uint32[] heartbeats);
-    /// @notice Governance withdrew the pending feed change.
-    event FeedsCancelled();
+    /// @notice A new auditor set took effect.
+    event AuditorsSet(address[] auditors);
+    /// @notice Governance announced a change of `power` to `value` (its ABI encoding), which can
+    /// be applied from `eta` on.
+    event ChangeAnnounced(Power indexed power, bytes value, uint256 eta);
+    /// @notice An announced change took effect.
+    event ChangeApplied(Power indexed power, bytes value);
+    /// @notice Governance withdrew the announced change whose value hashes to `valueHash`.
+    event ChangeCancelled(Power indexed power, bytes32 valueHash);
+    /// @notice An auditor checked a cycle's reserves against the chain and countersigned its
+    /// (cycle, RC, reserves block) (R1).
+    event Countersigned(uint64 indexed cycle, address indexed auditor, uint256 rc, uint64 reservesBlock);
 
     // ---------------------------------------------------------------- types
+
+    /// @notice Every governance power. Each changes only through announceChange, then, at least
+    /// `delay` seconds later, applyChange (or is withdrawn with cancelChange), with events.
+    /// Values are ABI-encoded: PolicyHash (bytes32), Prover (address), Auditors (address[]),
+    /// Feeds (address[] aggregators, uint32[] heartbeats), Governance (address).
+    enum Power {
+        PolicyHash,
+        Prover,
+        Auditors,
+        Feeds,
+        Governance
+    }
+
+    /// @notice An announced change: the keccak256 of its value and when it may be applied.
+    struct Pending {
+        bytes32 valueHash;
+        uint64 eta;
+    }
 
     /// @notice What the prover submits with a proof: the statement's typed fields.
     /// @dev `prices` are the oracle answers normalised to 8 decimals, as the prover used them; the
@@ -186,12 +230,12 @@ contract SolvencyRegistry {
     uint256 public constant MAX_URI_BYTES = 512;
     /// @notice Feeds with more decimals than this are refused (10**(d-8) must not overflow).
     uint8 public constant MAX_FEED_DECIMALS = 36;
-    /// @notice The shortest feed timelock a registry accepts (P1): a feed change is public for at
-    /// least an hour before it applies, so users and auditors can react.
-    uint256 public constant MIN_FEED_DELAY = 1 hours;
-    /// @notice The longest feed timelock a registry accepts: longer would only lock governance out
-    /// of replacing a broken feed (and `block.timestamp + feedDelay` must not overflow).
-    uint256 public constant MAX_FEED_DELAY = 30 days;
+    /// @notice The longest governance delay a registry accepts: longer would only lock governance
+    /// out of replacing a broken feed or a lost key. The shortest is zero, for development chains
+    /// only: `solvency contracts check` warns about it (docs/governance.md).
+    uint256 public constant MAX_DELAY = 30 days;
+    /// @notice The largest auditor set (bounds the loops that replace it).
+    uint256 public constant MAX_AUDITORS = 16;
     /// @notice The longest heartbeat a feed may be registered with (P1): a price may be at most a
     /// week old, whatever governance proposes.
     uint32 public constant MAX_HEARTBEAT = 7 days;
@@ -218,8 +262,8 @@ contract SolvencyRegistry {
     uint256 public immutable numAssets;
     /// @notice The number of Groth16 public inputs: 4 + ceil(numAssets / 4).
     uint256 public immutable numPublicInputs;
-    /// @notice Seconds between proposing and applying a feed change, in [MIN_FEED_DELAY, MAX_FEED_DELAY].
-    uint256 public immutable feedDelay;
+    /// @notice Seconds between announcing and applying any governance change, in [0, MAX_DELAY].
+    uint256 public immutable delay;
     /// @notice The most blocks a statement's reserves block may lie behind the block that
     /// records it (R1, S7), in [1, MAX_RESERVES_AGE].
     uint256 public immutable maxReservesAge;
@@ -228,10 +272,8 @@ contract SolvencyRegistry {
 
     // ---------------------------------------------------------------- storage
 
-    /// @notice The address that sets the policy, the prover and the feeds.
+    /// @notice The address that announces and applies changes of every power.
     address public governance;
-    /// @notice The address that governance offered its role to, if any.
-    address public pendingGovernance;
     /// @notice The only address allowed to publish.
     address public prover;
     // The latest attestation's reserves block. It shares prover's slot on purpose: publish reads
@@ -241,11 +283,8 @@ contract SolvencyRegistry {
     /// @notice The hash of the policy every proof must be made under; it binds this chain and
     /// this registry (S6).
     bytes32 public policyHash;
-    /// @notice When the pending feed change may be applied; 0 when none is pending.
-    uint256 public pendingFeedsEta;
 
     mapping(uint256 asset => Feed) private feeds;
-    mapping(uint256 asset => Feed) private pendingFeeds;
     Latest private latest;
     // The latest attestation's liabilities commitment. Before the first attestation it holds
     // FIELD_MODULUS (never a valid LC), so the slot is never zero and the first publish updates
@@ -259,6 +298,17 @@ contract SolvencyRegistry {
     // applyFeeds starts again from 0.
     mapping(uint256 word => uint256) private lastRounds;
 
+    // The announced change of each power, if any (eta 0: none).
+    mapping(Power power => Pending) private pending;
+    // The auditor set, in the order governance gave it.
+    address[] private auditorList;
+    /// @notice Whether an address is in the auditor set now.
+    mapping(address account => bool) public isAuditor;
+    /// @notice Whether an auditor countersigned a cycle.
+    mapping(uint64 cycle => mapping(address auditor => bool)) public countersigned;
+    /// @notice How many auditors countersigned a cycle.
+    mapping(uint64 cycle => uint256) public countersignCount;
+
     // ---------------------------------------------------------------- construction
 
     /// @param verifier_ the generated Groth16 verifier for the solvency circuit over numAssets_
@@ -267,9 +317,13 @@ contract SolvencyRegistry {
     /// @param prover_ the address allowed to publish
     /// @param aggregators the price feed of each asset, in the asset table's slot order
     /// @param heartbeats the longest accepted age, in seconds, of each feed's round
-    /// @param feedDelay_ the timelock on feed changes, in seconds, in [MIN_FEED_DELAY, MAX_FEED_DELAY]
+    /// @param delay_ the governance delay, in seconds, in [0, MAX_DELAY]: every later change of
+    /// the policy hash, the prover, the auditors, the feeds and governance waits this long
     /// @param maxReservesAge_ the most blocks a statement's reserves block may lie behind the
     /// recording block, in [1, MAX_RESERVES_AGE]
+    /// @param policyHash_ the policy in force from deployment, or zero when it is not known yet
+    /// (its preimage names this registry's address): setInitialPolicyHash then sets it once
+    /// @param auditors_ the auditor set in force from deployment (may be empty)
     constructor(
         address verifier_,
         uint256 numAssets_,
@@ -277,16 +331,16 @@ contract SolvencyRegistry {
         address prover_,
         address[] memory aggregators,
         uint32[] memory heartbeats,
-        uint256 feedDelay_,
-        uint256 maxReservesAge_
+        uint256 delay_,
+        uint256 maxReservesAge_,
+        bytes32 policyHash_,
+        address[] memory auditors_
     ) {
         if (verifier_.code.length == 0) revert InvalidArgument("verifier has no code");
         if (numAssets_ == 0 || numAssets_ > MAX_ASSETS) revert InvalidArgument("numAssets");
         if (governance_ == address(0)) revert InvalidArgument("governance");
         if (prover_ == address(0)) revert InvalidArgument("prover");
-        if (feedDelay_ < MIN_FEED_DELAY || feedDelay_ > MAX_FEED_DELAY) {
-            revert FeedDelayOutOfRange(feedDelay_, MIN_FEED_DELAY, MAX_FEED_DELAY);
-        }
+        if (delay_ > MAX_DELAY) revert DelayOutOfRange(delay_, MAX_DELAY);
         if (maxReservesAge_ == 0 || maxReservesAge_ > MAX_RESERVES_AGE) {
             revert ReservesAgeOutOfRange(maxReservesAge_, MAX_RESERVES_AGE);
         }
@@ -294,7 +348,7 @@ contract SolvencyRegistry {
         numAssets = numAssets_;
         uint256 inputs = FIXED_INPUTS + (numAssets_ + PRICES_PER_WORD - 1) / PRICES_PER_WORD;
         numPublicInputs = inputs;
-        feedDelay = feedDelay_;
+        delay = delay_;
         maxReservesAge = maxReservesAge_;
         verifySelector = bytes4(keccak256(abi.encodePacked("verifyProof(bytes,uint256[", _decimal(inputs), "])")));
         governance = governance_;
@@ -311,6 +365,8 @@ contract SolvencyRegistry {
         emit GovernanceTransferred(address(0), governance_);
         emit ProverSet(address(0), prover_);
         emit FeedsApplied(aggregators, heartbeats);
+        _setAuditors(auditors_);
+        if (policyHash_ != bytes32(0)) _setPolicyHash(policyHash_);
     }
 
     modifier onlyGovernance() {
@@ -503,78 +559,161 @@ contract SolvencyRegistry {
 
     // ---------------------------------------------------------------- governance
 
-    /// @notice Sets the policy hash every later proof must be made under. The policy's preimage
-    /// contains this chain's id and this registry's address (S6).
-    function setPolicyHash(bytes32 newPolicyHash) external onlyGovernance {
-        if (newPolicyHash == bytes32(0)) revert InvalidArgument("policy hash is zero");
-        if (uint256(newPolicyHash) >= FIELD_MODULUS) revert NotInField(uint256(newPolicyHash));
-        emit PolicyHashSet(policyHash, newPolicyHash);
-        policyHash = newPolicyHash;
+    /// @notice Sets the first policy hash at once, only while none is in force: until then no
+    /// proof can be published, so there is nothing the first policy could loosen. Every later
+    /// policy goes through announceChange and the delay. The policy's preimage contains this
+    /// chain's id and this registry's address (S6), so it is often known only after deployment.
+    function setInitialPolicyHash(bytes32 newPolicyHash) external onlyGovernance {
+        if (policyHash != bytes32(0)) revert PolicyInForce(policyHash);
+        _setPolicyHash(newPolicyHash);
     }
 
-    /// @notice Replaces the prover (for example after a key rotation).
-    function setProver(address newProver) external onlyGovernance {
-        if (newProver == address(0)) revert InvalidArgument("prover");
-        emit ProverSet(prover, newProver);
-        prover = newProver;
+    /// @notice Announces a change of `power` to `value` (ABI-encoded, see Power). It is checked
+    /// now, and can be applied `delay` seconds from now. Announcing again replaces a pending
+    /// announcement of the same power and restarts its delay.
+    function announceChange(Power power, bytes calldata value) external onlyGovernance {
+        _apply(power, value, false);
+        uint256 eta = block.timestamp + delay;
+        pending[power] = Pending(keccak256(value), uint64(eta));
+        emit ChangeAnnounced(power, value, eta);
     }
 
-    /// @notice Offers governance to another address; it takes effect when that address accepts,
-    /// so a typo cannot lock governance out.
-    function proposeGovernance(address newGovernance) external onlyGovernance {
-        pendingGovernance = newGovernance;
-        emit GovernanceProposed(governance, newGovernance);
-    }
-
-    /// @notice Accepts a governance offer.
-    function acceptGovernance() external {
-        if (msg.sender != pendingGovernance) revert NotPendingGovernance(msg.sender);
-        emit GovernanceTransferred(governance, msg.sender);
-        governance = msg.sender;
-        pendingGovernance = address(0);
-    }
-
-    /// @notice Proposes a new feed set; it can be applied after `feedDelay` seconds (P1).
-    /// Proposing again replaces a pending proposal and restarts the delay.
-    function proposeFeeds(address[] calldata aggregators, uint32[] calldata heartbeats) external onlyGovernance {
-        _checkFeeds(aggregators, heartbeats);
-        for (uint256 i = 0; i < aggregators.length; i++) {
-            pendingFeeds[i] = Feed(aggregators[i], heartbeats[i]);
+    /// @notice Applies the announced change of `power` once its delay has passed; `value` must be
+    /// the announced one. Governance applies every power but its own: a new governance applies
+    /// its own appointment, which shows that its key works.
+    function applyChange(Power power, bytes calldata value) external {
+        Pending memory p = pending[power];
+        if (p.eta == 0) revert NoPendingChange(power);
+        bytes32 h = keccak256(value);
+        if (h != p.valueHash) revert ChangeMismatch(power, p.valueHash, h);
+        if (power == Power.Governance) {
+            // The announced value was checked to decode when it was announced.
+            address next = abi.decode(value, (address));
+            if (msg.sender != next) revert NotNewGovernance(msg.sender, next);
+        } else if (msg.sender != governance) {
+            revert NotGovernance(msg.sender);
         }
-        uint256 eta = block.timestamp + feedDelay;
-        pendingFeedsEta = eta;
-        emit FeedsProposed(aggregators, heartbeats, eta);
+        if (block.timestamp < p.eta) revert ChangeTimelocked(power, p.eta, block.timestamp);
+        delete pending[power];
+        _apply(power, value, true);
+        emit ChangeApplied(power, value);
     }
 
-    /// @notice Applies the pending feed set once its delay has passed.
-    function applyFeeds() external onlyGovernance {
-        uint256 eta = pendingFeedsEta;
-        if (eta == 0) revert NoPendingFeeds();
-        if (block.timestamp < eta) revert FeedsTimelocked(eta, block.timestamp);
-        uint256 n = numAssets;
-        address[] memory aggregators = new address[](n);
-        uint32[] memory heartbeats = new uint32[](n);
-        for (uint256 i = 0; i < n; i++) {
-            Feed memory f = pendingFeeds[i];
-            if (feeds[i].aggregator != f.aggregator) {
+    /// @notice Withdraws the announced change of `power`.
+    function cancelChange(Power power) external onlyGovernance {
+        Pending memory p = pending[power];
+        if (p.eta == 0) revert NoPendingChange(power);
+        delete pending[power];
+        emit ChangeCancelled(power, p.valueHash);
+    }
+
+    /// @notice The announced change of `power`: the keccak256 of its value (the value itself is
+    /// in the ChangeAnnounced event) and when it may be applied; both zero when none is pending.
+    function pendingChange(Power power) external view returns (bytes32 valueHash, uint256 eta) {
+        Pending memory p = pending[power];
+        return (p.valueHash, p.eta);
+    }
+
+    // Decodes and checks a value of `power`; stores it when `set`.
+    function _apply(Power power, bytes calldata value, bool set) private {
+        if (power == Power.PolicyHash) {
+            bytes32 h = abi.decode(value, (bytes32));
+            _checkPolicyHash(h);
+            if (set) _setPolicyHash(h);
+        } else if (power == Power.Prover) {
+            address a = abi.decode(value, (address));
+            if (a == address(0)) revert InvalidArgument("prover");
+            if (set) {
+                emit ProverSet(prover, a);
+                prover = a;
+            }
+        } else if (power == Power.Auditors) {
+            address[] memory list = abi.decode(value, (address[]));
+            _checkAuditors(list);
+            if (set) _setAuditors(list);
+        } else if (power == Power.Feeds) {
+            (address[] memory aggregators, uint32[] memory heartbeats) = abi.decode(value, (address[], uint32[]));
+            _checkFeeds(aggregators, heartbeats);
+            if (set) _setFeeds(aggregators, heartbeats);
+        } else {
+            address a = abi.decode(value, (address));
+            if (a == address(0)) revert InvalidArgument("governance");
+            if (set) {
+                emit GovernanceTransferred(governance, a);
+                governance = a;
+            }
+        }
+    }
+
+    function _checkPolicyHash(bytes32 h) private pure {
+        if (h == bytes32(0)) revert InvalidArgument("policy hash is zero");
+        if (uint256(h) >= FIELD_MODULUS) revert NotInField(uint256(h));
+    }
+
+    function _setPolicyHash(bytes32 h) private {
+        _checkPolicyHash(h);
+        emit PolicyHashSet(policyHash, h);
+        policyHash = h;
+    }
+
+    function _checkAuditors(address[] memory list) private pure {
+        if (list.length > MAX_AUDITORS) revert BadAuditorSet(list.length);
+        for (uint256 i = 0; i < list.length; i++) {
+            if (list[i] == address(0)) revert BadAuditorSet(i);
+            for (uint256 j = 0; j < i; j++) {
+                if (list[j] == list[i]) revert BadAuditorSet(i);
+            }
+        }
+    }
+
+    function _setAuditors(address[] memory list) private {
+        _checkAuditors(list);
+        for (uint256 i = 0; i < auditorList.length; i++) {
+            isAuditor[auditorList[i]] = false;
+        }
+        delete auditorList;
+        for (uint256 i = 0; i < list.length; i++) {
+            isAuditor[list[i]] = true;
+            auditorList.push(list[i]);
+        }
+        emit AuditorsSet(list);
+    }
+
+    function _setFeeds(address[] memory aggregators, uint32[] memory heartbeats) private {
+        for (uint256 i = 0; i < aggregators.length; i++) {
+            if (feeds[i].aggregator != aggregators[i]) {
                 // Another feed has its own round ids: its sequence starts again from 0.
                 uint256 w = i / ROUNDS_PER_WORD;
                 lastRounds[w] &= ~(ROUND_MASK << (ROUND_BITS * (i % ROUNDS_PER_WORD)));
             }
-            feeds[i] = f;
-            delete pendingFeeds[i];
-            aggregators[i] = f.aggregator;
-            heartbeats[i] = f.heartbeat;
+            feeds[i] = Feed(aggregators[i], heartbeats[i]);
         }
-        pendingFeedsEta = 0;
         emit FeedsApplied(aggregators, heartbeats);
     }
 
-    /// @notice Withdraws the pending feed set.
-    function cancelFeeds() external onlyGovernance {
-        if (pendingFeedsEta == 0) revert NoPendingFeeds();
-        pendingFeedsEta = 0;
-        emit FeedsCancelled();
+    // ---------------------------------------------------------------- auditors
+
+    /// @notice Records that the calling auditor checked cycle's reserves against the chain at
+    /// the reserves block and found them to be RC (R1). `record` is the cycle's attestation as
+    /// its AttestationPublished event carries it; the registry checks it against the hash it
+    /// stores, then that `rc` and `reservesBlock` are the recorded ones.
+    function countersign(uint64 cycle, uint256 rc, uint64 reservesBlock, Record calldata record) external {
+        if (!isAuditor[msg.sender]) revert NotAuditor(msg.sender);
+        bytes32 stored = attestationHash[cycle];
+        if (stored == bytes32(0)) revert NoAttestation(cycle);
+        if (record.cycle != cycle || keccak256(abi.encode(record)) != stored) revert RecordMismatch(cycle);
+        if (record.rc != rc || record.reservesBlock != reservesBlock) {
+            revert CountersignMismatch(cycle, record.rc, rc, record.reservesBlock, reservesBlock);
+        }
+        if (countersigned[cycle][msg.sender]) revert AlreadyCountersigned(cycle, msg.sender);
+        countersigned[cycle][msg.sender] = true;
+        countersignCount[cycle] += 1;
+        emit Countersigned(cycle, msg.sender, rc, reservesBlock);
+    }
+
+    /// @notice The auditor set now.
+    function auditors() external view returns (address[] memory) {
+        return auditorList;
     }
 
     // ---------------------------------------------------------------- views
@@ -591,12 +730,6 @@ contract SolvencyRegistry {
     function lastRound(uint256 asset) external view returns (uint80) {
         if (asset >= numAssets) revert InvalidArgument("asset");
         return uint80((lastRounds[asset / ROUNDS_PER_WORD] >> (ROUND_BITS * (asset % ROUNDS_PER_WORD))) & ROUND_MASK);
-    }
-
-    /// @notice The pending feed for an asset slot (zero when none is pending).
-    function pendingFeed(uint256 asset) external view returns (address aggregator, uint32 heartbeat) {
-        Feed memory f = pendingFeeds[asset];
-        return (f.aggregator, f.heartbeat);
     }
 
     /// @notice The latest attestation: its cycle and hash, snapshot (epoch, time), publication

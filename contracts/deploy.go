@@ -31,31 +31,42 @@ type DeployConfig struct {
 	// deploy settable feeds instead (dev chains only).
 	Feeds    []FeedConfig
 	DevFeeds []DevFeedSpec
-	// FeedDelay is the timelock on feed changes, whole seconds in [MinFeedDelay, MaxFeedDelay];
-	// zero means MinFeedDelay (dev chains and tests; production deployments name theirs).
-	FeedDelay time.Duration
+	// Delay is the governance delay: every change of the policy hash, the prover, the auditor
+	// set, the feeds and governance is announced and applies only this long after, in whole
+	// seconds in [0, MaxDelay]. Zero means DefaultDevDelay (dev chains and tests; production
+	// deployments name theirs) unless ZeroDelay is set.
+	Delay time.Duration
+	// ZeroDelay asks for a registry whose changes apply at once (Delay must be zero):
+	// development only, and `solvency contracts check` warns about it.
+	ZeroDelay bool
+	// Auditors is the auditor set in force from deployment (may be empty).
+	Auditors []common.Address
 	// MaxReservesAge is the most blocks a statement's reserves block may lie behind the block
 	// that records it (R1), in [1, MaxReservesAgeLimit]; zero means DefaultMaxReservesAge.
 	MaxReservesAge uint64
-	// PolicyHash, when set, is stored right after deployment; this needs the deployer to be
-	// governance. The policy's preimage binds the chain id and the registry address (S6), so it
-	// is usually computed after deployment from Addresses.Registry and set with SetPolicyHash.
+	// PolicyHash, when set, is in force from deployment (the constructor stores it). The
+	// policy's preimage binds the chain id and the registry address (S6), so it is often
+	// computed after deployment from Addresses.Registry and set once with SetPolicyHash (which
+	// the registry allows at once only while no policy is in force).
 	PolicyHash *fr.Element
 }
 
 // AddressesVersion is the version of the addresses file schema. Version 2 added
-// maxReservesAgeBlocks (and goes with the registry that checks it).
-const AddressesVersion = 2
+// maxReservesAgeBlocks (and goes with the registry that checks it); version 3 replaced
+// feedDelaySeconds with delaySeconds, the delay of every governance power.
+const AddressesVersion = 3
 
-// Bounds the registry enforces in its constructor and in proposeFeeds (its constants
-// MIN_FEED_DELAY, MAX_FEED_DELAY, MAX_HEARTBEAT and MAX_RESERVES_AGE); Deploy checks them first to
-// say what is wrong before sending anything.
+// Bounds the registry enforces in its constructor and in announceChange (its constants
+// MAX_DELAY, MAX_AUDITORS, MAX_HEARTBEAT and MAX_RESERVES_AGE); Deploy checks them first to say
+// what is wrong before sending anything.
 const (
-	// MinFeedDelay is the shortest feed timelock (P1): a feed change is public for at least an
-	// hour before it applies.
-	MinFeedDelay = time.Hour
-	// MaxFeedDelay is the longest feed timelock.
-	MaxFeedDelay = 30 * 24 * time.Hour
+	// MaxDelay is the longest governance delay.
+	MaxDelay = 30 * 24 * time.Hour
+	// DefaultDevDelay is Deploy's governance delay when none is given (dev chains and tests): a
+	// change is public for an hour before it applies. The CLI defaults to 48 hours.
+	DefaultDevDelay = time.Hour
+	// MaxAuditors is the largest auditor set.
+	MaxAuditors = 16
 	// MaxHeartbeat is the longest heartbeat, in seconds, a feed may be registered with (P1).
 	MaxHeartbeat uint32 = 7 * 24 * 3600
 	// MaxReservesAgeLimit is the largest max reserves age, in blocks, a registry accepts.
@@ -73,10 +84,29 @@ func CheckHeartbeat(seconds uint32) error {
 	return nil
 }
 
-// CheckFeedDelay refuses a feed timelock the registry would refuse.
-func CheckFeedDelay(d time.Duration) error {
-	if d < MinFeedDelay || d > MaxFeedDelay || d%time.Second != 0 {
-		return fmt.Errorf("feed delay %s: want whole seconds in [%s, %s]", d, MinFeedDelay, MaxFeedDelay)
+// CheckDelay refuses a governance delay the registry would refuse.
+func CheckDelay(d time.Duration) error {
+	if d < 0 || d > MaxDelay || d%time.Second != 0 {
+		return fmt.Errorf("governance delay %s: want whole seconds in [0s, %s]", d, MaxDelay)
+	}
+	return nil
+}
+
+// CheckAuditors refuses an auditor set the registry would refuse: more than MaxAuditors, the
+// zero address, or one address twice.
+func CheckAuditors(list []common.Address) error {
+	if len(list) > MaxAuditors {
+		return fmt.Errorf("%d auditors: at most %d", len(list), MaxAuditors)
+	}
+	seen := map[common.Address]bool{}
+	for _, a := range list {
+		if a == (common.Address{}) {
+			return errors.New("an auditor is the zero address")
+		}
+		if seen[a] {
+			return fmt.Errorf("auditor %s is named twice", a.Hex())
+		}
+		seen[a] = true
 	}
 	return nil
 }
@@ -109,7 +139,8 @@ type Addresses struct {
 	NumAssets        int            `json:"numAssets"`
 	Governance       common.Address `json:"governance"`
 	Prover           common.Address `json:"prover"`
-	FeedDelaySeconds uint64         `json:"feedDelaySeconds,string"`
+	// DelaySeconds is the registry's immutable governance delay.
+	DelaySeconds uint64 `json:"delaySeconds,string"`
 	// MaxReservesAgeBlocks is the registry's immutable maxReservesAge.
 	MaxReservesAgeBlocks uint64     `json:"maxReservesAgeBlocks,string"`
 	Feeds                []FeedInfo `json:"feeds"`
@@ -130,11 +161,24 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 	if n := len(cfg.Feeds) + len(cfg.DevFeeds); n != cfg.NumAssets {
 		return nil, fmt.Errorf("deploy: %d feeds for %d assets", n, cfg.NumAssets)
 	}
-	if cfg.FeedDelay == 0 {
-		cfg.FeedDelay = MinFeedDelay
+	if cfg.ZeroDelay && cfg.Delay != 0 {
+		return nil, errors.New("deploy: ZeroDelay with a nonzero Delay")
 	}
-	if err := CheckFeedDelay(cfg.FeedDelay); err != nil {
+	if cfg.Delay == 0 && !cfg.ZeroDelay {
+		cfg.Delay = DefaultDevDelay
+	}
+	if err := CheckDelay(cfg.Delay); err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	if err := CheckAuditors(cfg.Auditors); err != nil {
+		return nil, fmt.Errorf("deploy: %w", err)
+	}
+	var policy [32]byte
+	if cfg.PolicyHash != nil {
+		if cfg.PolicyHash.IsZero() {
+			return nil, errors.New("deploy: the policy hash is zero")
+		}
+		policy = cfg.PolicyHash.Bytes()
 	}
 	if cfg.MaxReservesAge == 0 {
 		cfg.MaxReservesAge = DefaultMaxReservesAge
@@ -164,7 +208,7 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 	}
 	out := &Addresses{
 		Version: AddressesVersion, ChainID: c.ChainID.String(), NumAssets: cfg.NumAssets,
-		Governance: cfg.Governance, Prover: cfg.Prover, FeedDelaySeconds: uint64(cfg.FeedDelay / time.Second),
+		Governance: cfg.Governance, Prover: cfg.Prover, DelaySeconds: uint64(cfg.Delay / time.Second),
 		MaxReservesAgeBlocks: cfg.MaxReservesAge,
 	}
 
@@ -218,7 +262,7 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 		aggs[i], hbs[i] = f.Aggregator, f.Heartbeat
 	}
 	args, err := rabi.Pack("", out.Verifier, big.NewInt(int64(cfg.NumAssets)), cfg.Governance, cfg.Prover, aggs, hbs,
-		new(big.Int).SetUint64(out.FeedDelaySeconds), new(big.Int).SetUint64(out.MaxReservesAgeBlocks))
+		new(big.Int).SetUint64(out.DelaySeconds), new(big.Int).SetUint64(out.MaxReservesAgeBlocks), policy, auditorsOrEmpty(cfg.Auditors))
 	if err != nil {
 		return nil, fmt.Errorf("deploy registry: encode constructor: %w", err)
 	}
@@ -226,16 +270,15 @@ func Deploy(ctx context.Context, c *Chain, cfg DeployConfig) (*Addresses, error)
 		return nil, err
 	}
 	out.DeployBlock = startBlock
-	if cfg.PolicyHash != nil {
-		reg, err := NewRegistry(out.Registry, c.Backend)
-		if err != nil {
-			return nil, err
-		}
-		if err := reg.SetPolicyHash(ctx, c, *cfg.PolicyHash); err != nil {
-			return out, fmt.Errorf("deploy: contracts are deployed but setting the policy hash failed: %w", err)
-		}
-	}
 	return out, nil
+}
+
+// auditorsOrEmpty gives the ABI encoder a non-nil slice.
+func auditorsOrEmpty(list []common.Address) []common.Address {
+	if list == nil {
+		return []common.Address{}
+	}
+	return list
 }
 
 // Bind returns a handle on the registry, with log searches starting at the deploy block.
@@ -300,7 +343,7 @@ var ErrNotRegistry = errors.New("not the compiled SolvencyRegistry")
 //     immutableReferences), so a look-alike contract is refused;
 //   - the immutables hold what they must: the verifier address, the asset count and public input
 //     count, the verifier selector for that count, and, when addrs is given, the addresses
-//     file's verifier, asset count, feed delay and max reserves age;
+//     file's verifier, asset count, governance delay and max reserves age;
 //   - the verifier at that immutable address holds exactly the runtime bytecode of the verifier
 //     compiled from the pinned key (and, when addrs is given, the code hash it recorded).
 //
@@ -336,7 +379,7 @@ func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, addrs
 		}
 		return new(big.Int).SetBytes(v), nil
 	}
-	for _, name := range []string{"verifier", "numAssets", "numPublicInputs", "feedDelay", "maxReservesAge", "verifySelector"} {
+	for _, name := range []string{"verifier", "numAssets", "numPublicInputs", "delay", "maxReservesAge", "verifySelector"} {
 		if _, err := word(name); err != nil {
 			return err
 		}
@@ -351,7 +394,7 @@ func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, addrs
 	vAddr := common.BytesToAddress(vw[12:])
 	nAssets, _ := uintOf("numAssets")
 	nInputs, _ := uintOf("numPublicInputs")
-	feedDelay, _ := uintOf("feedDelay")
+	delay, _ := uintOf("delay")
 	maxAge, _ := uintOf("maxReservesAge")
 	sel, _ := word("verifySelector")
 	if !nAssets.IsInt64() {
@@ -368,9 +411,8 @@ func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, addrs
 	if !bytes.Equal(sel[:4], wantSel) || !bytes.Equal(sel[4:], make([]byte, 28)) {
 		return fmt.Errorf("registry %s: verifier selector %x, want %x", reg.Address.Hex(), sel[:4], wantSel)
 	}
-	if feedDelay.Cmp(new(big.Int).SetUint64(uint64(MinFeedDelay/time.Second))) < 0 ||
-		feedDelay.Cmp(new(big.Int).SetUint64(uint64(MaxFeedDelay/time.Second))) > 0 {
-		return fmt.Errorf("registry %s: feed delay %ss is out of range", reg.Address.Hex(), feedDelay)
+	if delay.Cmp(new(big.Int).SetUint64(uint64(MaxDelay/time.Second))) > 0 {
+		return fmt.Errorf("registry %s: governance delay %ss is out of range", reg.Address.Hex(), delay)
 	}
 	if maxAge.Sign() == 0 || maxAge.Cmp(new(big.Int).SetUint64(MaxReservesAgeLimit)) > 0 {
 		return fmt.Errorf("registry %s: max reserves age %s blocks is out of range", reg.Address.Hex(), maxAge)
@@ -384,8 +426,8 @@ func VerifyDeployment(ctx context.Context, backend Backend, reg *Registry, addrs
 			return fmt.Errorf("registry %s: its verifier is %s, the addresses file says %s (V2)", reg.Address.Hex(), vAddr.Hex(), addrs.Verifier.Hex())
 		case nAssets.Cmp(big.NewInt(int64(addrs.NumAssets))) != 0:
 			return fmt.Errorf("registry %s: built for %s assets, the addresses file says %d", reg.Address.Hex(), nAssets, addrs.NumAssets)
-		case feedDelay.Cmp(new(big.Int).SetUint64(addrs.FeedDelaySeconds)) != 0:
-			return fmt.Errorf("registry %s: feed delay %ss, the addresses file says %ds", reg.Address.Hex(), feedDelay, addrs.FeedDelaySeconds)
+		case delay.Cmp(new(big.Int).SetUint64(addrs.DelaySeconds)) != 0:
+			return fmt.Errorf("registry %s: governance delay %ss, the addresses file says %ds", reg.Address.Hex(), delay, addrs.DelaySeconds)
 		case maxAge.Cmp(new(big.Int).SetUint64(addrs.MaxReservesAgeBlocks)) != 0:
 			return fmt.Errorf("registry %s: max reserves age %s blocks, the addresses file says %d", reg.Address.Hex(), maxAge, addrs.MaxReservesAgeBlocks)
 		}

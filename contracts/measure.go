@@ -191,7 +191,7 @@ func newSimEnv(ctx context.Context, keys *echoKeys, rules *params.ChainConfig) (
 func newEnvOn(ctx context.Context, keys *echoKeys, chain, other *Chain) (*simEnv, error) {
 	specs := devFeedSpecs(keys.numAssets, 3600)
 	addrs, err := Deploy(ctx, chain, DeployConfig{
-		NumAssets: keys.numAssets, Verifier: keys.verifier, DevFeeds: specs, FeedDelay: MinFeedDelay,
+		NumAssets: keys.numAssets, Verifier: keys.verifier, DevFeeds: specs, Delay: DefaultDevDelay,
 		MaxReservesAge: testMaxReservesAge,
 	})
 	if err != nil {

@@ -220,7 +220,7 @@ func TestP2_RoundBelowPreviousCycleRefused(t *testing.T) {
 	if err := env.reg.ProposeFeeds(ctx, env.chain, feeds); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.sim.AdjustTime(MinFeedDelay + time.Minute); err != nil {
+	if err := env.sim.AdjustTime(DefaultDevDelay + time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	kept, err := env.reg.LastRound(ctx, 1)

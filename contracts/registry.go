@@ -149,14 +149,15 @@ func (r *Registry) ReservesAge(ctx context.Context) (ageBlocks, reservesBlock ui
 	return age.Uint64(), block, nil
 }
 
-// FeedDelay returns the registry's immutable timelock on feed changes.
-func (r *Registry) FeedDelay(ctx context.Context) (time.Duration, error) {
-	d, err := one[*big.Int](r.call(ctx, common.Address{}, "feedDelay"))
+// Delay returns the registry's immutable governance delay: how long every announced change
+// waits before it can be applied.
+func (r *Registry) Delay(ctx context.Context) (time.Duration, error) {
+	d, err := one[*big.Int](r.call(ctx, common.Address{}, "delay"))
 	if err != nil {
 		return 0, err
 	}
-	if !d.IsInt64() || d.Int64() > int64(MaxFeedDelay/time.Second) {
-		return 0, fmt.Errorf("registry.feedDelay: %s seconds is out of range", d)
+	if !d.IsInt64() || d.Int64() > int64(MaxDelay/time.Second) {
+		return 0, fmt.Errorf("registry.delay: %s seconds is out of range", d)
 	}
 	return time.Duration(d.Int64()) * time.Second, nil
 }
@@ -194,7 +195,8 @@ func (r *Registry) IsFresh(ctx context.Context, maxAgeSeconds uint64) (bool, err
 	return one[bool](r.call(ctx, common.Address{}, "isFresh", new(big.Int).SetUint64(maxAgeSeconds)))
 }
 
-// PolicyHash returns the policy hash governance stored (zero if unset).
+// PolicyHash returns the policy hash in force (zero if none is); an announced one is not in
+// force until applied (PendingChanges).
 func (r *Registry) PolicyHash(ctx context.Context) (common.Hash, error) {
 	h, err := one[[32]byte](r.call(ctx, common.Address{}, "policyHash"))
 	return h, err
@@ -620,31 +622,6 @@ func (r *Registry) Publish(ctx context.Context, c *Chain, a *Attestation) (*Publ
 		return nil, fmt.Errorf("publish cycle %d: transaction %s emitted no attestation event", a.Cycle, rcpt.TxHash.Hex())
 	}
 	return res, nil
-}
-
-// SetPolicyHash stores a new policy hash (governance only).
-func (r *Registry) SetPolicyHash(ctx context.Context, c *Chain, h fr.Element) error {
-	return r.send(ctx, c, "setPolicyHash", [32]byte(h.Bytes()))
-}
-
-// SetProver replaces the prover (governance only).
-func (r *Registry) SetProver(ctx context.Context, c *Chain, prover common.Address) error {
-	return r.send(ctx, c, "setProver", prover)
-}
-
-// ProposeFeeds starts a timelocked feed change (governance only).
-func (r *Registry) ProposeFeeds(ctx context.Context, c *Chain, feeds []FeedConfig) error {
-	aggs := make([]common.Address, len(feeds))
-	hbs := make([]uint32, len(feeds))
-	for i, f := range feeds {
-		aggs[i], hbs[i] = f.Aggregator, f.Heartbeat
-	}
-	return r.send(ctx, c, "proposeFeeds", aggs, hbs)
-}
-
-// ApplyFeeds applies the pending feed change once its delay has passed (governance only).
-func (r *Registry) ApplyFeeds(ctx context.Context, c *Chain) error {
-	return r.send(ctx, c, "applyFeeds")
 }
 
 func (r *Registry) send(ctx context.Context, c *Chain, method string, args ...any) error {

@@ -393,7 +393,7 @@ func TestPublishRejects(t *testing.T) {
 		wantRevert(t, env.reg.ProposeFeeds(ctx, env.chain, feeds), "HeartbeatOutOfRange")
 	})
 	t.Run("governance only", func(t *testing.T) {
-		err := env.reg.SetPolicyHash(ctx, env.other, testPolicyHash(env.chain.ChainID, env.addrs.Registry, 1))
+		err := env.reg.Announce(ctx, env.other, PowerPolicyHash, PolicyValue(testPolicyHash(env.chain.ChainID, env.addrs.Registry, 1)))
 		wantRevert(t, err, "NotGovernance")
 	})
 	// Time moves forward from here on.
@@ -417,8 +417,8 @@ func TestPublishRejects(t *testing.T) {
 		if err := env.reg.ProposeFeeds(ctx, env.chain, feeds); err != nil {
 			t.Fatal(err)
 		}
-		wantRevert(t, env.reg.ApplyFeeds(ctx, env.chain), "FeedsTimelocked")
-		if err := env.sim.AdjustTime(MinFeedDelay + time.Minute); err != nil {
+		wantRevert(t, env.reg.ApplyFeeds(ctx, env.chain), "ChangeTimelocked")
+		if err := env.sim.AdjustTime(DefaultDevDelay + time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if err := env.reg.ApplyFeeds(ctx, env.chain); err != nil {
@@ -449,9 +449,10 @@ func TestPublishGas(t *testing.T) {
 	}
 }
 
-// TestRegistryConstructorRejects: the registry refuses, in its constructor, a feed timelock
-// outside [MIN_FEED_DELAY, MAX_FEED_DELAY] (P1), a heartbeat above MAX_HEARTBEAT (P1), and a
-// max reserves age of zero or above MAX_RESERVES_AGE (R1); its constants are the Go ones.
+// TestRegistryConstructorRejects: the registry refuses, in its constructor, a governance delay
+// above MAX_DELAY, a heartbeat above MAX_HEARTBEAT (P1), a max reserves age of zero or above
+// MAX_RESERVES_AGE (R1), and a bad auditor set; its constants are the Go ones. A zero delay is
+// accepted (development chains; contracts check warns about it).
 func TestRegistryConstructorRejects(t *testing.T) {
 	ctx := context.Background()
 	env := newTestEnv(t, 4)
@@ -471,19 +472,23 @@ func TestRegistryConstructorRejects(t *testing.T) {
 	for i, f := range env.addrs.Feeds {
 		aggs[i] = f.Aggregator
 	}
+	auditors := []common.Address{}
 	deploy := func(heartbeat uint32, delay, maxAge uint64) error {
 		hbs := []uint32{3600, 3600, heartbeat, 3600}
 		args, err := rabi.Pack("", env.addrs.Verifier, big.NewInt(4), env.chain.From(), env.chain.From(), aggs, hbs,
-			new(big.Int).SetUint64(delay), new(big.Int).SetUint64(maxAge))
+			new(big.Int).SetUint64(delay), new(big.Int).SetUint64(maxAge), [32]byte{}, auditors)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _, err = env.chain.deploy(ctx, "registry", code, args, rabi)
 		return err
 	}
-	minDelay, maxDelay := uint64(MinFeedDelay/time.Second), uint64(MaxFeedDelay/time.Second)
-	if err := deploy(MaxHeartbeat, minDelay, MaxReservesAgeLimit); err != nil {
+	minDelay, maxDelay := uint64(DefaultDevDelay/time.Second), uint64(MaxDelay/time.Second)
+	if err := deploy(MaxHeartbeat, maxDelay, MaxReservesAgeLimit); err != nil {
 		t.Fatalf("the bounds themselves are refused: %v", err)
+	}
+	if err := deploy(3600, 0, 1); err != nil {
+		t.Fatalf("a zero delay is refused: %v", err)
 	}
 	for _, c := range []struct {
 		name      string
@@ -492,9 +497,7 @@ func TestRegistryConstructorRejects(t *testing.T) {
 		maxAge    uint64
 		want      string
 	}{
-		{"feed delay zero", 3600, 0, 7200, "FeedDelayOutOfRange"},
-		{"feed delay below the minimum", 3600, minDelay - 1, 7200, "FeedDelayOutOfRange"},
-		{"feed delay above the maximum", 3600, maxDelay + 1, 7200, "FeedDelayOutOfRange"},
+		{"delay above the maximum", 3600, maxDelay + 1, 7200, "DelayOutOfRange"},
 		{"heartbeat above the cap", MaxHeartbeat + 1, minDelay, 7200, "HeartbeatOutOfRange"},
 		{"heartbeat zero", 0, minDelay, 7200, "HeartbeatOutOfRange"},
 		{"max reserves age zero", 3600, minDelay, 0, "ReservesAgeOutOfRange"},
@@ -504,10 +507,24 @@ func TestRegistryConstructorRejects(t *testing.T) {
 			wantRevert(t, deploy(c.heartbeat, c.delay, c.maxAge), c.want)
 		})
 	}
+	for name, list := range map[string][]common.Address{
+		"zero address": {{}},
+		"twice":        {env.chain.From(), env.other.From(), env.chain.From()},
+		"too many":     make17(),
+	} {
+		t.Run("auditors "+name, func(t *testing.T) {
+			auditors = list
+			defer func() { auditors = []common.Address{} }()
+			wantRevert(t, deploy(3600, minDelay, 7200), "BadAuditorSet")
+		})
+	}
 	// Deploy checks the same bounds before sending anything.
 	for _, cfg := range []DeployConfig{
-		{FeedDelay: MinFeedDelay - time.Second},
-		{FeedDelay: MinFeedDelay + time.Millisecond},
+		{Delay: -time.Second},
+		{Delay: MaxDelay + time.Second},
+		{Delay: DefaultDevDelay + time.Millisecond},
+		{Delay: time.Second, ZeroDelay: true},
+		{Auditors: []common.Address{{}}},
 		{MaxReservesAge: MaxReservesAgeLimit + 1},
 	} {
 		cfg.NumAssets, cfg.Verifier, cfg.DevFeeds = 4, env.keys.verifier, devFeedSpecs(4, 3600)
@@ -519,26 +536,26 @@ func TestRegistryConstructorRejects(t *testing.T) {
 	if _, err := Deploy(ctx, env.chain, cfg); err == nil {
 		t.Error("Deploy accepted a heartbeat above the cap")
 	}
-	// The zero config gets the minimum feed delay and the default max reserves age.
+	// The zero config gets the development delay and the default max reserves age.
 	addrs, err := Deploy(ctx, env.chain, DeployConfig{NumAssets: 4, Verifier: env.keys.verifier, DevFeeds: devFeedSpecs(4, 3600)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if addrs.FeedDelaySeconds != minDelay || addrs.MaxReservesAgeBlocks != DefaultMaxReservesAge {
+	if addrs.DelaySeconds != minDelay || addrs.MaxReservesAgeBlocks != DefaultMaxReservesAge {
 		t.Fatalf("defaults: %+v", addrs)
 	}
 	reg, err := addrs.Bind(env.chain.Backend)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, err := reg.FeedDelay(ctx); err != nil || d != MinFeedDelay {
-		t.Fatalf("feedDelay = %v, %v", d, err)
+	if d, err := reg.Delay(ctx); err != nil || d != DefaultDevDelay {
+		t.Fatalf("delay = %v, %v", d, err)
 	}
 	if n, err := reg.MaxReservesAge(ctx); err != nil || n != DefaultMaxReservesAge {
 		t.Fatalf("maxReservesAge = %d, %v", n, err)
 	}
 	for name, want := range map[string]uint64{
-		"MIN_FEED_DELAY": minDelay, "MAX_FEED_DELAY": maxDelay, "MAX_HEARTBEAT": uint64(MaxHeartbeat),
+		"MAX_DELAY": maxDelay, "MAX_AUDITORS": MaxAuditors, "MAX_HEARTBEAT": uint64(MaxHeartbeat),
 		"MAX_RESERVES_AGE": MaxReservesAgeLimit,
 	} {
 		vals, err := reg.call(ctx, common.Address{}, name)
@@ -558,4 +575,13 @@ func TestRegistryConstructorRejects(t *testing.T) {
 			t.Errorf("%s = %d in Solidity, %d in Go", name, got, want)
 		}
 	}
+}
+
+// make17 is one auditor more than the registry takes.
+func make17() []common.Address {
+	out := make([]common.Address, MaxAuditors+1)
+	for i := range out {
+		out[i] = common.BigToAddress(big.NewInt(int64(i + 1)))
+	}
+	return out
 }

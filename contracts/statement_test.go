@@ -244,7 +244,7 @@ func TestVerifyDeployment(t *testing.T) {
 	// An addresses file that misstates an immutable.
 	for name, edit := range map[string]func(a *Addresses){
 		"verifier":         func(a *Addresses) { a.Verifier = feed.Address },
-		"feed delay":       func(a *Addresses) { a.FeedDelaySeconds++ },
+		"delay":            func(a *Addresses) { a.DelaySeconds++ },
 		"max reserves age": func(a *Addresses) { a.MaxReservesAgeBlocks++ },
 		"asset count":      func(a *Addresses) { a.NumAssets = 5 },
 		"verifier code":    func(a *Addresses) { a.VerifierCodeHash[0] ^= 1 },
@@ -259,7 +259,7 @@ func TestVerifyDeployment(t *testing.T) {
 	// A genuine registry with other immutables passes against its own file: only the
 	// immutables' places are masked.
 	addrs, err := Deploy(ctx, env.chain, DeployConfig{NumAssets: 4, Verifier: env.keys.verifier,
-		DevFeeds: devFeedSpecs(4, 3600), FeedDelay: 2 * MinFeedDelay, MaxReservesAge: 12345})
+		DevFeeds: devFeedSpecs(4, 3600), Delay: 2 * DefaultDevDelay, MaxReservesAge: 12345})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,11 @@ attestation (or only --cycle N), each recovered from its event and checked again
 registry stores, so an endpoint cannot show a record the registry did not accept. It sends
 nothing but reads to the endpoint.
 
+Each record says whether, and by which auditors, it was countersigned: an auditor in the
+registry's auditor set checked the committed reserves against the chain at the reserves block
+and recorded (cycle, RC, reserves block) on chain. Without a countersign, RC is the operator's
+claim.
+
 Each record shows the liabilities snapshot's age next to the publication time.`,
 		Example: `  solvency attestations --rpc http://127.0.0.1:8545
   solvency attestations --rpc $RPC --addresses deploy/addresses.json --cycle 7 --json`,
@@ -87,10 +92,16 @@ func runAttestations(ctx context.Context, o *attestationsOptions, stdout io.Writ
 	} else if records, err = reg.Records(ctx); err != nil {
 		return ocExit(err)
 	}
-	if o.json {
-		return printDocument(stdout, true, newAttestationsDoc(reg.Address, latest, records))
+	signs := map[uint64][]contracts.Countersign{}
+	for _, r := range records {
+		if signs[r.Cycle], err = reg.Countersigns(ctx, r.Cycle); err != nil {
+			return ocExit(err)
+		}
 	}
-	printAttestations(stdout, reg.Address, latest, records, time.Now())
+	if o.json {
+		return printDocument(stdout, true, newAttestationsDoc(reg.Address, latest, records, signs))
+	}
+	printAttestations(stdout, reg.Address, latest, records, signs, time.Now())
 	return nil
 }
 
@@ -131,6 +142,9 @@ type attestationDoc struct {
 	BundleDigest    common.Hash `json:"bundle_digest"`
 	AttestationHash common.Hash `json:"attestation_hash"`
 	TxHash          common.Hash `json:"tx_hash"`
+	// Countersigned is true when at least one auditor countersigned (cycle, RC, reserves block).
+	Countersigned   bool             `json:"countersigned"`
+	CountersignedBy []countersignDoc `json:"countersigned_by"`
 }
 
 func u64(v uint64) string { return strconv.FormatUint(v, 10) }
@@ -138,7 +152,7 @@ func u64(v uint64) string { return strconv.FormatUint(v, 10) }
 // usd8 writes an 8-decimal fixed-point price as a decimal string.
 func usd8(p uint64) string { return fmt.Sprintf("%d.%08d", p/1e8, p%1e8) }
 
-func newAttestationsDoc(registry common.Address, l contracts.Latest, records []*contracts.Record) attestationsDoc {
+func newAttestationsDoc(registry common.Address, l contracts.Latest, records []*contracts.Record, signs map[uint64][]contracts.Countersign) attestationsDoc {
 	d := attestationsDoc{Registry: registry, Attestations: []attestationDoc{}, Latest: latestDoc{
 		Count: u64(l.Count), Cycle: u64(l.Cycle), AttestationHash: l.Hash, SnapshotEpoch: u64(l.SnapshotEpoch),
 		SnapshotTime: u64(l.SnapshotTime), PublishedAt: u64(l.PublishedAt), ReservesBlock: u64(l.ReservesBlock),
@@ -148,7 +162,8 @@ func newAttestationsDoc(registry common.Address, l contracts.Latest, records []*
 			SnapshotTime: u64(r.SnapshotTime), PublishedAt: u64(r.PublishedAt), PublishedBlock: u64(r.PublishedBlock),
 			PolicyHash: poseidon.Hex(r.PolicyHash), LC: poseidon.Hex(r.LC), RC: poseidon.Hex(r.RC),
 			PricesUSD: []string{}, RoundIDs: []string{}, BundleURI: r.BundleURI, BundleDigest: r.BundleDigest,
-			AttestationHash: r.Hash, TxHash: r.TxHash}
+			AttestationHash: r.Hash, TxHash: r.TxHash, Countersigned: len(signs[r.Cycle]) > 0,
+			CountersignedBy: newCountersignDocs(signs[r.Cycle])}
 		for _, p := range r.Prices {
 			a.PricesUSD = append(a.PricesUSD, usd8(p))
 		}
@@ -160,7 +175,8 @@ func newAttestationsDoc(registry common.Address, l contracts.Latest, records []*
 	return d
 }
 
-func printAttestations(w io.Writer, registry common.Address, latest contracts.Latest, records []*contracts.Record, now time.Time) {
+func printAttestations(w io.Writer, registry common.Address, latest contracts.Latest, records []*contracts.Record,
+	signs map[uint64][]contracts.Countersign, now time.Time) {
 	if latest.Count == 0 {
 		fmt.Fprintf(w, "registry %s: no attestation recorded\n", registry.Hex())
 		return
@@ -180,5 +196,6 @@ func printAttestations(w io.Writer, registry common.Address, latest contracts.La
 		}
 		fmt.Fprintf(w, "  bundle        %s\n  digest        %s\n  attestation   %s\n  tx            %s\n",
 			r.BundleURI, r.BundleDigest.Hex(), r.Hash.Hex(), r.TxHash.Hex())
+		fmt.Fprintf(w, "  countersigned %s\n", describeCountersigns(signs[r.Cycle]))
 	}
 }

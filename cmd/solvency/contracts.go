@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,7 +44,8 @@ settable price feeds.
 Signing keys come from a file (--key FILE, 64 hex digits) or from $SOLVENCY_KEY, never from a flag.`,
 	}
 	cmd.AddCommand(newContractsExportCmd(), newContractsDeployCmd(), newContractsCheckCmd(),
-		newContractsSetPriceCmd(), newContractsSetPolicyCmd(), newContractsFeedsCmd())
+		newContractsSetPriceCmd(), newContractsSetPolicyCmd(), newContractsFeedsCmd(),
+		newContractsChangeCmd(), newContractsCountersignCmd())
 	return cmd
 }
 
@@ -268,10 +270,11 @@ type contractsDeployOptions struct {
 	heartbeats  []string
 	devDecimals int
 	heartbeat   time.Duration
-	feedDelay   time.Duration
+	delay       time.Duration
 	maxAge      uint64
 	governance  string
 	prover      string
+	auditors    []string
 	policyHash  string
 	out         string
 	replace     bool
@@ -292,14 +295,20 @@ addresses file that publish and attestations read.
 The addresses file is the deployment's record: deploy refuses to overwrite an existing one
 unless --replace is given, so that a second deployment does not silently orphan the first.
 
-The deployer becomes governance and prover unless --governance/--prover say otherwise. The policy
-hash binds the chain id and the registry address, so it is usually set after deployment with
-'contracts set-policy'; --policy-hash sets it right away when it is already known.`,
+The deployer becomes governance and prover unless --governance/--prover say otherwise; --auditors
+names the addresses allowed to countersign cycles. What is given here is in force at once; every
+later change of the policy, the prover, the auditors, the feeds or governance is announced and
+applies only --delay later (docs/governance.md). --delay 0s makes changes apply at once: for
+development chains only ('contracts check' warns about it).
+
+The policy hash binds the chain id and the registry address, so it is usually set after
+deployment with 'contracts set-policy' (at once, only while no policy is in force);
+--policy-hash puts it in force at deployment when it is already known.`,
 		Example: `  solvency contracts deploy --rpc http://127.0.0.1:8545 --key devnet/dev.key \
       --keys keys/ --assets 8 --dev-feeds --out addresses.json
   SOLVENCY_KEY=$(cat deployer.key) solvency contracts deploy --rpc $RPC --verifier build/contracts/Verifier.json \
       --assets 2 --feeds 0xF4030086522a5bEEa4988F8cA5B36dbC97BeE88c,0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419 \
-      --heartbeats 3600,3600 --feed-delay 48h --out addresses.json`,
+      --heartbeats 3600,3600 --delay 48h --auditors 0x1234...,0x5678... --out addresses.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := ocSignalContext(cmd.Context())
@@ -321,13 +330,16 @@ func (o *contractsDeployOptions) register(cmd *cobra.Command) {
 	f.StringSliceVar(&o.heartbeats, "heartbeats", nil, "each feed's heartbeat in seconds, comma-separated")
 	f.IntVar(&o.devDecimals, "dev-decimals", 8, "decimals of the dev feeds")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Hour, "heartbeat of the dev feeds (at most 7 days)")
-	f.DurationVar(&o.feedDelay, "feed-delay", 48*time.Hour,
-		fmt.Sprintf("timelock on feed changes, in [%s, %s]", contracts.MinFeedDelay, contracts.MaxFeedDelay))
+	f.DurationVar(&o.delay, "delay", 48*time.Hour,
+		fmt.Sprintf("governance delay: every later change waits this long after it is announced, in [0s, %s]", contracts.MaxDelay))
+	f.DurationVar(&o.delay, "feed-delay", 48*time.Hour, "old name of --delay")
+	_ = f.MarkDeprecated("feed-delay", "use --delay: the delay now covers every governance power")
 	f.Uint64Var(&o.maxAge, "max-reserves-age", contracts.DefaultMaxReservesAge,
 		fmt.Sprintf("most blocks a statement's reserves block may lie behind the recording block, in [1, %d]", contracts.MaxReservesAgeLimit))
 	f.StringVar(&o.governance, "governance", "", "governance address (default: the deployer)")
 	f.StringVar(&o.prover, "prover", "", "prover address (default: the deployer)")
-	f.StringVar(&o.policyHash, "policy-hash", "", "policy hash to set after deployment (0x + 64 hex digits)")
+	f.StringSliceVar(&o.auditors, "auditors", nil, "auditor addresses allowed to countersign cycles, comma-separated")
+	f.StringVar(&o.policyHash, "policy-hash", "", "policy hash in force from deployment (0x + 64 hex digits)")
 	f.StringVar(&o.out, "out", "addresses.json", "addresses file to write")
 	f.BoolVar(&o.replace, "replace", false, "overwrite an existing addresses file (the earlier deployment's record is lost)")
 	jsonFlag(cmd, &o.json)
@@ -373,6 +385,9 @@ func runContractsDeploy(ctx context.Context, o *contractsDeployOptions, stdout, 
 		return err
 	}
 	fmt.Fprintf(stderr, "deploying to chain %s from %s\n", chain.ChainID, chain.From().Hex())
+	if cfg.ZeroDelay {
+		fmt.Fprintln(stderr, "WARNING: --delay 0s: governance changes will apply at once, with no time for users or auditors to react (development only)")
+	}
 	addrs, err := contracts.Deploy(ctx, chain, cfg)
 	if addrs != nil {
 		if werr := contracts.WriteAddresses(o.out, addrs); werr != nil {
@@ -395,13 +410,13 @@ func (o *contractsDeployOptions) config(ctx context.Context) (contracts.DeployCo
 	if _, err := contracts.NumPublicInputs(o.vk.assets); err != nil {
 		return cfg, exitError(exitBadInput, fmt.Errorf("--assets: %w", err))
 	}
-	if err := contracts.CheckFeedDelay(o.feedDelay); err != nil {
-		return cfg, exitError(exitBadInput, fmt.Errorf("--feed-delay: %w", err))
+	if err := contracts.CheckDelay(o.delay); err != nil {
+		return cfg, exitError(exitBadInput, fmt.Errorf("--delay: %w", err))
 	}
 	if err := contracts.CheckMaxReservesAge(o.maxAge); err != nil {
 		return cfg, exitError(exitBadInput, fmt.Errorf("--max-reserves-age: %w", err))
 	}
-	cfg = contracts.DeployConfig{NumAssets: o.vk.assets, FeedDelay: o.feedDelay, MaxReservesAge: o.maxAge}
+	cfg = contracts.DeployConfig{NumAssets: o.vk.assets, Delay: o.delay, ZeroDelay: o.delay == 0, MaxReservesAge: o.maxAge}
 	var err error
 	if cfg.Verifier, err = o.verifier(ctx); err != nil {
 		return cfg, err
@@ -480,6 +495,11 @@ func (o *contractsDeployOptions) roles(cfg *contracts.DeployConfig) error {
 		}
 		*a.dst = common.HexToAddress(a.value)
 	}
+	auditors, err := parseAddressList("--auditors", o.auditors)
+	if err != nil {
+		return err
+	}
+	cfg.Auditors = auditors
 	if o.policyHash != "" {
 		e, err := poseidon.ParseHex(o.policyHash)
 		if err != nil {
@@ -502,7 +522,7 @@ type deploymentDoc struct {
 	NumAssets            int            `json:"num_assets"`
 	Governance           common.Address `json:"governance"`
 	Prover               common.Address `json:"prover"`
-	FeedDelaySeconds     string         `json:"feed_delay_seconds"`
+	DelaySeconds         string         `json:"delay_seconds"`
 	MaxReservesAgeBlocks string         `json:"max_reserves_age_blocks"`
 	Feeds                []feedDoc      `json:"feeds"`
 }
@@ -521,7 +541,7 @@ func newDeploymentDoc(out string, a *contracts.Addresses) deploymentDoc {
 	d := deploymentDoc{Out: out, ChainID: a.ChainID, Registry: a.Registry, Verifier: a.Verifier,
 		VerifierCodeHash: a.VerifierCodeHash, DeployBlock: strconv.FormatUint(a.DeployBlock, 10),
 		NumAssets: a.NumAssets, Governance: a.Governance, Prover: a.Prover,
-		FeedDelaySeconds:     strconv.FormatUint(a.FeedDelaySeconds, 10),
+		DelaySeconds:         strconv.FormatUint(a.DelaySeconds, 10),
 		MaxReservesAgeBlocks: strconv.FormatUint(a.MaxReservesAgeBlocks, 10), Feeds: []feedDoc{}}
 	for i, f := range a.Feeds {
 		d.Feeds = append(d.Feeds, feedDoc{Asset: i, Aggregator: f.Aggregator, HeartbeatSeconds: f.Heartbeat,
@@ -539,7 +559,7 @@ func printDeployment(w io.Writer, out string, addrs *contracts.Addresses) {
 		}
 		fmt.Fprintf(w, "feed %-4d %s heartbeat %ds%s\n", i, f.Aggregator.Hex(), f.Heartbeat, dev)
 	}
-	fmt.Fprintf(w, "feed delay %ds, max reserves age %d blocks\n", addrs.FeedDelaySeconds, addrs.MaxReservesAgeBlocks)
+	fmt.Fprintf(w, "governance delay %ds, max reserves age %d blocks\n", addrs.DelaySeconds, addrs.MaxReservesAgeBlocks)
 	fmt.Fprintf(w, "wrote %s\n", out)
 }
 
@@ -660,9 +680,15 @@ func newContractsSetPolicyCmd() *cobra.Command {
 	o := &contractsSetPolicyOptions{}
 	cmd := &cobra.Command{
 		Use:   "set-policy --policy-hash HEX",
-		Short: "Store the policy hash proofs must be made under (governance)",
-		Long: `set-policy stores a new policy hash in the registry; it must be the hash of a policy whose
-preimage holds this chain's id and this registry's address.`,
+		Short: "Set the first policy hash, or announce a new one (governance)",
+		Long: `set-policy stores the policy hash proofs must be made under; it must be the hash of a
+policy whose preimage holds this chain's id and this registry's address.
+
+While no policy is in force (right after a deployment without --policy-hash) it is set at once:
+no proof can be published before, so there is nothing to loosen. Once a policy is in force, a
+new one is only announced: it applies after the registry's governance delay, with
+'contracts change policy --apply' (docs/governance.md), and proofs under it are refused until
+then.`,
 		Example: `  solvency contracts set-policy --rpc http://127.0.0.1:8545 --key gov.key --policy-hash 0x0c1f...`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -686,17 +712,55 @@ func runContractsSetPolicy(ctx context.Context, o *contractsSetPolicyOptions, st
 		return err
 	}
 	defer client.Close()
-	if err := reg.SetPolicyHash(ctx, chain, e); err != nil {
+	cur, err := reg.PolicyHash(ctx)
+	if err != nil {
 		return ocExit(err)
 	}
-	if o.json {
-		return printDocument(stdout, true, struct {
-			Registry   common.Address `json:"registry"`
-			PolicyHash string         `json:"policy_hash"`
-		}{reg.Address, poseidon.Hex(e)})
+	doc := struct {
+		Registry   common.Address `json:"registry"`
+		PolicyHash string         `json:"policy_hash"`
+		Action     string         `json:"action"` // "set" (in force now), "unchanged" or "announced"
+		ETA        string         `json:"eta,omitempty"`
+	}{Registry: reg.Address, PolicyHash: poseidon.Hex(e), Action: "set"}
+	switch {
+	case cur == common.Hash(e.Bytes()):
+		doc.Action = "unchanged"
+	case cur == (common.Hash{}):
+		if err := reg.SetPolicyHash(ctx, chain, e); err != nil {
+			return ocExit(err)
+		}
+	default:
+		if err := reg.Announce(ctx, chain, contracts.PowerPolicyHash, contracts.PolicyValue(e)); err != nil {
+			return ocExit(err)
+		}
+		pc, err := reg.Pending(ctx, contracts.PowerPolicyHash)
+		if err != nil || pc == nil {
+			return ocExit(fmt.Errorf("read the announcement back: %v", err))
+		}
+		doc.Action, doc.ETA = "announced", strconv.FormatUint(pc.ETA, 10)
 	}
-	fmt.Fprintf(stdout, "policy hash set to %s\n", poseidon.Hex(e))
+	if o.json {
+		return printDocument(stdout, true, doc)
+	}
+	switch doc.Action {
+	case "unchanged":
+		fmt.Fprintf(stdout, "policy hash %s is already in force\n", doc.PolicyHash)
+	case "announced":
+		fmt.Fprintf(stdout, "policy hash %s announced; it applies from %s (run 'contracts change policy --apply' then); the policy in force stays %s until then\n",
+			doc.PolicyHash, fmtUnix(doc.ETA), cur.Hex())
+	default:
+		fmt.Fprintf(stdout, "policy hash set to %s\n", doc.PolicyHash)
+	}
 	return nil
+}
+
+// fmtUnix writes a decimal unix time as RFC 3339 (UTC).
+func fmtUnix(s string) string {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return s
+	}
+	return time.Unix(v, 0).UTC().Format(time.RFC3339)
 }
 
 // contractsCheckOptions are the flags of `contracts check`.
@@ -717,8 +781,15 @@ byte for byte outside its immutables (solc's immutableReferences), checks the im
 verifier address, asset count, feed delay and max reserves age; against the addresses file
 unless --registry is given), compiles the verifier for the pinned verifying key with the pinned
 solc and compares it byte for byte with the code at the registry's immutable verifier address
-and shows the registry's governance, prover, policy hash, feed delay, feeds with their
+and shows the registry's governance, prover, policy hash, governance delay, feeds with their
 heartbeats, and the latest reserves block's age.
+
+It lists every governance power (the policy hash, the prover, the auditor set, the feeds and
+governance itself), who holds it and the delay every change of it waits, and each announced
+change not yet applied with the time from which it may be applied. It warns plainly about
+development price feeds (their owner posts any price), a zero delay (changes apply at once), and
+one key holding both the prover and governance (the operator can then change its own limits,
+after the delay): docs/governance.md.
 
 It also states which oracle rounds the registry accepts: a statement must name every feed's latest
 round at the time it is published (an older round is refused even when it is complete and inside
@@ -745,7 +816,10 @@ differs.`,
 type registryState struct {
 	reg                       *contracts.Registry
 	numAssets                 int
-	feedDelay                 time.Duration
+	delay                     time.Duration
+	auditors                  []common.Address
+	pending                   []*contracts.PendingChange
+	devFeeds                  []int
 	maxAge, age, reservesBlk  uint64
 	verifier, governance, prv common.Address
 	policy                    common.Hash
@@ -800,7 +874,13 @@ func readRegistryState(ctx context.Context, client *ethclient.Client, reg *contr
 	if st.numAssets, err = reg.NumAssets(ctx); err != nil {
 		return nil, err
 	}
-	if st.feedDelay, err = reg.FeedDelay(ctx); err != nil {
+	if st.delay, err = reg.Delay(ctx); err != nil {
+		return nil, err
+	}
+	if st.auditors, err = reg.Auditors(ctx); err != nil {
+		return nil, err
+	}
+	if st.pending, err = reg.PendingChanges(ctx); err != nil {
 		return nil, err
 	}
 	if st.maxAge, err = reg.MaxReservesAge(ctx); err != nil {
@@ -826,6 +906,13 @@ func readRegistryState(ctx context.Context, client *ethclient.Client, reg *contr
 		if st.feeds[i], err = reg.Feed(ctx, i); err != nil {
 			return nil, err
 		}
+		dev, err := contracts.IsDevFeed(ctx, client, st.feeds[i].Aggregator)
+		if err != nil {
+			return nil, err
+		}
+		if dev {
+			st.devFeeds = append(st.devFeeds, i)
+		}
 	}
 	if st.rounds, err = reg.FeedRounds(ctx); err != nil {
 		return nil, err
@@ -848,12 +935,34 @@ type checkDoc struct {
 	Governance           common.Address `json:"governance"`
 	Prover               common.Address `json:"prover"`
 	PolicyHash           common.Hash    `json:"policy_hash"`
-	FeedDelaySeconds     string         `json:"feed_delay_seconds"`
+	DelaySeconds         string         `json:"delay_seconds"`
 	MaxReservesAgeBlocks string         `json:"max_reserves_age_blocks"`
 	LatestReservesBlock  string         `json:"latest_reserves_block"`
 	ReservesAgeBlocks    string         `json:"reserves_age_blocks"`
 	PriceRule            string         `json:"price_rule"`
 	Feeds                []feedRoundDoc `json:"feeds"`
+	Auditors             []string       `json:"auditors"`
+	Powers               []powerDoc     `json:"powers"`
+	Pending              []pendingDoc   `json:"pending"`
+	Warnings             []string       `json:"warnings"`
+}
+
+// powerDoc is one governance power in `contracts check`: what it is now, who changes it, and how
+// long a change waits.
+type powerDoc struct {
+	Power        string `json:"power"`
+	Current      string `json:"current"`
+	ChangedBy    string `json:"changed_by"`
+	DelaySeconds string `json:"delay_seconds"`
+}
+
+// pendingDoc is an announced change not yet applied.
+type pendingDoc struct {
+	Power       string      `json:"power"`
+	Value       string      `json:"value"`
+	ETA         string      `json:"eta"`
+	Applicable  bool        `json:"applicable_now"`
+	AnnouncedTx common.Hash `json:"announced_tx"`
 }
 
 // feedRoundDoc is one feed in `contracts check`: its configuration and its rounds.
@@ -870,12 +979,20 @@ type feedRoundDoc struct {
 func newCheckDoc(st *registryState, codeErr error) checkDoc {
 	d := checkDoc{Registry: st.reg.Address, Verifier: st.verifier, DeploymentMatches: codeErr == nil,
 		NumAssets: st.numAssets, Governance: st.governance, Prover: st.prv, PolicyHash: st.policy,
-		FeedDelaySeconds:     strconv.FormatInt(int64(st.feedDelay/time.Second), 10),
+		DelaySeconds:         strconv.FormatInt(int64(st.delay/time.Second), 10),
 		MaxReservesAgeBlocks: strconv.FormatUint(st.maxAge, 10),
 		LatestReservesBlock:  strconv.FormatUint(st.reservesBlk, 10),
-		ReservesAgeBlocks:    strconv.FormatUint(st.age, 10), PriceRule: contracts.PriceRule, Feeds: []feedRoundDoc{}}
+		ReservesAgeBlocks:    strconv.FormatUint(st.age, 10), PriceRule: contracts.PriceRule, Feeds: []feedRoundDoc{},
+		Auditors: []string{}, Powers: st.powers(), Pending: []pendingDoc{}, Warnings: st.warnings()}
 	if codeErr != nil {
 		d.Mismatch = codeErr.Error()
+	}
+	for _, a := range st.auditors {
+		d.Auditors = append(d.Auditors, a.Hex())
+	}
+	for _, p := range st.pending {
+		d.Pending = append(d.Pending, pendingDoc{Power: p.Power.String(), Value: p.Description,
+			ETA: strconv.FormatUint(p.ETA, 10), Applicable: p.ETA <= st.headTime, AnnouncedTx: p.AnnouncedTx})
 	}
 	for i, f := range st.feeds {
 		fd := feedRoundDoc{Asset: i, Aggregator: f.Aggregator, HeartbeatSeconds: f.Heartbeat, LastAttestedRound: "0"}
@@ -909,9 +1026,29 @@ func printCheck(w io.Writer, st *registryState, codeErr error) {
 	}
 	fmt.Fprintf(w, "registry    %s (%d assets)\nverifier    %s\ncheck       %s\ngovernance  %s\nprover      %s\npolicy hash %s\n",
 		st.reg.Address.Hex(), st.numAssets, st.verifier.Hex(), status, st.governance.Hex(), st.prv.Hex(), st.policy.Hex())
-	fmt.Fprintf(w, "feed delay  %s (%ds)\n", st.feedDelay, int64(st.feedDelay/time.Second))
+	fmt.Fprintf(w, "delay       %s (%ds): every change of a power below is announced and applies only this long after\n",
+		st.delay, int64(st.delay/time.Second))
+	fmt.Fprintln(w, "powers")
+	for _, p := range st.powers() {
+		fmt.Fprintf(w, "  %-10s %s; changed by %s after %ss\n", p.Power, p.Current, p.ChangedBy, p.DelaySeconds)
+	}
+	if len(st.pending) == 0 {
+		fmt.Fprintln(w, "pending     no announced change")
+	}
+	for _, p := range st.pending {
+		when := "may be applied now"
+		if p.ETA > st.headTime {
+			when = fmt.Sprintf("applies from %s (in %s)", time.Unix(int64(p.ETA), 0).UTC().Format(time.RFC3339),
+				time.Duration(p.ETA-st.headTime)*time.Second)
+		}
+		fmt.Fprintf(w, "pending     %s -> %s: %s (announced in tx %s)\n", p.Power, p.Description, when, p.AnnouncedTx.Hex())
+	}
 	for i, f := range st.feeds {
-		fmt.Fprintf(w, "feed %-6d %s heartbeat %ds\n", i, f.Aggregator.Hex(), f.Heartbeat)
+		dev := ""
+		if slices.Contains(st.devFeeds, i) {
+			dev = " (development feed)"
+		}
+		fmt.Fprintf(w, "feed %-6d %s heartbeat %ds%s\n", i, f.Aggregator.Hex(), f.Heartbeat, dev)
 	}
 	fmt.Fprintf(w, "prices      %s\n", contracts.PriceRule)
 	for _, r := range st.rounds {
@@ -922,6 +1059,56 @@ func printCheck(w io.Writer, st *registryState, codeErr error) {
 		fmt.Fprintf(w, "; latest attestation's reserves block %d is %d blocks old", st.reservesBlk, st.age)
 	}
 	fmt.Fprintln(w)
+	for _, warn := range st.warnings() {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
+	}
+}
+
+// powers describes every governance power of the registry: what it is now and who changes it.
+func (st *registryState) powers() []powerDoc {
+	delay := strconv.FormatInt(int64(st.delay/time.Second), 10)
+	gov := "governance " + st.governance.Hex()
+	auditors := "no auditor"
+	if len(st.auditors) > 0 {
+		names := make([]string, len(st.auditors))
+		for i, a := range st.auditors {
+			names[i] = a.Hex()
+		}
+		auditors = "auditors " + strings.Join(names, ", ")
+	}
+	policy := "policy hash " + st.policy.Hex()
+	if st.policy == (common.Hash{}) {
+		policy = "no policy in force yet (governance sets the first one at once)"
+	}
+	return []powerDoc{
+		{Power: "policy", Current: policy, ChangedBy: gov, DelaySeconds: delay},
+		{Power: "prover", Current: "prover " + st.prv.Hex() + " publishes", ChangedBy: gov, DelaySeconds: delay},
+		{Power: "auditors", Current: auditors + " may countersign", ChangedBy: gov, DelaySeconds: delay},
+		{Power: "feeds", Current: fmt.Sprintf("%d price feeds", len(st.feeds)), ChangedBy: gov, DelaySeconds: delay},
+		{Power: "governance", Current: gov, ChangedBy: gov + " (applied by the new governance)", DelaySeconds: delay},
+	}
+}
+
+// warnings are what an auditor or a user must know before trusting this deployment's
+// governance: each says what it allows.
+func (st *registryState) warnings() []string {
+	out := []string{}
+	if len(st.devFeeds) > 0 {
+		out = append(out, fmt.Sprintf("%d of %d price feeds are development feeds (DevPriceFeed): their owner posts any price it likes, so the attested prices are whatever the operator chose",
+			len(st.devFeeds), len(st.feeds)))
+	}
+	if st.delay == 0 {
+		out = append(out, "the governance delay is zero: governance can change the policy, the prover, the auditors, the feeds and itself at once, between two cycles, with no time for anyone to react")
+	} else if st.delay < 24*time.Hour {
+		out = append(out, fmt.Sprintf("the governance delay is %s, less than a day: users and auditors have little time to react to an announced change", st.delay))
+	}
+	if st.prv == st.governance {
+		out = append(out, "one key ("+st.prv.Hex()+") is both the prover and governance: the operator that publishes can also loosen its own policy, replace its feeds or pick its auditors, each after the delay (docs/trust-model.md)")
+	}
+	if len(st.auditors) == 0 {
+		out = append(out, "no auditor is set: no cycle can be countersigned, so nobody has confirmed on chain that the reserves were held")
+	}
+	return out
 }
 
 // describeFeedRound says which round a statement published now must name for one feed, and the
@@ -948,17 +1135,19 @@ type contractsFeedsOptions struct {
 	feeds      []string
 	heartbeats []string
 	apply      bool
+	cancel     bool
 	json       bool
 }
 
 func newContractsFeedsCmd() *cobra.Command {
 	o := &contractsFeedsOptions{}
 	cmd := &cobra.Command{
-		Use:   "feeds [--feeds A,B --heartbeats S,S | --apply]",
-		Short: "Change the registry's price feeds through the timelock (governance)",
-		Long: `feeds proposes a new feed per asset slot (with its heartbeat in seconds); the registry
-applies it only after its immutable feed delay, and both steps emit events. Run it again
-with --apply once the delay has passed. With neither flag it shows the current feeds.`,
+		Use:   "feeds [--feeds A,B --heartbeats S,S | --apply | --cancel]",
+		Short: "Change the registry's price feeds through the governance delay (governance)",
+		Long: `feeds announces a new feed per asset slot (with its heartbeat in seconds); the registry
+applies it only after its immutable governance delay, and both steps emit events. Run it again
+with --apply once the delay has passed, or --cancel to withdraw it. With no flag it shows the
+current feeds.`,
 		Example: `  solvency contracts feeds --rpc $RPC --key gov.key --feeds 0xAAA...,0xBBB... --heartbeats 3600,86400
   solvency contracts feeds --rpc $RPC --key gov.key --apply`,
 		Args: cobra.NoArgs,
@@ -971,6 +1160,7 @@ with --apply once the delay has passed. With neither flag it shows the current f
 	cmd.Flags().StringSliceVar(&o.feeds, "feeds", nil, "proposed feed addresses, one per asset, comma-separated")
 	cmd.Flags().StringSliceVar(&o.heartbeats, "heartbeats", nil, "proposed heartbeats in seconds, comma-separated")
 	cmd.Flags().BoolVar(&o.apply, "apply", false, "apply the pending proposal")
+	cmd.Flags().BoolVar(&o.cancel, "cancel", false, "withdraw the pending proposal")
 	jsonFlag(cmd, &o.json)
 	return cmd
 }
@@ -978,13 +1168,13 @@ with --apply once the delay has passed. With neither flag it shows the current f
 // feedsDoc is the --json document of `contracts feeds`.
 type feedsDoc struct {
 	Registry common.Address `json:"registry"`
-	Action   string         `json:"action"` // "show", "proposed" or "applied"
+	Action   string         `json:"action"` // "show", "proposed", "applied" or "cancelled"
 	Feeds    []feedDoc      `json:"feeds"`
 }
 
 func runContractsFeeds(ctx context.Context, o *contractsFeedsOptions, stdout io.Writer) error {
-	if o.apply && len(o.feeds) > 0 {
-		return exitError(exitBadInput, errors.New("give --feeds to propose or --apply, not both"))
+	if btoi(o.apply)+btoi(o.cancel)+btoi(len(o.feeds) > 0) > 1 {
+		return exitError(exitBadInput, errors.New("give one of --feeds (to propose), --apply or --cancel"))
 	}
 	var proposal []contracts.FeedConfig
 	if len(o.feeds) > 0 {
@@ -1003,14 +1193,19 @@ func runContractsFeeds(ctx context.Context, o *contractsFeedsOptions, stdout io.
 		return ocExit(err)
 	}
 	doc := feedsDoc{Registry: reg.Address, Action: "show", Feeds: []feedDoc{}}
-	if proposal != nil || o.apply {
+	if proposal != nil || o.apply || o.cancel {
 		if doc.Action, err = o.send(ctx, client, reg, proposal); err != nil {
 			return err
 		}
-		if !o.json && doc.Action == "proposed" {
-			fmt.Fprintln(stdout, "feeds proposed; apply them with --apply once the registry's feed delay has passed")
-		} else if !o.json {
-			fmt.Fprintln(stdout, "pending feeds applied")
+		if !o.json {
+			switch doc.Action {
+			case "proposed":
+				fmt.Fprintln(stdout, "feeds proposed; apply them with --apply once the registry's governance delay has passed")
+			case "cancelled":
+				fmt.Fprintln(stdout, "pending feeds withdrawn")
+			default:
+				fmt.Fprintln(stdout, "pending feeds applied")
+			}
 		}
 	}
 	n, err := reg.NumAssets(ctx)
@@ -1044,6 +1239,12 @@ func (o *contractsFeedsOptions) send(ctx context.Context, client *ethclient.Clie
 			return "", ocExit(err)
 		}
 		return "proposed", nil
+	}
+	if o.cancel {
+		if err := reg.CancelChange(ctx, chain, contracts.PowerFeeds); err != nil {
+			return "", ocExit(err)
+		}
+		return "cancelled", nil
 	}
 	if err := reg.ApplyFeeds(ctx, chain); err != nil {
 		return "", ocExit(err)

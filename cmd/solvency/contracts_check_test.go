@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/solvency-dev/solvency/contracts"
 )
@@ -43,5 +47,51 @@ func TestP2_PublishSupersededRoundExitsOne(t *testing.T) {
 	var ee *exitErr
 	if !errors.As(err, &ee) || ee.code != exitInvalid {
 		t.Fatalf("exit for a superseded round: %v", err)
+	}
+}
+
+// TestCheckWarnsAboutGovernance: `contracts check` warns plainly about development feeds, a zero
+// (or short) delay, one key holding both prover and governance, and no auditor; a deployment with
+// real feeds, a long delay, separate keys and an auditor gets no warning. Every power is listed
+// with its holder and the delay.
+func TestCheckWarnsAboutGovernance(t *testing.T) {
+	op := common.HexToAddress("0x00000000000000000000000000000000000000a1")
+	gov := common.HexToAddress("0x00000000000000000000000000000000000000a2")
+	aud := common.HexToAddress("0x00000000000000000000000000000000000000a3")
+	feeds := []contracts.FeedConfig{{Heartbeat: 3600}, {Heartbeat: 3600}}
+	demo := &registryState{prv: op, governance: op, feeds: feeds, devFeeds: []int{0, 1}}
+	got := strings.Join(demo.warnings(), "\n")
+	for _, w := range []string{"2 of 2 price feeds are development feeds", "the governance delay is zero",
+		"is both the prover and governance", "no auditor is set"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("demo-like deployment: no warning %q in\n%s", w, got)
+		}
+	}
+	short := &registryState{prv: op, governance: gov, feeds: feeds, delay: time.Hour, auditors: []common.Address{aud}}
+	if w := short.warnings(); len(w) != 1 || !strings.Contains(w[0], "less than a day") {
+		t.Errorf("one-hour delay: %q", w)
+	}
+	good := &registryState{prv: op, governance: gov, feeds: feeds, delay: 48 * time.Hour, auditors: []common.Address{aud}}
+	if w := good.warnings(); len(w) != 0 {
+		t.Errorf("a sound deployment warned: %q", w)
+	}
+	powers := good.powers()
+	var names []string
+	for _, p := range powers {
+		names = append(names, p.Power)
+		if p.DelaySeconds != "172800" || !strings.Contains(p.ChangedBy, gov.Hex()) {
+			t.Errorf("power %+v: want governance %s and a 172800s delay", p, gov.Hex())
+		}
+	}
+	if strings.Join(names, ",") != "policy,prover,auditors,feeds,governance" {
+		t.Errorf("powers listed: %v", names)
+	}
+	var out bytes.Buffer
+	good.reg = &contracts.Registry{}
+	printCheck(&out, good, nil)
+	for _, w := range []string{"delay       48h0m0s (172800s)", "  auditors   auditors " + aud.Hex(), "pending     no announced change"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("check output lacks %q:\n%s", w, out.String())
+		}
 	}
 }

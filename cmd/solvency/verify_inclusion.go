@@ -41,6 +41,10 @@ It says COUNTED (exit 0) only when all of these hold:
     round, reserves block, snapshot epoch and time) equal the on-chain record, and the chain id
     and registry that the manifest names are the ones the record was read from.
 
+Once matched on chain it also shows whether, and by which auditors, the cycle was countersigned:
+an auditor checked the committed reserves against the chain at the reserves block. Without a
+countersign the reserves are the operator's claim; your balance is counted either way.
+
 The registry's attestations are all read (nothing about you is sent to the endpoint); the one for
 your proof's LC names its bundle and its digest. An http(s) address is fetched (with a size limit
 and a timeout) and its manifest must hash to the digest recorded on chain before anything in it is
@@ -131,6 +135,11 @@ type inclusionResult struct {
 	Registry       string                     `json:"registry,omitempty"` // only once matched on chain
 	TxHash         string                     `json:"tx_hash,omitempty"`
 	BundleURL      string                     `json:"bundle_url,omitempty"` // where the bundle was fetched from
+	// Countersigned: once matched on chain, whether an auditor countersigned the cycle's (RC,
+	// reserves block), i.e. checked on chain that the committed reserves were held; and by whom.
+	// It does not change the verdict, which is about your balance being counted.
+	Countersigned   bool             `json:"countersigned"`
+	CountersignedBy []countersignDoc `json:"countersigned_by,omitempty"`
 
 	Checked    []string `json:"checked"`
 	NotChecked []string `json:"not_checked,omitempty"`
@@ -294,6 +303,9 @@ func printInclusion(out io.Writer, res *inclusionResult, p *liabilities.Inclusio
 		fmt.Fprintf(out, "  (zero in the other %d assets)\n", len(p.Balances)-nonzero)
 	}
 	fmt.Fprintf(out, "root %s\nLC   %s\n", res.Root, res.LC)
+	if res.OnChainMatched {
+		fmt.Fprintf(out, "reserves countersigned by an auditor: %s\n", describeCountersignDocs(res.CountersignedBy))
+	}
 	fmt.Fprintln(out, "checked:")
 	for _, c := range res.Checked {
 		fmt.Fprintf(out, "  - %s\n", c)

@@ -156,6 +156,8 @@ func (r *inclusionRun) matchOnChain(p *liabilities.InclusionProof, oc *onChain, 
 	}
 	r.res.OnChainMatched = true
 	r.res.ChainID, r.res.Registry, r.res.TxHash = fmt.Sprint(oc.at.ChainID), oc.registry, oc.rec.TxHash.Hex()
+	cs := oc.signs[oc.rec.Cycle]
+	r.res.Countersigned, r.res.CountersignedBy = len(cs) > 0, newCountersignDocs(cs)
 	r.res.check(fmt.Sprintf("the bundle is the one attested on chain %d by registry %s (tx %s): manifest digest, cycle, LC, "+
 		"policy hash, RC, every price and its round, reserves block, snapshot epoch and time, chain id and registry",
 		oc.at.ChainID, oc.registry, r.res.TxHash))
@@ -169,6 +171,7 @@ type onChain struct {
 	byCycle  map[uint64]*contracts.Record
 	at       attest.Location
 	registry string
+	signs    map[uint64][]contracts.Countersign // each of byCycle's countersigns
 }
 
 // onChainRecord reads every attestation (nothing about the user is sent) and returns the latest
@@ -207,6 +210,12 @@ func onChainRecord(rpc, addrFile string, p *liabilities.InclusionProof) (*onChai
 	oc.rec, oc.byCycle = contracts.RecordsForLC(recs, lc)
 	if oc.rec == nil {
 		return nil, fmt.Errorf("no attestation on chain names your snapshot's LC %s", poseidon.Hex(lc))
+	}
+	oc.signs = map[uint64][]contracts.Countersign{}
+	for cycle := range oc.byCycle {
+		if oc.signs[cycle], err = reg.Countersigns(ctx, cycle); err != nil {
+			return nil, err
+		}
 	}
 	return oc, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
@@ -68,7 +69,8 @@ func newChainCycle(t *testing.T) *chainCycle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := contracts.DeployConfig{NumAssets: fx.Profile.Assets, Verifier: art}
+	// The operator's key is also the one auditor, in force from deployment.
+	cfg := contracts.DeployConfig{NumAssets: fx.Profile.Assets, Verifier: art, Auditors: []common.Address{ch.From()}}
 	for _, p := range fx.Data.Prices {
 		ans, ok := new(big.Int).SetString(p.Answer, 10)
 		if !ok {
@@ -282,6 +284,52 @@ func TestV5_CountedOnlyWhenTheBundleIsTheOneOnChain(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "manifest digest") {
 		t.Errorf("the digests match in this attack; the refusal says otherwise: %v", err)
+	}
+}
+
+// TestR1_InclusionShowsCountersign: the users' check says whether, and by which auditor, the
+// matched cycle was countersigned on chain, in text and JSON; a countersign does not change the
+// verdict (the balance is counted either way).
+func TestR1_InclusionShowsCountersign(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits or compiles contracts: run without -short")
+	}
+	ctx := context.Background()
+	c := newChainCycle(t)
+	acct := c.fx.Data.Accounts[0].ID
+	p, err := c.fx.Store.Proof(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proofFile := filepath.Join(c.dir, "me.json")
+	raw, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(proofFile, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := verifyInclusionOptions{proofFile: proofFile, account: acct, keysFrom: c.fx.KeysDir, rpc: c.rpc, addresses: c.addrFile}
+	a1, m1 := c.prove("a1", 1, &c.policy, c.prices, c.head())
+	c.publish(a1, m1, "")
+	out, code, err := verifyInclusion(t, o)
+	if code != 0 || !strings.HasPrefix(out, "COUNTED") || !strings.Contains(out, "reserves countersigned by an auditor: no") {
+		t.Fatalf("before the countersign: exit %d (%v)\n%s", code, err, out)
+	}
+	if _, err := c.reg.Countersign(ctx, c.chain, 1); err != nil {
+		t.Fatal(err)
+	}
+	out, code, err = verifyInclusion(t, o)
+	want := "reserves countersigned by an auditor: yes, by " + c.chain.From().Hex()
+	if code != 0 || !strings.HasPrefix(out, "COUNTED") || !strings.Contains(out, want) {
+		t.Fatalf("after the countersign: exit %d (%v); want %q in\n%s", code, err, want, out)
+	}
+	o.json = true
+	out, code, _ = verifyInclusion(t, o)
+	var res inclusionResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 0 || !res.Countersigned ||
+		len(res.CountersignedBy) != 1 || res.CountersignedBy[0].Auditor != c.chain.From() {
+		t.Fatalf("--json after the countersign: exit %d, %s", code, out)
 	}
 }
 

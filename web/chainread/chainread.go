@@ -33,7 +33,7 @@ type Caller interface {
 
 // registryABI is the part of SolvencyRegistry's ABI this package reads; a test compares it with
 // the compiled artifact so that it cannot drift.
-const registryABI = `[{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"bytes32","name":"attestationHash","type":"bytes32"},{"components":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"uint64","name":"reservesBlock","type":"uint64"},{"internalType":"uint64","name":"snapshotEpoch","type":"uint64"},{"internalType":"uint40","name":"snapshotTime","type":"uint40"},{"internalType":"uint40","name":"publishedAt","type":"uint40"},{"internalType":"uint64","name":"publishedBlock","type":"uint64"},{"internalType":"bytes32","name":"policyHash","type":"bytes32"},{"internalType":"uint256","name":"lc","type":"uint256"},{"internalType":"uint256","name":"rc","type":"uint256"},{"internalType":"uint64[]","name":"prices","type":"uint64[]"},{"internalType":"uint80[]","name":"roundIds","type":"uint80[]"},{"internalType":"bytes32","name":"bundleDigest","type":"bytes32"},{"internalType":"string","name":"bundleUri","type":"string"}],"indexed":false,"internalType":"struct SolvencyRegistry.Record","name":"record","type":"tuple"}],"name":"AttestationPublished","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"attestationHash","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"}]`
+const registryABI = `[{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"bytes32","name":"attestationHash","type":"bytes32"},{"components":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"uint64","name":"reservesBlock","type":"uint64"},{"internalType":"uint64","name":"snapshotEpoch","type":"uint64"},{"internalType":"uint40","name":"snapshotTime","type":"uint40"},{"internalType":"uint40","name":"publishedAt","type":"uint40"},{"internalType":"uint64","name":"publishedBlock","type":"uint64"},{"internalType":"bytes32","name":"policyHash","type":"bytes32"},{"internalType":"uint256","name":"lc","type":"uint256"},{"internalType":"uint256","name":"rc","type":"uint256"},{"internalType":"uint64[]","name":"prices","type":"uint64[]"},{"internalType":"uint80[]","name":"roundIds","type":"uint80[]"},{"internalType":"bytes32","name":"bundleDigest","type":"bytes32"},{"internalType":"string","name":"bundleUri","type":"string"}],"indexed":false,"internalType":"struct SolvencyRegistry.Record","name":"record","type":"tuple"}],"name":"AttestationPublished","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"attestationHash","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"},{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"address","name":"auditor","type":"address"},{"indexed":false,"internalType":"uint256","name":"rc","type":"uint256"},{"indexed":false,"internalType":"uint64","name":"reservesBlock","type":"uint64"}],"name":"Countersigned","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"countersignCount","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"address","name":"auditor","type":"address"}],"name":"countersigned","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"}]`
 
 // ABIJSON returns the ABI fragment this package decodes with.
 func ABIJSON() string { return registryABI }
@@ -266,6 +266,100 @@ func Decode(data []byte) (json.RawMessage, error) {
 		return nil, errors.New("JSON-RPC answer has no result")
 	}
 	return r.Result, nil
+}
+
+// Countersign is one auditor's countersign of a cycle: the auditor checked the cycle's reserves
+// against the chain and recorded (cycle, RC, reserves block) on the registry (R1).
+type Countersign struct {
+	Auditor       common.Address
+	RC            *big.Int
+	ReservesBlock uint64
+	TxHash        common.Hash
+}
+
+// Countersigns reads cycle's countersigns from the registry's events and keeps only those the
+// registry's storage confirms (countersigned(cycle, auditor)); the number must equal the
+// registry's countersignCount(cycle), so an endpoint can neither invent nor hide one.
+func Countersigns(ctx context.Context, c Caller, addr common.Address, cycle uint64) ([]Countersign, error) {
+	a, err := abi.JSON(strings.NewReader(registryABI))
+	if err != nil {
+		return nil, fmt.Errorf("registry ABI: %w", err)
+	}
+	ev := a.Events["Countersigned"]
+	raw, err := c.Call(ctx, "eth_getLogs", map[string]any{
+		"address": addr, "fromBlock": "0x0", "toBlock": "latest",
+		"topics": [][]common.Hash{{ev.ID}, {common.BigToHash(new(big.Int).SetUint64(cycle))}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the registry's countersign events: %w", err)
+	}
+	var logs []rpcLog
+	if err := json.Unmarshal(raw, &logs); err != nil {
+		return nil, fmt.Errorf("eth_getLogs: %w", err)
+	}
+	if len(logs) > maxRecords {
+		return nil, fmt.Errorf("eth_getLogs returned %d events", len(logs))
+	}
+	out := []Countersign{}
+	seen := map[common.Address]bool{}
+	for _, l := range logs {
+		if l.Removed {
+			continue
+		}
+		if len(l.Topics) != 3 || l.Topics[0] != ev.ID || l.Topics[1] != common.BigToHash(new(big.Int).SetUint64(cycle)) {
+			return nil, fmt.Errorf("log in %s is not a Countersigned event of cycle %d", l.TxHash.Hex(), cycle)
+		}
+		vals, err := ev.Inputs.NonIndexed().Unpack(l.Data)
+		if err != nil || len(vals) != 2 {
+			return nil, fmt.Errorf("decode countersign event in %s: %v", l.TxHash.Hex(), err)
+		}
+		rc, ok1 := vals[0].(*big.Int)
+		blk, ok2 := vals[1].(uint64)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("countersign event in %s: unexpected types", l.TxHash.Hex())
+		}
+		auditor := common.BytesToAddress(l.Topics[2].Bytes())
+		if seen[auditor] {
+			continue
+		}
+		ok, err := viewWord(ctx, c, &a, addr, "countersigned", cycle, auditor)
+		if err != nil {
+			return nil, err
+		}
+		if ok.Sign() == 0 {
+			return nil, fmt.Errorf("cycle %d: an event says %s countersigned, the registry does not", cycle, auditor.Hex())
+		}
+		seen[auditor] = true
+		out = append(out, Countersign{Auditor: auditor, RC: rc, ReservesBlock: blk, TxHash: l.TxHash})
+	}
+	n, err := viewWord(ctx, c, &a, addr, "countersignCount", cycle)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsUint64() || n.Uint64() != uint64(len(out)) {
+		return nil, fmt.Errorf("cycle %d: the registry counts %s countersigns, the endpoint's events show %d", cycle, n, len(out))
+	}
+	return out, nil
+}
+
+// viewWord calls a registry view that returns one word.
+func viewWord(ctx context.Context, c Caller, a *abi.ABI, addr common.Address, method string, args ...any) (*big.Int, error) {
+	data, err := a.Pack(method, args...)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.Call(ctx, "eth_call", map[string]any{"to": addr, "data": hexutil.Bytes(data)}, "latest")
+	if err != nil {
+		return nil, fmt.Errorf("registry.%s: %w", method, err)
+	}
+	var out hexutil.Bytes
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("registry.%s: %w", method, err)
+	}
+	if len(out) != 32 {
+		return nil, fmt.Errorf("registry.%s: %d bytes returned", method, len(out))
+	}
+	return new(big.Int).SetBytes(out), nil
 }
 
 // Statement is the record as the one statement comparison (contracts/attest) takes it.
