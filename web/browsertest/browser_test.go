@@ -16,6 +16,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
@@ -24,6 +28,7 @@ import (
 	"github.com/solvency-dev/solvency/internal/cyclefixture"
 	"github.com/solvency-dev/solvency/liabilities"
 	"github.com/solvency-dev/solvency/treasury/engine"
+	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/treasury/sample"
 	"github.com/solvency-dev/solvency/web"
 	"github.com/solvency-dev/solvency/web/report"
@@ -31,10 +36,40 @@ import (
 )
 
 // httpPublish publishes each cycle with the bundle's address on the test server, as `publish`
-// does with an operator's base URL.
+// does with an operator's base URL. It deploys the contracts itself, as the engine would but
+// with an auditor set (the engine deploys none, and adding one waits the governance delay).
 type httpPublish struct {
 	*engine.EVMChain
-	base string
+	base     string
+	auditors []common.Address
+}
+
+// Bind deploys the verifier, dev feeds and the registry with the auditor set when no
+// deployment is recorded, then binds as the engine does.
+func (c *httpPublish) Bind(ctx context.Context, pf *policy.File) error {
+	if _, err := os.Stat(c.AddrFile); err == nil {
+		return c.EVMChain.Bind(ctx, pf)
+	}
+	_, art, err := contracts.CompileVerifier(ctx, c.VK, c.NumAssets)
+	if err != nil {
+		return err
+	}
+	cfg := contracts.DeployConfig{NumAssets: c.NumAssets, Verifier: art, Auditors: c.auditors}
+	for _, a := range pf.Table().Assets {
+		cfg.DevFeeds = append(cfg.DevFeeds, contracts.DevFeedSpec{Description: a.Symbol + " / USD", Decimals: 8,
+			Answer: big.NewInt(100_000_000), Heartbeat: 86400})
+	}
+	addr, err := contracts.Deploy(ctx, c.Chain, cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(c.AddrFile), 0o700); err != nil {
+		return err
+	}
+	if err := contracts.WriteAddresses(c.AddrFile, addr); err != nil {
+		return err
+	}
+	return c.EVMChain.Bind(ctx, pf)
 }
 
 func (c *httpPublish) Publish(ctx context.Context, dir string, m *bundle.Manifest) (*engine.Publication, error) {
@@ -59,6 +94,60 @@ type Env struct {
 	Proof   string // the honest proof file
 	Tamper  *atomic.Bool
 	Out     string
+	// Auditor is in the registry's auditor set (and funded); Countersign signs with it.
+	Auditor *contracts.Chain
+	reg     *contracts.Registry
+}
+
+// Countersign records the auditor's countersign of cycle on the registry, as
+// `solvency contracts countersign` does.
+func (e *Env) Countersign(t testing.TB, cycle uint64) {
+	t.Helper()
+	res, err := e.reg.Countersign(context.Background(), e.Auditor, cycle)
+	if err != nil {
+		t.Fatalf("countersign cycle %d: %v", cycle, err)
+	}
+	if res.AlreadySigned || res.CountersignsCount != 1 {
+		t.Fatalf("countersign cycle %d: %+v", cycle, res)
+	}
+}
+
+// fundedAuditor makes a fresh key and sends it enough ether from the dev account for a few
+// transactions.
+func fundedAuditor(ctx context.Context, t testing.TB, d *devnet.Devnet) *contracts.Chain {
+	t.Helper()
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := d.Client()
+	ch, err := contracts.NewChain(ctx, cl, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, err := cl.PendingNonceAt(ctx, d.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := ch.From()
+	tx, err := types.SignNewTx(d.Key, types.LatestSignerForChainID(big.NewInt(devnet.ChainID)), &types.DynamicFeeTx{
+		ChainID: big.NewInt(devnet.ChainID), Nonce: nonce, GasTipCap: big.NewInt(1), GasFeeCap: big.NewInt(100_000_000_000),
+		Gas: 21000, To: &to, Value: new(big.Int).Mul(big.NewInt(1e18), big.NewInt(10)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	funder, err := contracts.NewChain(ctx, cl, d.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := funder.WaitMined(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }
 
 // repoRoot is the checkout's root (this package is web/browsertest).
@@ -156,8 +245,10 @@ func NewEnv(t testing.TB, users, cycles int) *Env {
 	}
 	state := filepath.Join(dir, "state")
 	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(state, "addresses.json"), DevFeeds: true, Name: "browser-test devnet"}
+	auditor := fundedAuditor(ctx, t, d)
 	var log bytes.Buffer
-	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: state, Chain: &httpPublish{EVMChain: evm, base: base}, Log: &log})
+	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: state, Log: &log,
+		Chain: &httpPublish{EVMChain: evm, base: base, auditors: []common.Address{auditor.From()}}})
 	if err != nil {
 		t.Fatalf("open engine: %v\n%s", err, log.String())
 	}
@@ -177,7 +268,8 @@ func NewEnv(t testing.TB, users, cycles int) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{URL: base, State: state, Dir: dir, Account: p.AccountID, Tamper: new(atomic.Bool), Out: outDir(t)}
+	e := &Env{URL: base, State: state, Dir: dir, Account: p.AccountID, Tamper: new(atomic.Bool), Out: outDir(t),
+		Auditor: auditor, reg: evm.Registry()}
 	e.Proof = writeProof(t, dir, "honest", p)
 
 	h, err := serve.New(serve.Options{StateDir: state, RPC: d.HTTPEndpoint(), Page: os.DirFS(page), Report: func() ([]byte, error) {
@@ -280,6 +372,7 @@ type Outcome struct {
 	Title       string   `json:"title"`
 	Reason      string   `json:"reason"`
 	Facts       string   `json:"facts"`
+	Countersign string   `json:"countersign"` // the "reserves countersigned" row's text`
 	SawProgress bool     `json:"sawProgress"`
 	Console     []string `json:"console"`
 	Error       string   `json:"error"`
@@ -325,6 +418,43 @@ func TestBrowser(t *testing.T) {
 	e := NewEnv(t, 24, 2)
 	t.Run("UsersPageVerdicts", func(t *testing.T) { usersPageVerdicts(t, e) })
 	t.Run("ReportRenders", func(t *testing.T) { reportRenders(t, e) })
+	// Last: it countersigns on chain, which the verdicts above must not see.
+	t.Run("UsersPageShowsCountersign", func(t *testing.T) { usersPageShowsCountersign(t, e, 2) })
+}
+
+// usersPageShowsCountersign: the page says whether, and by whom, the cycle it matched was
+// countersigned, read from the chain (events confirmed by the registry's storage). The user's
+// snapshot is attested in cycles 1 and 2 and the page matches the latest, cycle 2: a countersign
+// of cycle 1 alone leaves it "not countersigned"; once the auditor countersigns cycle 2 the page
+// names the auditor. The verdict is "counted" throughout: a countersign is about the reserves.
+func usersPageShowsCountersign(t *testing.T, e *Env, matched uint64) {
+	browse := func(name string) *Outcome {
+		t.Helper()
+		o := Browse(t, map[string]any{"kind": "verify", "url": e.URL + "/verify/", "proof": e.Proof, "account": e.Account,
+			"screenshot": filepath.Join(e.Out, "verdict-"+name+".png")})
+		t.Logf("%s: %s in %.0f ms; %s", name, o.Verdict, o.Ms, o.Countersign)
+		if o.Verdict != "counted" {
+			t.Fatalf("%s: verdict %q (%s %s), want counted", name, o.Verdict, o.Title, o.Reason)
+		}
+		if !strings.Contains(o.Facts, fmt.Sprintf("cycle%d", matched)) {
+			t.Fatalf("%s: the page did not match cycle %d: %s", name, matched, o.Facts)
+		}
+		return o
+	}
+	e.Countersign(t, matched-1)
+	o := browse("countersigned-other-cycle")
+	if !strings.Contains(o.Countersign, "not countersigned") {
+		t.Errorf("cycle %d is not countersigned (only cycle %d is); the page shows %q", matched, matched-1, o.Countersign)
+	}
+	e.Countersign(t, matched)
+	o = browse("countersigned")
+	want := "countersigned by " + e.Auditor.From().Hex()
+	if !strings.Contains(o.Countersign, want) || strings.Contains(o.Countersign, "not countersigned") {
+		t.Errorf("after the auditor's countersign the page shows %q; want %q", o.Countersign, want)
+	}
+	if !strings.Contains(o.Facts, e.Auditor.From().Hex()) {
+		t.Errorf("the facts do not name the auditor %s: %s", e.Auditor.From().Hex(), o.Facts)
+	}
 }
 
 func reportRenders(t *testing.T, e *Env) {
@@ -416,6 +546,14 @@ func usersPageVerdicts(t *testing.T, e *Env) {
 				if !o.SawProgress {
 					t.Error("no progress was shown")
 				}
+				// Nobody has countersigned yet: the page says so (R1).
+				if !strings.Contains(o.Countersign, "not countersigned") {
+					t.Errorf("an uncountersigned cycle shows %q; want it to say \"not countersigned\"", o.Countersign)
+				}
+			} else if o.Countersign != "" {
+				t.Errorf("a check that stopped before the chain match shows a countersign row: %q", o.Countersign)
+			}
+			if c.verdict == "counted" {
 				for _, want := range []string{"cycle", "policy hash", "transaction", "snapshot taken"} {
 					if !strings.Contains(o.Facts, want) {
 						t.Errorf("the verdict does not show the %s", want)

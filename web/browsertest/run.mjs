@@ -37,6 +37,8 @@ try {
     out.title = await page.textContent("#verdict-title");
     out.reason = await page.textContent("#verdict-reason");
     out.facts = await page.textContent("#facts");
+    const cs = await page.$("#countersign");
+    out.countersign = cs ? await cs.textContent() : "";
     out.sawProgress = await page.evaluate(() => window.__sawProgress === true);
   } else {
     await page.waitForFunction(() => window.__reportReady === true, null, { timeout: 30000 });

@@ -33,7 +33,7 @@ type Caller interface {
 
 // registryABI is the part of SolvencyRegistry's ABI this package reads; a test compares it with
 // the compiled artifact so that it cannot drift.
-const registryABI = `[{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"bytes32","name":"attestationHash","type":"bytes32"},{"components":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"uint64","name":"reservesBlock","type":"uint64"},{"internalType":"uint64","name":"snapshotEpoch","type":"uint64"},{"internalType":"uint40","name":"snapshotTime","type":"uint40"},{"internalType":"uint40","name":"publishedAt","type":"uint40"},{"internalType":"uint64","name":"publishedBlock","type":"uint64"},{"internalType":"bytes32","name":"policyHash","type":"bytes32"},{"internalType":"uint256","name":"lc","type":"uint256"},{"internalType":"uint256","name":"rc","type":"uint256"},{"internalType":"uint64[]","name":"prices","type":"uint64[]"},{"internalType":"uint80[]","name":"roundIds","type":"uint80[]"},{"internalType":"bytes32","name":"bundleDigest","type":"bytes32"},{"internalType":"string","name":"bundleUri","type":"string"}],"indexed":false,"internalType":"struct SolvencyRegistry.Record","name":"record","type":"tuple"}],"name":"AttestationPublished","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"attestationHash","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"},{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"address","name":"auditor","type":"address"},{"indexed":false,"internalType":"uint256","name":"rc","type":"uint256"},{"indexed":false,"internalType":"uint64","name":"reservesBlock","type":"uint64"}],"name":"Countersigned","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"countersignCount","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"address","name":"auditor","type":"address"}],"name":"countersigned","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"}]`
+const registryABI = `[{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"bytes32","name":"attestationHash","type":"bytes32"},{"components":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"uint64","name":"reservesBlock","type":"uint64"},{"internalType":"uint64","name":"snapshotEpoch","type":"uint64"},{"internalType":"uint40","name":"snapshotTime","type":"uint40"},{"internalType":"uint40","name":"publishedAt","type":"uint40"},{"internalType":"uint64","name":"publishedBlock","type":"uint64"},{"internalType":"bytes32","name":"policyHash","type":"bytes32"},{"internalType":"uint256","name":"lc","type":"uint256"},{"internalType":"uint256","name":"rc","type":"uint256"},{"internalType":"uint64[]","name":"prices","type":"uint64[]"},{"internalType":"uint80[]","name":"roundIds","type":"uint80[]"},{"internalType":"bytes32","name":"bundleDigest","type":"bytes32"},{"internalType":"string","name":"bundleUri","type":"string"}],"indexed":false,"internalType":"struct SolvencyRegistry.Record","name":"record","type":"tuple"}],"name":"AttestationPublished","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"attestationHash","outputs":[{"internalType":"bytes32","name":"","type":"bytes32"}],"stateMutability":"view","type":"function"},{"anonymous":false,"inputs":[{"indexed":true,"internalType":"uint64","name":"cycle","type":"uint64"},{"indexed":true,"internalType":"address","name":"auditor","type":"address"},{"indexed":false,"internalType":"uint256","name":"rc","type":"uint256"},{"indexed":false,"internalType":"uint64","name":"reservesBlock","type":"uint64"}],"name":"Countersigned","type":"event"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"}],"name":"countersignCount","outputs":[{"internalType":"uint256","name":"","type":"uint256"}],"stateMutability":"view","type":"function"},{"inputs":[{"internalType":"uint64","name":"cycle","type":"uint64"},{"internalType":"address","name":"auditor","type":"address"}],"name":"countersigned","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"},{"inputs":[{"internalType":"address","name":"account","type":"address"}],"name":"isAuditor","outputs":[{"internalType":"bool","name":"","type":"bool"}],"stateMutability":"view","type":"function"}]`
 
 // ABIJSON returns the ABI fragment this package decodes with.
 func ABIJSON() string { return registryABI }
@@ -74,10 +74,11 @@ type recordABI struct {
 }
 
 type rpcLog struct {
-	Topics  []common.Hash `json:"topics"`
-	Data    hexutil.Bytes `json:"data"`
-	TxHash  common.Hash   `json:"transactionHash"`
-	Removed bool          `json:"removed"`
+	Topics      []common.Hash  `json:"topics"`
+	Data        hexutil.Bytes  `json:"data"`
+	TxHash      common.Hash    `json:"transactionHash"`
+	BlockNumber hexutil.Uint64 `json:"blockNumber"`
+	Removed     bool           `json:"removed"`
 }
 
 // maxRecords bounds how many attestation events are decoded from one answer.
@@ -274,12 +275,17 @@ type Countersign struct {
 	Auditor       common.Address
 	RC            *big.Int
 	ReservesBlock uint64
+	Block         uint64 // the block that recorded the countersign
 	TxHash        common.Hash
+	// StillAuditor says whether the auditor is in the registry's auditor set now (governance
+	// may have removed it since; the countersign stays recorded).
+	StillAuditor bool
 }
 
 // Countersigns reads cycle's countersigns from the registry's events and keeps only those the
 // registry's storage confirms (countersigned(cycle, auditor)); the number must equal the
-// registry's countersignCount(cycle), so an endpoint can neither invent nor hide one.
+// registry's countersignCount(cycle), so an endpoint can neither invent nor hide one. Each says
+// whether its auditor is still in the auditor set, as the CLI's 'attestations' does.
 func Countersigns(ctx context.Context, c Caller, addr common.Address, cycle uint64) ([]Countersign, error) {
 	a, err := abi.JSON(strings.NewReader(registryABI))
 	if err != nil {
@@ -329,8 +335,13 @@ func Countersigns(ctx context.Context, c Caller, addr common.Address, cycle uint
 		if ok.Sign() == 0 {
 			return nil, fmt.Errorf("cycle %d: an event says %s countersigned, the registry does not", cycle, auditor.Hex())
 		}
+		still, err := viewWord(ctx, c, &a, addr, "isAuditor", auditor)
+		if err != nil {
+			return nil, err
+		}
 		seen[auditor] = true
-		out = append(out, Countersign{Auditor: auditor, RC: rc, ReservesBlock: blk, TxHash: l.TxHash})
+		out = append(out, Countersign{Auditor: auditor, RC: rc, ReservesBlock: blk, Block: uint64(l.BlockNumber), TxHash: l.TxHash,
+			StillAuditor: still.Sign() != 0})
 	}
 	n, err := viewWord(ctx, c, &a, addr, "countersignCount", cycle)
 	if err != nil {

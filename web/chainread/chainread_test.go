@@ -66,6 +66,7 @@ type fakeRegistry struct {
 	logs   []map[string]any
 	signed map[common.Address]bool
 	count  int64
+	still  map[common.Address]bool // the auditor set now
 }
 
 func (f *fakeRegistry) Call(_ context.Context, method string, params ...any) (json.RawMessage, error) {
@@ -94,6 +95,10 @@ func (f *fakeRegistry) Call(_ context.Context, method string, params ...any) (js
 			}
 		case "countersignCount":
 			word.SetInt64(f.count)
+		case "isAuditor":
+			if f.still[args[0].(common.Address)] {
+				word.SetInt64(1)
+			}
 		}
 		return json.Marshal(hexutil.Bytes(common.BigToHash(word).Bytes()))
 	}
@@ -118,15 +123,23 @@ func TestR1_CountersignsConfirmedByStorage(t *testing.T) {
 		"topics":          []common.Hash{ev.ID, common.BigToHash(big.NewInt(3)), common.BytesToHash(auditor.Bytes())},
 		"data":            hexutil.Bytes(data),
 		"transactionHash": common.HexToHash("0x01"),
+		"blockNumber":     hexutil.Uint64(21),
 		"removed":         false,
 	}
 	reg := common.HexToAddress("0x00000000000000000000000000000000000000f0")
 	ctx := context.Background()
 
-	good := &fakeRegistry{logs: []map[string]any{log}, signed: map[common.Address]bool{auditor: true}, count: 1}
+	good := &fakeRegistry{logs: []map[string]any{log}, signed: map[common.Address]bool{auditor: true}, count: 1,
+		still: map[common.Address]bool{auditor: true}}
 	cs, err := Countersigns(ctx, good, reg, 3)
-	if err != nil || len(cs) != 1 || cs[0].Auditor != auditor || cs[0].RC.Int64() != 77 || cs[0].ReservesBlock != 12 {
+	if err != nil || len(cs) != 1 || cs[0].Auditor != auditor || cs[0].RC.Int64() != 77 || cs[0].ReservesBlock != 12 ||
+		cs[0].Block != 21 || !cs[0].StillAuditor {
 		t.Fatalf("countersigns: %+v, %v", cs, err)
+	}
+	// An auditor governance removed since: the countersign stays, marked as such.
+	removed := &fakeRegistry{logs: []map[string]any{log}, signed: map[common.Address]bool{auditor: true}, count: 1}
+	if cs, err := Countersigns(ctx, removed, reg, 3); err != nil || len(cs) != 1 || cs[0].StillAuditor {
+		t.Errorf("a removed auditor's countersign: %+v, %v", cs, err)
 	}
 	invented := &fakeRegistry{logs: []map[string]any{log}, signed: map[common.Address]bool{}, count: 0}
 	if _, err := Countersigns(ctx, invented, reg, 3); err == nil {

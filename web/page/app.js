@@ -67,7 +67,7 @@ function show(res, ms) {
     : (res.step ? "Failed while " + res.step + ": " : "") + (res.reason || "");
   const facts = $("facts");
   facts.replaceChildren();
-  const row = (k, val) => { if (val === undefined || val === "" || val === null) return; const tr = facts.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = val; };
+  const row = (k, val) => { if (val === undefined || val === "" || val === null) return null; const tr = facts.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = val; return tr; };
   row("account", res.account);
   for (const b of res.balances || []) row("balance " + b.symbol, b.amount);
   row("cycle", res.cycle);
@@ -77,6 +77,16 @@ function show(res, ms) {
   row("bundle", res.bundleUrl);
   row("bundle digest (on chain)", res.bundleDigest);
   row("batch proofs verified", res.batches);
+  // Whether an auditor found the committed reserves on chain (read from the registry once the
+  // bundle matched it); absent when the check stopped before.
+  if (res.countersigned === true || res.countersigned === false) {
+    const by = (res.countersignedBy || []).map((c) => c.auditor + " (block " + c.block + (c.stillAuditor ? "" : ", no longer an auditor") + ")");
+    const tr = row("reserves countersigned", res.countersigned
+      ? "countersigned by " + by.join(", ")
+      : "not countersigned: no auditor has confirmed on chain that the treasury held these reserves (they are the operator's claim); your balance is counted either way");
+    tr.id = "countersign";
+    tr.dataset.countersigned = String(res.countersigned);
+  }
   row("keys", res.keys);
   row("time to verdict", (ms / 1000).toFixed(2) + " s");
   const ol = $("checks");

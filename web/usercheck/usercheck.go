@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 
@@ -76,7 +77,20 @@ type Result struct {
 	BundleDigest string    `json:"bundleDigest,omitempty"`
 	Keys         string    `json:"keys,omitempty"`
 	Batches      int       `json:"batches,omitempty"`
-	Checks       []string  `json:"checks,omitempty"` // the checks that passed, in order
+	// Countersigned is set once the bundle is matched on chain: whether an auditor countersigned
+	// the cycle's (RC, reserves block) on the registry, i.e. found the committed reserves on
+	// chain (nil: not read, the check stopped before). The balance is counted either way.
+	Countersigned   *bool           `json:"countersigned,omitempty"`
+	CountersignedBy []Countersigner `json:"countersignedBy,omitempty"`
+	Checks          []string        `json:"checks,omitempty"` // the checks that passed, in order
+}
+
+// Countersigner is one auditor's countersign of the matched cycle, as the registry records it.
+type Countersigner struct {
+	Auditor      string `json:"auditor"`
+	Block        uint64 `json:"block"`
+	Tx           string `json:"tx"`
+	StillAuditor bool   `json:"stillAuditor"`
 }
 
 // Check runs the user's check. It never returns a nil result: a failure is a verdict.
@@ -184,6 +198,23 @@ func Check(ctx context.Context, in Input, c chainread.Caller) *Result {
 	}
 	pass("the bundle's whole statement is the one recorded on chain")
 
+	// R1: whether an auditor found the committed reserves on chain. Read like the CLI: events
+	// confirmed one by one and counted against the registry's storage.
+	progress("reading the cycle's countersigns", 0.98)
+	by, err := countersigners(ctx, c, in.Registry, rec)
+	if err != nil {
+		return fail(Error, err)
+	}
+	signed := len(by) > 0
+	r.Countersigned, r.CountersignedBy = &signed, by
+	if signed {
+		names := make([]string, len(by))
+		for i, x := range by {
+			names[i] = x.Auditor
+		}
+		pass(fmt.Sprintf("cycle %d's reserves were countersigned on chain by %s", rec.Cycle, strings.Join(names, ", ")))
+	}
+
 	r.SnapshotTime = p.Snapshot.SnapshotTime
 	if !in.Now.IsZero() {
 		r.SnapshotAge = in.Now.Sub(time.Unix(int64(p.Snapshot.SnapshotTime), 0)).Round(time.Second).String()
@@ -194,4 +225,24 @@ func Check(ctx context.Context, in Input, c chainread.Caller) *Result {
 	r.Verdict, r.Step = Counted, "done"
 	progress("done", 1)
 	return r
+}
+
+// countersigners reads rec's cycle's countersigns (chainread.Countersigns: each event confirmed
+// by the registry's storage, their number by its count) and requires each to name the record's
+// RC and reserves block: the registry refuses any other, so an endpoint showing one is lying.
+func countersigners(ctx context.Context, c chainread.Caller, registry common.Address, rec *chainread.Record) ([]Countersigner, error) {
+	cs, err := chainread.Countersigns(ctx, c, registry, rec.Cycle)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read whether cycle %d was countersigned: %w", rec.Cycle, err)
+	}
+	rc := rec.RC.BigInt(new(big.Int))
+	out := []Countersigner{}
+	for _, x := range cs {
+		if x.RC.Cmp(rc) != 0 || x.ReservesBlock != rec.ReservesBlock {
+			return nil, fmt.Errorf("the chain endpoint shows %s countersigning cycle %d with RC %s at block %d; the cycle's record has RC %s at block %d",
+				x.Auditor.Hex(), rec.Cycle, x.RC, x.ReservesBlock, rc, rec.ReservesBlock)
+		}
+		out = append(out, Countersigner{Auditor: x.Auditor.Hex(), Block: x.Block, Tx: x.TxHash.Hex(), StillAuditor: x.StillAuditor})
+	}
+	return out, nil
 }

@@ -1,11 +1,16 @@
 package usercheck
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
@@ -67,6 +72,60 @@ func TestV5_StatementMustMatchTheChainInEveryField(t *testing.T) {
 		err := match(st, rec, reg, 1337)
 		if err == nil || !strings.Contains(err.Error(), what) {
 			t.Errorf("%s changed: %v", what, err)
+		}
+	}
+}
+
+// fakeChain answers the registry reads chainread.Countersigns makes: one Countersigned event of
+// cycle 3 by auditor with the given RC and reserves block, confirmed by storage and counted.
+type fakeChain struct {
+	auditor common.Address
+	rc      int64
+	block   uint64
+}
+
+func (f *fakeChain) Call(_ context.Context, method string, params ...any) (json.RawMessage, error) {
+	a, err := abi.JSON(strings.NewReader(chainread.ABIJSON()))
+	if err != nil {
+		return nil, err
+	}
+	switch method {
+	case "eth_getLogs":
+		ev := a.Events["Countersigned"]
+		data, err := ev.Inputs.NonIndexed().Pack(big.NewInt(f.rc), f.block)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal([]map[string]any{{
+			"topics":          []common.Hash{ev.ID, common.BigToHash(big.NewInt(3)), common.BytesToHash(f.auditor.Bytes())},
+			"data":            hexutil.Bytes(data),
+			"transactionHash": common.HexToHash("0x02"),
+			"blockNumber":     hexutil.Uint64(50),
+		}})
+	case "eth_call":
+		// countersigned, countersignCount and isAuditor all answer 1 here.
+		return json.Marshal(hexutil.Bytes(common.BigToHash(big.NewInt(1)).Bytes()))
+	}
+	return nil, errors.New("unexpected method " + method)
+}
+
+// TestR1_PageCountersignMustNameTheRecordedReserves: the page shows a countersign only when it
+// names the matched record's RC and reserves block (the registry refuses any other); an endpoint
+// showing another RC or block is refused, and an honest one is shown with its auditor and block.
+func TestR1_PageCountersignMustNameTheRecordedReserves(t *testing.T) {
+	_, rec, reg := statementPair()
+	auditor := common.HexToAddress("0x00000000000000000000000000000000000000a7")
+	ctx := context.Background()
+	by, err := countersigners(ctx, &fakeChain{auditor: auditor, rc: 13, block: 40}, reg, rec)
+	if err != nil || len(by) != 1 || by[0].Auditor != auditor.Hex() || by[0].Block != 50 || !by[0].StillAuditor {
+		t.Fatalf("honest countersign: %+v, %v", by, err)
+	}
+	for name, f := range map[string]*fakeChain{
+		"another RC":             {auditor: auditor, rc: 14, block: 40},
+		"another reserves block": {auditor: auditor, rc: 13, block: 41},
+	} {
+		if by, err := countersigners(ctx, f, reg, rec); err == nil || !strings.Contains(err.Error(), "record has RC") {
+			t.Errorf("%s: %+v, %v; want a refusal", name, by, err)
 		}
 	}
 }
