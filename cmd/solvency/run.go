@@ -39,6 +39,8 @@ type runOptions struct {
 	// bundleURL is the base URL the bundles are served under (overrides the config's bundleUrl).
 	bundleURL string
 	queue     queueFlags // --workers: prove the batches on 'solvency worker' processes
+	// fault is the engine's crash-test hook (engine.Options.Fault); never set from a flag.
+	fault func(point string) error
 }
 
 const runLong = `Runs the treasury's cycles. Each cycle reads prices, assesses every policy limit with the
@@ -150,6 +152,7 @@ type runTarget struct {
 	chainHTTP                    string      // the embedded chain's JSON-RPC address ("" : none)
 	queue                        *queueFlags // --workers ("" : prove in this process)
 	stderr                       io.Writer
+	fault                        func(point string) error // crash tests only (engine.Options.Fault)
 }
 
 // openedRun is an open engine, its chain, and how to close both.
@@ -186,9 +189,9 @@ func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer
 		bundleURL = cfg.BundleURL
 	}
 	evm := &engine.EVMChain{Chain: ch, AddrFile: filepath.Join(t.stateDir, "addresses.json"), DevFeeds: t.devFeeds || t.rpc == "",
-		Name: name, Embedded: t.rpc == "", BundleURL: bundleURL}
+		Name: name, Embedded: t.rpc == "", BundleURL: bundleURL, Fault: t.fault}
 	eng, err := engine.Open(ctx, cfg, engine.Options{StateDir: t.stateDir, Keys: t.keys, Chain: evm, Log: log, Provers: t.provers, Store: st,
-		Batches: t.batchBackend()})
+		Batches: t.batchBackend(), Fault: t.fault})
 	if err != nil {
 		closeChain()
 		return nil, err
@@ -352,7 +355,7 @@ func runRun(ctx context.Context, out, errw io.Writer, o *runOptions) error {
 		}
 	}
 	r, err := openRun(ctx, cfg, runTarget{stateDir: o.state, keys: o.keys, rpc: o.rpc, keyFile: o.keyFile, devFeeds: o.devFeeds,
-		provers: o.provers, bundleURL: o.bundleURL, queue: &o.queue, stderr: errw}, errw)
+		provers: o.provers, bundleURL: o.bundleURL, queue: &o.queue, stderr: errw, fault: o.fault}, errw)
 	if err != nil {
 		return redactErr(explainDiskError(err, o.state), o.rpc)
 	}
