@@ -32,6 +32,7 @@ import (
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/state"
 	"github.com/solvency-dev/solvency/treasury/venues"
+	"github.com/solvency-dev/solvency/verifier"
 )
 
 // Execution modes of an on-chain treasury.
@@ -682,3 +683,32 @@ func (e *Engine) recordExecuted(ctx context.Context, cr *cycleRun, block uint64,
 }
 
 func keyAddress(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
+
+// OffChainBalances are the opening's amounts at its off-chain venues as observed balances (the
+// format of `verify reserves --balances`): what the venues' own statements must show. The demo
+// writes them from its state for the auditor's command; a real auditor takes them from the
+// venues (a custodian's statement, a perpetual exchange's account), never from the operator.
+func OffChainBalances(op *bundle.ReservesOpening) *verifier.ObservedBalances {
+	out := &verifier.ObservedBalances{Version: verifier.ObservedBalancesVersion, Block: op.Block, Balances: []verifier.ObservedBalance{}}
+	if op.Chain == nil {
+		return out
+	}
+	out.ChainID = op.Chain.ChainID
+	names := map[int]string{}
+	for _, oc := range op.Chain.OffChain {
+		names[oc.Venue] = oc.Name
+	}
+	for _, p := range op.Positions {
+		name, ok := names[p.Venue]
+		if !ok {
+			continue
+		}
+		sym := ""
+		if p.Asset >= 0 && p.Asset < len(op.Assets) {
+			sym = op.Assets[p.Asset].Symbol
+		}
+		out.Balances = append(out.Balances, verifier.ObservedBalance{Venue: p.Venue, Asset: p.Asset, Symbol: sym, AmountUnits: p.Amount,
+			Source: "statement of " + name})
+	}
+	return out
+}

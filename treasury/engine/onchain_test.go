@@ -241,15 +241,9 @@ func checkAuditorReadsChain(t *testing.T, dir string, o *onchainOutcome) {
 			}
 			// The auditor observes the off-chain venues' balances elsewhere; here, the amounts
 			// the engine's state holds for them.
-			off := &verifier.ObservedBalances{Version: verifier.ObservedBalancesVersion, Block: op.Block, ChainID: op.Chain.ChainID}
-			offIdx := map[int]bool{}
-			for _, oc := range op.Chain.OffChain {
-				offIdx[oc.Venue] = true
-			}
-			for _, p := range op.Positions {
-				if offIdx[p.Venue] {
-					off.Balances = append(off.Balances, verifier.ObservedBalance{Venue: p.Venue, Asset: p.Asset, AmountUnits: p.Amount, Source: "venue statement"})
-				}
+			off := OffChainBalances(op)
+			if len(off.Balances) == 0 {
+				t.Fatalf("cycle %d: no off-chain balances (the sample holds a position at gmx)", r.Cycle)
 			}
 			res, err := verifier.CheckReserves(ctx, verifier.ReservesInput{Opening: opened, Record: &verifier.RecordStatement{Where: "test", RC: rc.Element, Block: op.Block},
 				Observed: off, Chain: cl})
