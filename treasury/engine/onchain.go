@@ -584,6 +584,12 @@ func (e *Engine) executeOnchain(ctx context.Context, cr *cycleRun) error {
 	if errors.As(err, &mm) {
 		return fmt.Errorf("cycle %d: stopped, nothing proved: %w", c, err)
 	}
+	if err != nil && strings.Contains(err.Error(), "GS013") {
+		// The Safe's code for "the inner transaction failed": with no safeTxGas the whole
+		// transaction reverts, so nothing moved.
+		return fmt.Errorf("cycle %d: Safe execution: a call inside the Safe transaction failed (a swap no longer clears at its "+
+			"recorded output: the pool moved; or an amount is short), so nothing executed and nothing is proved: %w", c, err)
+	}
 	if err != nil {
 		return fmt.Errorf("cycle %d: Safe execution: %w", c, err)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -23,6 +24,7 @@ import (
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/contracts/devnet"
 	"github.com/solvency-dev/solvency/contracts/treasurychain"
+	"github.com/solvency-dev/solvency/treasury/execute"
 	"github.com/solvency-dev/solvency/treasury/state"
 	"github.com/solvency-dev/solvency/verifier"
 )
@@ -429,5 +431,122 @@ func TestOnchainFailedTradeStopsCycle(t *testing.T) {
 	}
 	if sst.Nonce.Sign() != 0 {
 		t.Fatalf("Safe nonce %s; a failed execution must not move it", sst.Nonce)
+	}
+}
+
+// TestOnchainBatchWaitsForOwnersElsewhere: a Safe whose owners sign elsewhere. The engine writes
+// the Transaction Builder batch (the chain's id, the Safe, its nonce) and waits for the Safe's
+// nonce to move; with nobody signing it stops after its timeout saying so, and nothing is
+// proved. The owners then sign and execute the pending transaction the engine wrote; the rerun
+// waits for the same transaction (no second plan), finds its execution, reads the positions
+// and publishes.
+func TestOnchainBatchWaitsForOwnersElsewhere(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves real circuits")
+	}
+	dir := t.TempDir()
+	sampleConfig(t, dir, crashUsers)
+	sharedKeys(t, "demo")
+	cfg, err := LoadConfig(filepath.Join(dir, "sample", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dn, err := devnet.Start(devnet.Config{DataDir: filepath.Join(dir, "chain")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dn.Close()
+	ctx := context.Background()
+	ch, err := contracts.NewChain(ctx, dn.Client(), dn.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdir := filepath.Join(dir, "treasury")
+	dt, err := DeployDevTreasury(ctx, ch, cfg, tdir, 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadOnchainFile(dt.Onchain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owners []*ecdsa.PrivateKey
+	for _, k := range f.Owners {
+		key, err := contracts.LoadKey(filepath.Join(tdir, k.KeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		owners = append(owners, key)
+	}
+	f.Execution, f.Owners, f.WaitTimeout, f.WaitPoll = ExecBatch, nil, "2s", "100ms"
+	raw, _ := json.Marshal(f)
+	if err := os.WriteFile(dt.Onchain, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Onchain = dt.Onchain
+	st := filepath.Join(dir, "state")
+	run := func() (string, error) {
+		evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(st, "addresses.json"), DevFeeds: true, Name: "onchain devnet", Embedded: true}
+		var log bytes.Buffer
+		eng, err := Open(ctx, cfg, Options{StateDir: st, Keys: testKeysDir, Chain: evm, Log: &log})
+		if err != nil {
+			return log.String(), err
+		}
+		defer eng.Close()
+		err = eng.Run(ctx, 1, nil)
+		return log.String(), err
+	}
+	log, err := run()
+	if err == nil || !strings.Contains(err.Error(), "nonce did not move") || !strings.Contains(err.Error(), "owner signatures") {
+		t.Fatalf("no owner signed: %v; want the wait's timeout, saying what is missing\n%s", err, log)
+	}
+	t.Logf("stopped: %v", err)
+	cdir := filepath.Join(st, "cycles", "000001")
+	var batch execute.Batch
+	braw, err := os.ReadFile(filepath.Join(cdir, "safe-batch.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(braw, &batch); err != nil {
+		t.Fatal(err)
+	}
+	var pend treasurychain.PendingSafeTx
+	praw, err := os.ReadFile(filepath.Join(cdir, "safe-pending.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(praw, &pend); err != nil {
+		t.Fatal(err)
+	}
+	if batch.ChainID != "1337" || !strings.EqualFold(batch.Meta.CreatedFromSafeAddress, dt.Deployment.Safe.Hex()) || pend.Nonce != 0 ||
+		pend.Safe != dt.Deployment.Safe || pend.ChainID != devnet.ChainID {
+		t.Fatalf("batch names chain %s, Safe %s; pending %+v", batch.ChainID, batch.Meta.CreatedFromSafeAddress, pend)
+	}
+	// The owners sign and execute what the batch asked for.
+	if _, err := treasurychain.ExecutePending(ctx, ch, &pend, owners); err != nil {
+		t.Fatal(err)
+	}
+	log, err = run()
+	if err != nil {
+		t.Fatalf("rerun after the owners executed: %v\n%s", err, log)
+	}
+	if !strings.Contains(log, "resuming Safe transaction "+pend.SafeTxHash.Hex()) {
+		t.Fatalf("the rerun did not wait for the recorded transaction:\n%s", log)
+	}
+	sst, err := treasurychain.ReadSafe(ctx, ch.Backend, dt.Deployment.Safe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := contracts.ReadAddresses(filepath.Join(st, "addresses.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := a.Bind(ch.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := reg.LatestAttestation(ctx)
+	if err != nil || l.Count != 1 || l.Cycle != 1 || sst.Nonce.Uint64() != 1 {
+		t.Fatalf("registry %+v (%v), Safe nonce %s; want cycle 1 published after one execution", l, err, sst.Nonce)
 	}
 }
