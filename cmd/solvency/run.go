@@ -55,6 +55,11 @@ every start it also checks each cycle it recorded as published against the regis
 publishes again, in order, any the chain lacks (see docs/trust-model.md, "Durability"). One run
 at a time per state directory: a second waits for nothing and stops before it sends anything.
 
+With the config's "onchain" file the reserves are the chain's: each cycle reads the positions at
+on-chain venues at one block (the statement's reserves block) and executes its trades through the
+treasury's Safe, signed with the owners' keys or as a Transaction Builder batch the owners sign
+elsewhere (see contracts/treasurychain/README.md); venues with no contract stay in the state.
+
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
 comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.
@@ -153,6 +158,9 @@ type runTarget struct {
 	queue                        *queueFlags // --workers ("" : prove in this process)
 	stderr                       io.Writer
 	fault                        func(point string) error // crash tests only (engine.Options.Fault)
+	// prepare, when set, runs once the chain is up and before the engine opens (the demo
+	// deploys the treasury's contracts there).
+	prepare func(ctx context.Context, ch *contracts.Chain) error
 }
 
 // openedRun is an open engine, its chain, and how to close both.
@@ -183,6 +191,13 @@ func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if t.prepare != nil {
+		if err := t.prepare(ctx, ch); err != nil {
+			closeChain()
+			st.Close()
+			return nil, err
+		}
 	}
 	bundleURL := t.bundleURL
 	if bundleURL == "" {

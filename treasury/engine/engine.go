@@ -94,6 +94,12 @@ func FaultPoints() []string {
 		"proved", "verified", "published"}
 }
 
+// OnchainFaultPoints are the further points of the on-chain mode: the Safe transaction recorded
+// and not yet sent, and its receipt in before the positions are read again.
+func OnchainFaultPoints() []string {
+	return []string{"safe-recorded", "safe-mined"}
+}
+
 func (e *Engine) fault(point string) error {
 	if e.opt.Fault != nil {
 		return e.opt.Fault(point)
@@ -124,6 +130,7 @@ type Engine struct {
 	liab    *liabilities.Store
 	liabDir string
 	totals  map[string]*big.Int // liabilities per asset, on-chain units
+	onchain *onchain            // reserves on chain (Config.Onchain); nil: positions are the state's
 	// reproved holds the cycles this run proved again after the registry refused them, so a
 	// statement refused twice is reported instead of proved forever.
 	reproved map[uint64]bool
@@ -191,6 +198,9 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 	if _, err := e.st.Init(in.positions, in.book); err != nil {
 		return nil, err
 	}
+	if err := e.connectOnchain(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.Reconcile(ctx); err != nil {
 		return nil, err
 	}
@@ -215,6 +225,9 @@ func (e *Engine) loadInputs() (*inputs, error) {
 		return nil, err
 	}
 	if err := e.loadMarket(); err != nil {
+		return nil, err
+	}
+	if err := e.loadOnchain(in); err != nil {
 		return nil, err
 	}
 	// The accounts, unless the snapshot is already built from them.
