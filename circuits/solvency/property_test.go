@@ -101,8 +101,8 @@ func randomWitness(rng *rand.Rand, maxPositions int) *Witness {
 		Slots:       testShape.Positions,
 		OptionSlots: testShape.Options,
 		PoolSlots:   testShape.Pools,
-		Meta:   Meta{Cycle: rng.Uint64(), ReservesBlock: rng.Uint64(), SnapshotEpoch: rng.Uint64(), SnapshotTime: rng.Uint64N(1 << 40)},
-		RCSalt: poseidon.Uint64(rng.Uint64()),
+		Meta:        Meta{Cycle: rng.Uint64(), ReservesBlock: rng.Uint64(), SnapshotEpoch: rng.Uint64(), SnapshotTime: rng.Uint64N(1 << 40)},
+		RCSalt:      poseidon.Uint64(rng.Uint64()),
 		Opening: LiabilitiesOpening{Height: 1 + rng.Uint64N(4), Batches: rng.Uint64N(100), Depth: rng.Uint64N(10),
 			Root: poseidon.Uint64(rng.Uint64()), AccSalt: poseidon.Uint64(rng.Uint64())},
 	}
