@@ -18,9 +18,12 @@ const (
 // IsPerpResize reports whether the trade resizes a perpetual hedge rather than moving assets.
 func (t Trade) IsPerpResize() bool { return t.Perp != "" }
 
-// perpResize fills a resize of the short at a perpetual venue. No asset moves: the venue's
-// position in the underlying changes by Amount, and the cost (the venue's fee plus price
-// impact, in USD against the oracle price) is paid from its margin, rounded up. The resize is
+// perpResize fills a resize of the short at a perpetual venue. The engine holds a short as a
+// debt of the underlying beside margin, so a resize moves both at the oracle price: a larger
+// short owes Amount more of the underlying and credits its notional to margin (as a borrow
+// sold would), a cover repays Amount from margin. Only the cost (the venue's fee plus price
+// impact, in USD against the oracle price) changes the position's value; it is paid from
+// margin, rounded up. The resize is
 // cut into tranches no larger than the maximum tranche and no larger than keeps fee plus impact
 // within the slippage budget; each tranche's impact is N/depth of its own notional (the
 // venue's skew is taken as rebalanced by other traders between tranches, as arbitrage
@@ -101,19 +104,28 @@ func (r *run) perpResize(book *venues.Book, ps venues.Positions, t Trade) (Fill,
 		tranches = append(tranches, Tranche{In: in, Out: new(big.Int).Set(in), MinOut: new(big.Int).Set(in), SlippageBps: slip})
 		filled.Add(filled, in)
 	}
-	// The cost in margin units, rounded up; the margin must hold it.
-	costUnits := new(big.Int).Mul(costUSD, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(ma.Decimals)), nil))
+	// Margin moves by the notional (credited floored, debited rounded up) less the cost,
+	// rounded up; the margin must hold what a cover takes.
+	one := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(ma.Decimals)), nil)
 	mpBig := new(big.Int).SetUint64(mp)
-	costUnits.Add(costUnits, new(big.Int).Sub(mpBig, big.NewInt(1)))
-	costUnits.Quo(costUnits, mpBig)
-	if margin := ps.Get(v.ID, v.Perp.Margin); margin.Cmp(costUnits) < 0 {
-		return refuse(t, "margin of %v %s at %s does not cover the resize's cost of %v", margin, v.Perp.Margin, v.ID, costUnits), ps, nil
+	toMargin := func(usd *big.Int, up bool) *big.Int {
+		n := new(big.Int).Mul(usd, one)
+		if up {
+			n.Add(n, new(big.Int).Sub(mpBig, big.NewInt(1)))
+		}
+		return n.Quo(n, mpBig)
 	}
-	change := new(big.Int).Set(filled)
-	if t.Perp == PerpShort {
+	notionalFilled := market.Value(filled, ua.Decimals, up)
+	change, marginChange := new(big.Int).Neg(filled), toMargin(notionalFilled, false)
+	if t.Perp == PerpCover {
 		change.Neg(change)
+		marginChange = new(big.Int).Neg(toMargin(notionalFilled, true))
 	}
-	next := ps.Add(v.ID, v.Perp.Underlying, change).Add(v.ID, v.Perp.Margin, new(big.Int).Neg(costUnits))
+	marginChange.Sub(marginChange, toMargin(costUSD, true))
+	if margin := ps.Get(v.ID, v.Perp.Margin); new(big.Int).Add(margin, marginChange).Sign() < 0 {
+		return refuse(t, "margin of %v %s at %s does not pay for the resize (%v)", margin, v.Perp.Margin, v.ID, marginChange), ps, nil
+	}
+	next := ps.Add(v.ID, v.Perp.Underlying, change).Add(v.ID, v.Perp.Margin, marginChange)
 	st := Filled
 	if filled.Cmp(t.Amount) < 0 {
 		st = Partial

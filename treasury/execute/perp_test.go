@@ -37,7 +37,8 @@ func TestPerpResize(t *testing.T) {
 	if f.Status != Filled || len(f.Tranches) != 2 || f.Tranches[0].SlippageBps != 85 || f.CostUSD.Cmp(e(1275, 8)) != 0 {
 		t.Fatalf("fill %+v cost %v", f, f.CostUSD)
 	}
-	if got.Get("perp", "ETH").Cmp(e(-150, 18)) != 0 || got.Get("perp", "USDC").Cmp(e(1_000_000-1275, 6)) != 0 {
+	// The short's notional is credited to margin, less the cost.
+	if got.Get("perp", "ETH").Cmp(e(-150, 18)) != 0 || got.Get("perp", "USDC").Cmp(e(1_000_000+150_000-1275, 6)) != 0 {
 		t.Fatalf("positions after %v", got)
 	}
 	_, fills, err = s.Execute(book, got, testPrices, []Trade{{FromVenue: "perp", FromAsset: "ETH", ToVenue: "perp", ToAsset: "ETH", Amount: e(500, 18), Perp: PerpCover}})

@@ -27,11 +27,14 @@ type Portfolio struct {
 	Positions   venues.Positions
 	Prices      market.Snapshot
 	Liabilities map[string]*big.Int
+	// Derivatives are the options and pool shares held; the rebalancer never trades them, and
+	// a checker values them by its own rules.
+	Derivatives venues.Derivatives
 }
 
 // Clone deep-copies the portfolio.
 func (p Portfolio) Clone() Portfolio {
-	c := Portfolio{Positions: p.Positions.Clone(), Prices: p.Prices.Clone(), Liabilities: map[string]*big.Int{}}
+	c := Portfolio{Positions: p.Positions.Clone(), Prices: p.Prices.Clone(), Liabilities: map[string]*big.Int{}, Derivatives: p.Derivatives.Clone()}
 	for a, v := range p.Liabilities {
 		c.Liabilities[a] = new(big.Int).Set(v)
 	}

@@ -52,6 +52,12 @@ type Plan struct {
 	Binding []Limit `json:"binding,omitempty"`
 	// Steps records what each phase did, for the cycle record.
 	Steps []string `json:"steps,omitempty"`
+	// GreeksBefore and GreeksAfter are the net Greeks before and after the plan (with a
+	// GreekInput); GreekBinding the Greek limits still failing after it. Gamma and vega are
+	// only reported: the rebalancer trades perpetual hedges alone, which carry neither.
+	GreeksBefore *GreekReport `json:"greeksBefore,omitempty"`
+	GreeksAfter  *GreekReport `json:"greeksAfter,omitempty"`
+	GreekBinding []string     `json:"greekBinding,omitempty"`
 }
 
 // Err returns a *BindingError when some limit could not be restored, nil otherwise.
@@ -66,6 +72,9 @@ func (p *Plan) Err() error {
 type Input struct {
 	Book      *venues.Book
 	Portfolio Portfolio
+	// Greeks, when set, makes the plan keep the Greek limits (delta bands by perp resizes) and
+	// report its Greeks.
+	Greeks *GreekInput
 }
 
 // state is the simulated treasury after the trades accepted so far.
@@ -86,9 +95,10 @@ type trial struct {
 }
 
 type planner struct {
-	r   *Rebalancer
-	st  *state
-	log []string
+	r       *Rebalancer
+	st      *state
+	log     []string
+	greekIn *GreekInput
 }
 
 // priority ranks limit kinds: lower is fixed first and protected from later phases.
@@ -118,11 +128,22 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plan: check current portfolio: %w", err)
 	}
-	p := &planner{r: r, st: &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}}
+	p := &planner{r: r, st: &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}, greekIn: in.Greeks}
 	plan := &Plan{Before: before, After: before, Expected: in.Portfolio.Positions.Clone()}
 	plan.Reasons, err = p.triggers()
 	if err != nil {
 		return nil, err
+	}
+	if in.Greeks != nil {
+		if plan.GreeksBefore, err = p.greeks(); err != nil {
+			return nil, err
+		}
+		plan.GreeksAfter, plan.GreekBinding = plan.GreeksBefore, plan.GreeksBefore.Binding
+		for _, g := range plan.GreeksBefore.Underlyings {
+			if !g.InBand {
+				plan.Reasons = append(plan.Reasons, fmt.Sprintf("delta %s at $%.0f is outside its band of ±$%.0f", g.Underlying, g.DeltaUSD, g.BandUSD))
+			}
+		}
 	}
 	if len(plan.Reasons) == 0 {
 		return plan, nil
@@ -137,6 +158,7 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 		{"caps", p.fixCaps},
 		{"risk", p.fixRisk},
 		{"targets", p.fixTargets},
+		{"hedge", p.fixDelta},
 		{"yield", p.spreadYield},
 	}
 	for _, ph := range phases {
@@ -150,6 +172,12 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 		plan.Binding = append(plan.Binding, l)
 	}
 	sort.SliceStable(plan.Binding, func(i, j int) bool { return priority(plan.Binding[i].Kind) < priority(plan.Binding[j].Kind) })
+	if in.Greeks != nil {
+		if plan.GreeksAfter, err = p.greeks(); err != nil {
+			return nil, err
+		}
+		plan.GreekBinding = plan.GreeksAfter.Binding
+	}
 	plan.Steps = p.log
 	return plan, nil
 }
@@ -254,7 +282,7 @@ func (p *planner) try(trades []execute.Trade) (*trial, error) {
 		return nil, nil
 	}
 	trades, fills = kept, keptFills
-	pf := Portfolio{Positions: pos, Prices: p.st.pf.Prices, Liabilities: p.st.pf.Liabilities}
+	pf := Portfolio{Positions: pos, Prices: p.st.pf.Prices, Liabilities: p.st.pf.Liabilities, Derivatives: p.st.pf.Derivatives}
 	rep, err := p.r.check.Check(pf)
 	if err != nil {
 		return nil, fmt.Errorf("check simulated portfolio: %w", err)

@@ -91,7 +91,7 @@ func TestSettleExpiredIntrinsicInCash(t *testing.T) {
 	exp := int64(1_800_000_000)
 	eth := func(s string) *big.Int { v, _ := new(big.Int).SetString(s, 10); return v }
 	d := Derivatives{Options: []derivatives.Option{
-		{ID: "long", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 2400_00000000, Expiry: exp, Size: eth("3000000000000000001")},    // 3 ETH + 1 wei
+		{ID: "long", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 2400_00000000, Expiry: exp, Size: eth("3000000000000000001")},   // 3 ETH + 1 wei
 		{ID: "short", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 1800_00000000, Expiry: exp, Size: eth("-3000000000000000001")}, // short
 		{ID: "otm", Venue: "derive", Underlying: "ETH", Right: derivatives.Call, Strike: 5000_00000000, Expiry: exp, Size: eth("1000000000000000000")},
 		{ID: "later", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 2400_00000000, Expiry: exp + 1, Size: eth("1000000000000000000")},
