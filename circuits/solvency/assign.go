@@ -15,14 +15,20 @@ import (
 // reserves salt and the liabilities opening.
 type Witness struct {
 	Inputs
-	Slots   int // P: position slots (>= len(Positions)); unused slots hold zero amounts
-	Meta    Meta
-	RCSalt  fr.Element
-	Opening LiabilitiesOpening
+	Slots int // P: position slots (>= len(Positions)); unused slots hold zero amounts
+	// Option and pool slots (>= len(Options), len(Pools)); unused slots hold zero sizes.
+	OptionSlots, PoolSlots int
+	Meta                   Meta
+	RCSalt                 fr.Element
+	Opening                LiabilitiesOpening
 }
 
 // Shape is the witness's circuit shape.
-func (w *Witness) Shape() Shape { return w.Policy.Shape(w.Slots) }
+func (w *Witness) Shape() Shape {
+	s := w.Policy.Shape(w.Slots)
+	s.Options, s.Pools = w.OptionSlots, w.PoolSlots
+	return s
+}
 
 // padded returns the positions padded with zero-amount slots (venue 0, asset 0).
 func (w *Witness) padded() ([]Position, error) {
@@ -36,9 +42,96 @@ func (w *Witness) padded() ([]Position, error) {
 	return out, nil
 }
 
+// paddedDerivatives returns the options and pools padded with zero slots.
+func (w *Witness) paddedDerivatives() ([]OptionPosition, []PoolPosition, error) {
+	if len(w.Options) > w.OptionSlots || len(w.Pools) > w.PoolSlots {
+		return nil, nil, fmt.Errorf("%d options and %d pool shares do not fit %d and %d slots",
+			len(w.Options), len(w.Pools), w.OptionSlots, w.PoolSlots)
+	}
+	opts := append([]OptionPosition(nil), w.Options...)
+	for len(opts) < w.OptionSlots {
+		opts = append(opts, OptionPosition{Size: new(big.Int)})
+	}
+	pools := append([]PoolPosition(nil), w.Pools...)
+	for len(pools) < w.PoolSlots {
+		pools = append(pools, PoolPosition{AmountA: new(big.Int), AmountB: new(big.Int)})
+	}
+	return opts, pools, nil
+}
+
+// OptionRecord is an option's RC record: size (64) | short (1) | put (1) | asset (8) | venue (8)
+// | strike (63) | expiry (64), 209 bits, one per field element.
+func OptionRecord(o OptionPosition) (*big.Int, error) {
+	if o.Size == nil || o.Size.Sign() < 0 || o.Size.BitLen() > MagBits || (o.Short && o.Size.Sign() == 0) ||
+		o.Asset < 0 || o.Asset > 255 || o.Venue < 0 || o.Venue > 255 || o.Strike >= 1<<StrikeBits {
+		return nil, errors.New("option is outside the record's ranges")
+	}
+	r := new(big.Int).Set(o.Size)
+	if o.Short {
+		r.SetBit(r, 64, 1)
+	}
+	if o.Put {
+		r.SetBit(r, 65, 1)
+	}
+	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(o.Asset)), 66))
+	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(o.Venue)), 74))
+	r.Or(r, new(big.Int).Lsh(new(big.Int).SetUint64(o.Strike), 82))
+	r.Or(r, new(big.Int).Lsh(new(big.Int).SetUint64(o.Expiry), 145))
+	return r, nil
+}
+
+// PoolRecord is a pool share's RC record: amountA (64) | amountB (64) | assetA (8) | assetB (8) |
+// venue (8), 152 bits, one per field element.
+func PoolRecord(p PoolPosition) (*big.Int, error) {
+	if p.AmountA == nil || p.AmountB == nil || p.AmountA.Sign() < 0 || p.AmountB.Sign() < 0 ||
+		p.AmountA.BitLen() > MagBits || p.AmountB.BitLen() > MagBits ||
+		p.AssetA < 0 || p.AssetA > 255 || p.AssetB < 0 || p.AssetB > 255 || p.Venue < 0 || p.Venue > 255 {
+		return nil, errors.New("pool share is outside the record's ranges")
+	}
+	r := new(big.Int).Set(p.AmountA)
+	r.Or(r, new(big.Int).Lsh(p.AmountB, 64))
+	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(p.AssetA)), 128))
+	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(p.AssetB)), 136))
+	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(p.Venue)), 144))
+	return r, nil
+}
+
+// ReservesCommitmentAll is RC over positions, options and pool shares (each list already padded
+// to its slot count): Hash(RC, salt, positions three records per element, one element per option
+// record, one per pool record). With no option or pool slots it equals ReservesCommitment.
+func ReservesCommitmentAll(h *poseidon.Hasher, positions []Position, options []OptionPosition, pools []PoolPosition, salt fr.Element) (fr.Element, error) {
+	in, err := positionElements(positions, salt)
+	if err != nil {
+		return fr.Element{}, err
+	}
+	for i, o := range options {
+		r, err := OptionRecord(o)
+		if err != nil {
+			return fr.Element{}, fmt.Errorf("option %d: %w", i, err)
+		}
+		var e fr.Element
+		e.SetBigInt(r)
+		in = append(in, e)
+	}
+	for i, p := range pools {
+		r, err := PoolRecord(p)
+		if err != nil {
+			return fr.Element{}, fmt.Errorf("pool share %d: %w", i, err)
+		}
+		var e fr.Element
+		e.SetBigInt(r)
+		in = append(in, e)
+	}
+	return h.Hash(poseidon.TagRC, in...), nil
+}
+
 // ReservesCommitment is RC = Hash(RC, salt, packed positions): each position is the 81-bit
 // record |amount| + neg*2^64 + asset*2^65 + venue*2^73, three records per element.
 func ReservesCommitment(h *poseidon.Hasher, positions []Position, salt fr.Element) (fr.Element, error) {
+	return ReservesCommitmentAll(h, positions, nil, nil, salt)
+}
+
+func positionElements(positions []Position, salt fr.Element) ([]fr.Element, error) {
 	in := []fr.Element{salt}
 	for i := 0; i < len(positions); i += 3 {
 		acc := new(big.Int)
@@ -49,7 +142,7 @@ func ReservesCommitment(h *poseidon.Hasher, positions []Position, salt fr.Elemen
 			}
 			p := positions[i+k]
 			if p.Amount == nil || p.Amount.CmpAbs(two64) >= 0 || p.Asset < 0 || p.Asset > 255 || p.Venue < 0 || p.Venue > 255 {
-				return fr.Element{}, fmt.Errorf("position %d is outside the record's ranges", i+k)
+				return nil, fmt.Errorf("position %d is outside the record's ranges", i+k)
 			}
 			rec := new(big.Int).Abs(p.Amount)
 			if p.Amount.Sign() < 0 {
@@ -63,7 +156,7 @@ func ReservesCommitment(h *poseidon.Hasher, positions []Position, salt fr.Elemen
 		e.SetBigInt(acc)
 		in = append(in, e)
 	}
-	return h.Hash(poseidon.TagRC, in...), nil
+	return in, nil
 }
 
 // AccCommit is the running-sum commitment of docs/design.md: Hash(ACC, epoch, totals packed as
@@ -107,7 +200,11 @@ func (w *Witness) Statement(h *poseidon.Hasher) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := ReservesCommitment(h, pos, w.RCSalt)
+	opts, pools, err := w.paddedDerivatives()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := ReservesCommitmentAll(h, pos, opts, pools, w.RCSalt)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +282,9 @@ func Assign(h *poseidon.Hasher, w *Witness) (*Circuit, error) {
 		c.Positions[j].Asset = oneHotVals(A, ps.Asset)
 		c.Positions[j].Venue = oneHotVals(s.Venues, ps.Venue)
 	}
+	if err := assignDerivatives(c, w); err != nil {
+		return nil, err
+	}
 	c.RCSalt = w.RCSalt.BigInt(new(big.Int))
 	c.AccSalt = w.Opening.AccSalt.BigInt(new(big.Int))
 	c.TreeHeight, c.Batches, c.Depth = w.Opening.Height, w.Opening.Batches, w.Opening.Depth
@@ -253,6 +353,13 @@ func assignPolicy(pv *PolicyVars, p *Policy) {
 			pv.ScenMult[s][a] = int64(sh) + BpsOne
 		}
 	}
+	d := &p.Derivatives
+	for a := range p.Assets {
+		b := d.deltaBand(a)
+		pv.ShortCharge[a], pv.DeltaEnabled[a], pv.DeltaBps[a] = d.charge(a), b01(b.Enabled), b.Bps
+	}
+	pv.GammaEnabled, pv.GammaBps = b01(d.GammaFloor.Enabled), d.GammaFloor.Bps
+	pv.VegaEnabled, pv.VegaBps = b01(d.VegaCap.Enabled), d.VegaCap.Bps
 	i := 0
 	for r := range p.VaR.L {
 		for col := 0; col <= r; col++ {
@@ -283,4 +390,44 @@ func PublicAssignment(s Shape, st *Statement) (*Circuit, error) {
 		c.PriceWords[i] = pub[4+i]
 	}
 	return c, nil
+}
+
+// assignDerivatives fills the option and pool slots and their hints from the twin.
+func assignDerivatives(c *Circuit, w *Witness) error {
+	opts, pools, err := w.paddedDerivatives()
+	if err != nil {
+		return err
+	}
+	s := c.shape
+	in := w.Inputs
+	in.Options, in.Pools = opts, pools
+	wv := make([]*big.Int, s.Assets)
+	for a := range wv {
+		wv[a] = unitValue(w.Prices[a], w.Table.Assets[a].Precision)
+	}
+	d := twinDerivatives(&in, wv)
+	for j, o := range opts {
+		ov := &c.Options[j]
+		ov.Size, ov.Short, ov.Put = new(big.Int).Set(o.Size), b01(o.Short), b01(o.Put)
+		ov.Strike, ov.Expiry = o.Strike, o.Expiry
+		ov.Asset, ov.Venue = oneHotVals(s.Assets, o.Asset), oneHotVals(s.Venues, o.Venue)
+		ov.ITM = b01(d.opts[j].itm)
+		for si := range ov.ITMS {
+			ov.ITMS[si] = b01(d.opts[j].itmS[si])
+		}
+	}
+	for j, p := range pools {
+		pv, ev := &c.Pools[j], d.pools[j]
+		pv.AmountA, pv.AmountB = new(big.Int).Set(p.AmountA), new(big.Int).Set(p.AmountB)
+		pv.AssetA, pv.AssetB = oneHotVals(s.Assets, p.AssetA), oneHotVals(s.Assets, p.AssetB)
+		pv.Venue = oneHotVals(s.Venues, p.Venue)
+		pv.QA, pv.RA, pv.QB, pv.RB, pv.Root = ev.qa, ev.ra, ev.qb, ev.rb, ev.root
+		pv.HB = b01(ev.hb)
+		for si := range pv.RootS {
+			pv.RootS[si] = ev.rootS[si]
+		}
+	}
+	r := new(big.Int).Sub(new(big.Int).Mul(d.chargeCeil, bpsK), d.oc)
+	c.ChargeQ, c.ChargeR = d.chargeCeil, r
+	return nil
 }

@@ -56,6 +56,24 @@ func rawRC(c *Circuit) *big.Int {
 		}
 		in = append(in, elem(acc))
 	}
+	for _, o := range c.Options {
+		rec := bi(o.Size)
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Short), 64))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Put), 65))
+		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(o.Asset))), 66))
+		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(o.Venue))), 74))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Strike), 82))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Expiry), 145))
+		in = append(in, elem(rec))
+	}
+	for _, p := range c.Pools {
+		rec := bi(p.AmountA)
+		rec.Add(rec, new(big.Int).Lsh(bi(p.AmountB), 64))
+		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(p.AssetA))), 128))
+		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(p.AssetB))), 136))
+		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(p.Venue))), 144))
+		in = append(in, elem(rec))
+	}
 	e := h.Hash(poseidon.TagRC, in...)
 	return e.BigInt(new(big.Int))
 }

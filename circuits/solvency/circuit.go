@@ -26,6 +26,12 @@ type PolicyVars struct {
 	ScenEnabled                 []frontend.Variable // S
 	ScenMult                    [][]frontend.Variable
 	LNeg, LMag                  []frontend.Variable // A(A+1)/2, lower triangle row by row
+	// Derivatives (docs/greeks.md): the short-option charge is used by the proof; the Greek
+	// limits are committed by the hash and range-checked, and enforced by the engine.
+	ShortCharge            []frontend.Variable // A, bps
+	DeltaEnabled, DeltaBps []frontend.Variable // A
+	GammaEnabled, GammaBps frontend.Variable
+	VegaEnabled, VegaBps   frontend.Variable
 }
 
 // PositionVars is one position slot: magnitude, sign bit and one-hot asset and venue selectors.
@@ -56,6 +62,10 @@ type Circuit struct {
 	// VaR rounding witnesses (S5): |X_a| = XQ*2^64 - XR, sign XNeg; SUR = SurQ*1e4*2^64 + SurR.
 	XNeg, XQ, XR []frontend.Variable
 	SurQ, SurR   frontend.Variable
+	// Options and pool shares (derivatives.go), and the ceiling of their total short charge.
+	Options          []OptionVars
+	Pools            []PoolVars
+	ChargeQ, ChargeR frontend.Variable
 
 	shape Shape
 }
@@ -88,9 +98,18 @@ func NewCircuit(s Shape) *Circuit {
 		GroupCapEnabled: vars(G), GroupCap: vars(G),
 		ScenEnabled: vars(S), ScenMult: vars2(S, A),
 		LNeg: vars(A * (A + 1) / 2), LMag: vars(A * (A + 1) / 2),
+		ShortCharge: vars(A), DeltaEnabled: vars(A), DeltaBps: vars(A),
 	}
 	for j := range c.Positions {
 		c.Positions[j] = PositionVars{Asset: vars(A), Venue: vars(V)}
+	}
+	c.Options = make([]OptionVars, s.Options)
+	for j := range c.Options {
+		c.Options[j] = OptionVars{Asset: vars(A), Venue: vars(V), ITMS: vars(S)}
+	}
+	c.Pools = make([]PoolVars, s.Pools)
+	for j := range c.Pools {
+		c.Pools[j] = PoolVars{AssetA: vars(A), AssetB: vars(A), Venue: vars(V), RootS: vars(S)}
 	}
 	return c
 }
@@ -137,12 +156,14 @@ func (c *Circuit) Define(api frontend.API) error {
 	}
 	c.assertPrices(api)
 	c.assertMeta(api)
-	w, assetsHash := c.assetTable(api, g)
+	w, k, assetsHash := c.assetTable(api, g)
 	lsigned, err := c.assertPolicy(api, g, assetsHash)
 	if err != nil {
 		return err
 	}
-	v := c.assertPositions(api, g, w)
+	v, recs := c.assertPositions(api, w)
+	v.der = c.assertDerivatives(api, w, k)
+	c.assertRC(api, g, recs, v.der)
 	c.assertLiabilities(api, g, assetsHash)
 	c.values(api, w, v)
 	pol := &c.Policy
@@ -184,12 +205,13 @@ func (c *Circuit) assertMeta(api frontend.API) {
 }
 
 // assetTable hashes the asset table (L8) and returns each asset's unit value w_a = price *
-// 10^(18-prec) < 2^123 (unitValue natively) and the table's hash. assetsHash is computed here
+// 10^(18-prec) < 2^123 (unitValue natively), its scale k_a = 10^(18-prec) and the table's hash. assetsHash is computed here
 // once and used in both the policy and the LC preimage, so the two cannot name different tables.
-func (c *Circuit) assetTable(api frontend.API, g *poseidon.Gadget) ([]frontend.Variable, frontend.Variable) {
+func (c *Circuit) assetTable(api frontend.API, g *poseidon.Gadget) ([]frontend.Variable, []frontend.Variable, frontend.Variable) {
 	A := c.shape.Assets
 	tbl := []frontend.Variable{A}
-	w := vars(A) // w_a = price * 10^(18-prec) < 2^123
+	w := vars(A)  // w_a = price * 10^(18-prec) < 2^123
+	ks := vars(A) // k_a = 10^(18-prec) < 2^60
 	for a := 0; a < A; a++ {
 		rangeCheck(api, c.Decimals[a], DecBits)
 		rangeCheck(api, c.Precisions[a], PrecBits)
@@ -200,9 +222,10 @@ func (c *Circuit) assetTable(api frontend.API, g *poseidon.Gadget) ([]frontend.V
 			k = api.Mul(k, f) // 10^(18-prec) <= 10^18 < 2^60
 		}
 		w[a] = api.Mul(c.Prices[a], k)
+		ks[a] = k
 		tbl = append(tbl, c.Symbols[a], api.Add(api.Mul(c.Decimals[a], 256), c.Precisions[a]))
 	}
-	return w, g.Hash(poseidon.TagAssets, tbl...)
+	return w, ks, g.Hash(poseidon.TagAssets, tbl...)
 }
 
 // assertPolicy opens the policy hash (S6: every field range-checked, packed in the canonical
@@ -345,5 +368,16 @@ func policyFieldVars(api frontend.API, s Shape, pol *PolicyVars) ([]fv, error) {
 		bit(pol.LNeg[i])
 		num(pol.LMag[i], CholBits)
 	}
+	for a := 0; a < s.Assets; a++ {
+		bps(pol.ShortCharge[a])
+	}
+	for a := 0; a < s.Assets; a++ {
+		bit(pol.DeltaEnabled[a])
+		bps(pol.DeltaBps[a])
+	}
+	bit(pol.GammaEnabled)
+	bps(pol.GammaBps)
+	bit(pol.VegaEnabled)
+	bps(pol.VegaBps)
 	return out, nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // testShape is small enough that a compiled R1CS solves in milliseconds.
-var testShape = Shape{Assets: 4, Positions: 8, Venues: 4, Groups: 2, Tiers: 2, Scenarios: 2, Buckets: 2}
+var testShape = Shape{Assets: 4, Positions: 8, Venues: 4, Groups: 2, Tiers: 2, Scenarios: 2, Buckets: 2, Options: 2, Pools: 1}
 
 // Asset slots of the test table.
 const (
@@ -72,6 +72,12 @@ func basePolicy(h *poseidon.Hasher, t *assets.Table) *Policy {
 			{25600, 0, 19189},
 			{0, 720, 0, 948},
 		}},
+		Derivatives: DerivativesPolicy{
+			ShortChargeBps: []uint32{1500, 0, 1500, 100},
+			DeltaBands:     []GreekBand{{true, 500}, {}, {true, 500}, {}},
+			GammaFloor:     GreekBand{true, 50},
+			VegaCap:        GreekBand{true, 100},
+		},
 	}
 }
 
@@ -94,10 +100,12 @@ func baseWitness(t testing.TB) *Witness {
 			Prices:      []uint64{3000_00000000, 1_00000000, 65000_00000000, 1_00000000},
 			Liabilities: []*big.Int{tok(50, 8), tok(300000, 6), tok(2, 8), tok(100000, 6)},
 		},
-		Slots:   testShape.Positions,
-		Meta:    Meta{Cycle: 7, ReservesBlock: 21000000, SnapshotEpoch: 3, SnapshotTime: 1764000000},
-		RCSalt:  poseidon.Uint64(0xabcdef),
-		Opening: LiabilitiesOpening{Height: 1, Batches: 3, Depth: 2, Root: poseidon.Uint64(99), AccSalt: poseidon.Uint64(12345)},
+		Slots:       testShape.Positions,
+		OptionSlots: testShape.Options,
+		PoolSlots:   testShape.Pools,
+		Meta:        Meta{Cycle: 7, ReservesBlock: 21000000, SnapshotEpoch: 3, SnapshotTime: 1764000000},
+		RCSalt:      poseidon.Uint64(0xabcdef),
+		Opening:     LiabilitiesOpening{Height: 1, Batches: 3, Depth: 2, Root: poseidon.Uint64(99), AccSalt: poseidon.Uint64(12345)},
 	}
 	return w
 }
@@ -124,7 +132,19 @@ func clone(w *Witness) *Witness {
 	for _, r := range w.Policy.VaR.L {
 		p.VaR.L = append(p.VaR.L, append([]int64(nil), r...))
 	}
+	p.Derivatives.ShortChargeBps = append([]uint32(nil), w.Policy.Derivatives.ShortChargeBps...)
+	p.Derivatives.DeltaBands = append([]GreekBand(nil), w.Policy.Derivatives.DeltaBands...)
 	c.Policy = &p
+	c.Options = nil
+	for _, o := range w.Options {
+		o.Size = new(big.Int).Set(o.Size)
+		c.Options = append(c.Options, o)
+	}
+	c.Pools = nil
+	for _, pl := range w.Pools {
+		pl.AmountA, pl.AmountB = new(big.Int).Set(pl.AmountA), new(big.Int).Set(pl.AmountB)
+		c.Pools = append(c.Pools, pl)
+	}
 	c.Positions = nil
 	for _, ps := range w.Positions {
 		c.Positions = append(c.Positions, Position{ps.Venue, ps.Asset, new(big.Int).Set(ps.Amount)})

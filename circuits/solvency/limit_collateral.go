@@ -7,8 +7,9 @@ import (
 )
 
 // Limit 1, collateral: haircut reserves cover minCR times the liabilities, both bps-scaled:
-// coll - minCR * sumLV >= 0 with coll = sum PV*(1e4-h) - NV*(1e4+h). Valid headroom <=
-// sumPV*1e4 < 2^184 (CollateralBits).
+// coll - minCR * sumLV >= 0 with coll = sum PV*(1e4-h) - NV*(1e4+h) plus the options' and pool
+// shares' terms (derivatives.go). Valid headroom <= (sumPV + option notional + pool legs)*1e4 <
+// 3 * 2^184 < 2^186 (CollateralBits).
 
 func twinCollateral(r *Report, p *Policy, v *values) {
 	minCR := big.NewInt(int64(p.MinCollateralBps))

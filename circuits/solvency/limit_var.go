@@ -16,11 +16,13 @@ import (
 func twinVaR(r *Report, in *Inputs, v *values) {
 	p := in.Policy
 	A := len(v.hn)
-	sur := new(big.Int)
+	// The VaR surplus is the spot surplus less every short option's liability: long options and
+	// pool shares count nothing here (docs/greeks.md).
+	sur := new(big.Int).Neg(v.der.sl)
 	for a := range v.hn {
 		sur.Add(sur, v.hn[a])
 	}
-	r.Surplus = floorDiv(sur, bpsK)
+	r.Surplus = floorDiv(new(big.Int).Sub(v.coll, new(big.Int).Mul(v.sumLV, bpsK)), bpsK)
 	r.SurplusBps = sur
 	x := make([]*big.Int, A)
 	r.NetExposure = make([]*big.Int, A)
@@ -70,8 +72,8 @@ func twinVaR(r *Report, in *Inputs, v *values) {
 // witnesses, to assertVaR.
 func (c *Circuit) assertVaRLimit(api frontend.API, v *valueVars, lsigned []frontend.Variable) {
 	pol := &c.Policy
-	var sur frontend.Variable = 0
-	X := vars(len(v.pv)) // net exposure per asset, fine units, |X| < 2^171
+	sur := api.Neg(v.der.sl) // short option liabilities; long derivatives count nothing here
+	X := vars(len(v.pv))     // net exposure per asset, fine units, |X| < 2^171
 	for a := range v.pv {
 		sur = api.Add(sur, v.hn[a])
 		X[a] = api.Sub(api.Sub(v.pv[a], v.nv[a]), v.lv[a])

@@ -71,7 +71,8 @@ func TestS6_NegativeZeroCholeskyRefused(t *testing.T) {
 	}
 	fs := w.Policy.fields()
 	nL := len(c.Policy.LMag)
-	signField := len(fs) - 2*nL + 2*entry // each entry is (sign bit, magnitude), last in the layout
+	nD := 3*len(w.Policy.Assets) + 4           // the derivatives block follows the Cholesky factor
+	signField := len(fs) - nD - 2*nL + 2*entry // each entry is (sign bit, magnitude)
 	if fs[signField].width != 1 || fs[signField+1].v.Sign() != 0 {
 		t.Fatal("fixture: the layout's Cholesky fields are not where this test expects")
 	}

@@ -29,7 +29,7 @@ const (
 	CholBits      = 24 // |L_ij| scaled by CholScale, < 2^24
 	ChainIDBits   = 64
 	RegistryBits  = 160
-	PolicyVersion = 1
+	PolicyVersion = 2 // 2: the derivatives block (short-option charges, Greek limits) was added
 
 	BpsOne    = 10000
 	ZScale    = 10000   // z-score fixed point: 2.3263 -> 23263
@@ -87,6 +87,44 @@ type VaR struct {
 	L           [][]int64 // lower-triangular Cholesky factor of the daily return covariance * CholScale; L[i][j] for j <= i
 }
 
+// GreekBand is an optional Greek limit in bps of reserves (docs/greeks.md). The proof commits it
+// through the policy hash; the engine and its report enforce it, because model Greeks are the
+// engine's, not the circuit's.
+type GreekBand struct {
+	Enabled bool
+	Bps     uint32 // 0..10000
+}
+
+// DerivativesPolicy is the policy for options and pool shares. ShortChargeBps is proven: a short
+// option on asset a is a liability of its intrinsic value (weighted 1e4+h like any short) plus
+// ShortChargeBps[a] of its notional at the oracle price. The Greek limits are committed but not
+// proven (docs/greeks.md): |net delta * price| <= DeltaBands[a].Bps of reserves per asset, cash
+// gamma (USD per 1% move) >= -GammaFloor.Bps of reserves, |vega per vol point| <= VegaCap.Bps of
+// reserves. Nil slices mean zero charges and disabled bands (the encoding is fixed arity either
+// way: one entry per asset slot).
+type DerivativesPolicy struct {
+	ShortChargeBps []uint32    // per asset slot, 0..10000
+	DeltaBands     []GreekBand // per asset slot
+	GammaFloor     GreekBand
+	VegaCap        GreekBand
+}
+
+// charge returns asset a's short-option charge (0 when the slice is nil).
+func (d *DerivativesPolicy) charge(a int) uint32 {
+	if d.ShortChargeBps == nil {
+		return 0
+	}
+	return d.ShortChargeBps[a]
+}
+
+// deltaBand returns asset a's delta band (disabled when the slice is nil).
+func (d *DerivativesPolicy) deltaBand(a int) GreekBand {
+	if d.DeltaBands == nil {
+		return GreekBand{}
+	}
+	return d.DeltaBands[a]
+}
+
 // Policy is the canonical, fixed-arity policy that the circuit hashes (S6). Its shape (number
 // of assets, venues, groups, tiers, scenarios) is part of the preimage.
 type Policy struct {
@@ -101,6 +139,7 @@ type Policy struct {
 	Liquidity        Liquidity
 	Scenarios        []Scenario
 	VaR              VaR
+	Derivatives      DerivativesPolicy
 }
 
 // Shape returns the policy's dimensions with the given number of position slots.
@@ -211,6 +250,32 @@ func (p *Policy) Validate() error {
 	if !v.Enabled && (v.Z != 0 || v.HorizonDays != 0) {
 		return errors.New("VaR: a disabled VaR must have zero z and horizon")
 	}
+	return p.Derivatives.validate(s.Assets)
+}
+
+func (d *DerivativesPolicy) validate(assets int) error {
+	if d.ShortChargeBps != nil && len(d.ShortChargeBps) != assets {
+		return fmt.Errorf("derivatives: %d short-option charges for %d assets", len(d.ShortChargeBps), assets)
+	}
+	for a, c := range d.ShortChargeBps {
+		if c > BpsOne {
+			return fmt.Errorf("derivatives: asset %d: short-option charge %d bps is above 10000", a, c)
+		}
+	}
+	if d.DeltaBands != nil && len(d.DeltaBands) != assets {
+		return fmt.Errorf("derivatives: %d delta bands for %d assets", len(d.DeltaBands), assets)
+	}
+	for a, b := range d.DeltaBands {
+		if err := checkCap(Cap(b)); err != nil {
+			return fmt.Errorf("derivatives: asset %d: delta band: %w", a, err)
+		}
+	}
+	if err := checkCap(Cap(d.GammaFloor)); err != nil {
+		return fmt.Errorf("derivatives: gamma floor: %w", err)
+	}
+	if err := checkCap(Cap(d.VegaCap)); err != nil {
+		return fmt.Errorf("derivatives: vega cap: %w", err)
+	}
 	return nil
 }
 
@@ -294,6 +359,16 @@ func (p *Policy) fields() []field {
 			add(u(b2u(neg), 1), u(uint64(e), CholBits)) // sign bit, magnitude
 		}
 	}
+	d := &p.Derivatives
+	for a := 0; a < s.Assets; a++ {
+		add(u(uint64(d.charge(a)), BpsBits))
+	}
+	for a := 0; a < s.Assets; a++ {
+		b := d.deltaBand(a)
+		add(u(b2u(b.Enabled), 1), u(uint64(b.Bps), BpsBits))
+	}
+	add(u(b2u(d.GammaFloor.Enabled), 1), u(uint64(d.GammaFloor.Bps), BpsBits))
+	add(u(b2u(d.VegaCap.Enabled), 1), u(uint64(d.VegaCap.Bps), BpsBits))
 	return f
 }
 

@@ -85,11 +85,24 @@ func randomWitness(rng *rand.Rand, maxPositions int) *Witness {
 			}
 		}
 	}
+	p.Derivatives.ShortChargeBps = make([]uint32, A)
+	p.Derivatives.DeltaBands = make([]GreekBand, A)
+	for a := range p.Derivatives.ShortChargeBps {
+		p.Derivatives.ShortChargeBps[a] = uint32(rng.IntN(3001))
+		if chance(0.5) {
+			p.Derivatives.DeltaBands[a] = GreekBand{true, uint32(rng.IntN(10001))}
+		}
+	}
+	if chance(0.5) {
+		p.Derivatives.GammaFloor = GreekBand{true, uint32(rng.IntN(10001))}
+	}
 	w := &Witness{
-		Inputs: Inputs{Table: tb, Policy: p, Prices: make([]uint64, A), Liabilities: make([]*big.Int, A)},
-		Slots:  testShape.Positions,
-		Meta:   Meta{Cycle: rng.Uint64(), ReservesBlock: rng.Uint64(), SnapshotEpoch: rng.Uint64(), SnapshotTime: rng.Uint64N(1 << 40)},
-		RCSalt: poseidon.Uint64(rng.Uint64()),
+		Inputs:      Inputs{Table: tb, Policy: p, Prices: make([]uint64, A), Liabilities: make([]*big.Int, A)},
+		Slots:       testShape.Positions,
+		OptionSlots: testShape.Options,
+		PoolSlots:   testShape.Pools,
+		Meta:        Meta{Cycle: rng.Uint64(), ReservesBlock: rng.Uint64(), SnapshotEpoch: rng.Uint64(), SnapshotTime: rng.Uint64N(1 << 40)},
+		RCSalt:      poseidon.Uint64(rng.Uint64()),
 		Opening: LiabilitiesOpening{Height: 1 + rng.Uint64N(4), Batches: rng.Uint64N(100), Depth: rng.Uint64N(10),
 			Root: poseidon.Uint64(rng.Uint64()), AccSalt: poseidon.Uint64(rng.Uint64())},
 	}
@@ -117,6 +130,24 @@ func randomWitness(rng *rand.Rand, maxPositions int) *Witness {
 		}
 		w.Positions = append(w.Positions, Position{Venue: rng.IntN(testShape.Venues), Asset: a, Amount: amt})
 	}
+	// Options with strikes near the price (so scenarios cross them) and pool shares.
+	for j := rng.IntN(testShape.Options + 1); j > 0; j-- {
+		a := rng.IntN(A)
+		size := units(a, 10_000+rng.Int64N(3_000_000))
+		strike := w.Prices[a] / 100 * uint64(50+rng.IntN(101)) // 50%..150% of the price
+		o := OptionPosition{Venue: rng.IntN(testShape.Venues), Asset: a, Put: chance(0.5), Short: chance(0.4),
+			Strike: strike, Expiry: 1_800_000_000 + rng.Uint64N(1<<26), Size: size}
+		if size.Sign() == 0 {
+			o.Short = false
+		}
+		w.Options = append(w.Options, o)
+	}
+	for j := rng.IntN(testShape.Pools + 1); j > 0; j-- {
+		a, b := rng.IntN(A), rng.IntN(A)
+		usd := 100_000 + rng.Int64N(5_000_000)
+		w.Pools = append(w.Pools, PoolPosition{Venue: rng.IntN(testShape.Venues), AssetA: a, AssetB: b,
+			AmountA: units(a, usd), AmountB: units(b, usd)})
+	}
 	return w
 }
 
@@ -132,19 +163,32 @@ func nearBoundary(t *testing.T, rng *rand.Rand, w *Witness) (*Witness, bool) {
 }
 
 func tryBoundary(t *testing.T, rng *rand.Rand, w *Witness) (*Witness, bool) {
-	nPar := len(w.Liabilities) + len(w.Positions)
+	nL, nP, nO := len(w.Liabilities), len(w.Positions), len(w.Options)
+	nPar := nL + nP + 2*nO + len(w.Pools)
 	k := rng.IntN(nPar)
 	set := func(v *big.Int) *Witness {
 		c := clone(w)
-		if k < len(c.Liabilities) {
+		switch {
+		case k < nL:
 			c.Liabilities[k] = v
-		} else {
-			c.Positions[k-len(c.Liabilities)].Amount = v
+		case k < nL+nP:
+			c.Positions[k-nL].Amount = v
+		case k < nL+nP+nO:
+			// An option's size; the sign of v is its short flag.
+			o := &c.Options[k-nL-nP]
+			o.Size, o.Short = new(big.Int).Abs(v), v.Sign() < 0
+		case k < nL+nP+2*nO:
+			// An option's strike, moved across the prices and the scenario shocks.
+			c.Options[k-nL-nP-nO].Strike = new(big.Int).Abs(v).Uint64()
+		default:
+			c.Pools[k-nL-nP-2*nO].AmountA = new(big.Int).Abs(v)
 		}
 		return c
 	}
 	end := new(big.Int).Lsh(big.NewInt(1), uint(20+rng.IntN(43)))
-	if k >= len(w.Liabilities) && rng.IntN(4) == 0 {
+	if k >= nL+nP+nO && k < nL+nP+2*nO {
+		end = new(big.Int).Lsh(big.NewInt(1), uint(20+rng.IntN(43))) // strikes up to 2^62
+	} else if k >= nL && k < nL+nP+nO && rng.IntN(4) == 0 {
 		end.Neg(end) // a short
 	}
 	lo, hi := new(big.Int), end

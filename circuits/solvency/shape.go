@@ -20,6 +20,8 @@ type Shape struct {
 	Tiers     int // T: liquidity tiers
 	Scenarios int // S: stress scenarios
 	Buckets   int // K: target-weight buckets
+	Options   int // O: European option slots (zero-padded like positions)
+	Pools     int // L: constant-product pool-share slots (zero-padded)
 }
 
 // Limits of a shape. They keep every intermediate below its documented bit width (widths.go).
@@ -31,6 +33,8 @@ const (
 	MaxShapeTiers     = 16
 	MaxShapeScenarios = 64
 	MaxShapeBuckets   = 16
+	MaxShapeOptions   = 64
+	MaxShapePools     = 32
 )
 
 // TargetShape is the shape the constraint and prove-time targets are stated at.
@@ -54,6 +58,8 @@ func (s Shape) Validate() error {
 		chk("tiers", s.Tiers, 1, MaxShapeTiers),
 		chk("scenarios", s.Scenarios, 0, MaxShapeScenarios),
 		chk("buckets", s.Buckets, 0, MaxShapeBuckets),
+		chk("options", s.Options, 0, MaxShapeOptions),
+		chk("pools", s.Pools, 0, MaxShapePools),
 	)
 }
 

@@ -16,6 +16,8 @@ type Inputs struct {
 	Table       *assets.Table
 	Policy      *Policy
 	Positions   []Position
+	Options     []OptionPosition
+	Pools       []PoolPosition
 	Prices      []uint64
 	Liabilities []*big.Int
 }
@@ -60,7 +62,10 @@ type Report struct {
 	// Values in fine units (10^-26 USD); USD strings for display.
 	GrossLong       *big.Int   `json:"grossLong"`       // sum PV
 	GrossShort      *big.Int   `json:"grossShort"`      // sum NV
-	NetReserves     *big.Int   `json:"netReserves"`     // NR = sum PV - sum NV
+	NetReserves     *big.Int   `json:"netReserves"`     // NRd: sum PV - sum NV plus long options and pool shares, less short options
+	OptionsLong     *big.Int   `json:"optionsLong"`     // long options at intrinsic value
+	OptionsShort    *big.Int   `json:"optionsShort"`    // short options at intrinsic value plus the charge, rounded up
+	PoolShares      *big.Int   `json:"poolShares"`      // pool shares at 2*sqrt(vA*vB), oracle prices
 	HaircutReserves *big.Int   `json:"haircutReserves"` // (sum PV(1e4-h) - NV(1e4+h)) / 1e4, floored
 	Liabilities     *big.Int   `json:"liabilities"`     // sum LV
 	Surplus         *big.Int   `json:"surplus"`         // haircut reserves - liabilities (floored)
@@ -68,7 +73,7 @@ type Report struct {
 	WorstStress     *big.Int   `json:"worstStress"`     // min over enabled scenarios of the shocked surplus / 1e8 (fine units), nil if none
 	VaRValue        *big.Int   `json:"var"`             // z * sqrt(h * Q) in fine units (floored), nil when VaR is off
 	NetExposure     []*big.Int `json:"netExposure"`     // X_a, fine units
-	SurplusBps      *big.Int   `json:"-"`               // SUR, exact, bps-scaled fine units
+	SurplusBps      *big.Int   `json:"-"`               // SUR, the VaR surplus (spot surplus less short options), exact, bps-scaled fine units
 }
 
 // FormatFine renders fine units (10^-26 USD) as USD with 2 decimals, truncated toward zero.
@@ -129,6 +134,30 @@ func (in *Inputs) Validate() error {
 			return fmt.Errorf("position %d: amount %v: magnitude must be below 2^64", j, pos.Amount)
 		}
 	}
+	for j, o := range in.Options {
+		if o.Venue < 0 || o.Venue >= len(p.Venues) || o.Asset < 0 || o.Asset >= A {
+			return fmt.Errorf("option %d: venue %d or asset %d out of range", j, o.Venue, o.Asset)
+		}
+		if o.Size == nil || o.Size.Sign() < 0 || o.Size.BitLen() > MagBits {
+			return fmt.Errorf("option %d: size %v: want 0 <= size < 2^64 (the sign is the short flag)", j, o.Size)
+		}
+		if o.Short && o.Size.Sign() == 0 {
+			return fmt.Errorf("option %d: a zero size cannot be short (one encoding per option)", j)
+		}
+		if o.Strike >= 1<<StrikeBits {
+			return fmt.Errorf("option %d: strike %d does not fit 63 bits", j, o.Strike)
+		}
+	}
+	for j, pl := range in.Pools {
+		if pl.Venue < 0 || pl.Venue >= len(p.Venues) || pl.AssetA < 0 || pl.AssetA >= A || pl.AssetB < 0 || pl.AssetB >= A {
+			return fmt.Errorf("pool share %d: venue %d or assets %d, %d out of range", j, pl.Venue, pl.AssetA, pl.AssetB)
+		}
+		for _, x := range []*big.Int{pl.AmountA, pl.AmountB} {
+			if x == nil || x.Sign() < 0 || x.BitLen() > MagBits {
+				return fmt.Errorf("pool share %d: amount %v: want 0 <= amount < 2^64", j, x)
+			}
+		}
+	}
 	return nil
 }
 
@@ -149,7 +178,8 @@ func Evaluate(in *Inputs) (*Report, error) {
 	}
 	v := twinValues(in)
 	r := &Report{ValueUnit: "1e-26 USD",
-		GrossLong: v.sumPV, GrossShort: v.sumNV, Liabilities: v.sumLV, NetReserves: v.nr,
+		GrossLong: v.sumPV, GrossShort: v.sumNV, Liabilities: v.sumLV, NetReserves: v.nrd,
+		OptionsLong: v.der.ol, OptionsShort: new(big.Int).Add(v.der.os, v.der.chargeCeil), PoolShares: v.der.plv,
 		HaircutReserves: floorDiv(v.coll, bpsK), LiquidValue: v.lq}
 	twinTotals(r, v)
 	twinCollateral(r, in.Policy, v)

@@ -21,8 +21,10 @@ type values struct {
 
 	pv, nv, lv                []*big.Int // long, short and liability value per asset
 	hn                        []*big.Int // per asset PV(1e4-h) - NV(1e4+h) - 1e4 LV
-	sumPV, sumNV, sumLV, coll *big.Int   // coll = sum PV(1e4-h) - NV(1e4+h)
-	nr                        *big.Int   // net reserves sum PV - sum NV
+	sumPV, sumNV, sumLV, coll *big.Int   // coll = sum PV(1e4-h) - NV(1e4+h) + derivatives
+	nr                        *big.Int   // net reserves of the spot book, sum PV - sum NV
+	nrd                       *big.Int   // net reserves with derivatives: nr + der.nrAdj
+	der                       *derivVals // options and pool shares (derivatives.go)
 }
 
 // valueVars is the circuit's side; bounds are in the comments where each is computed.
@@ -33,7 +35,8 @@ type valueVars struct {
 
 	pv, nv, lv, hn            []frontend.Variable
 	sumPV, sumNV, sumLV, coll frontend.Variable
-	nr                        frontend.Variable
+	nr, nrd                   frontend.Variable
+	der                       *derivVars
 }
 
 // twinPositions sums the positions per asset, per venue group and into the liquid value, as
@@ -63,10 +66,10 @@ func twinPositions(in *Inputs, w []*big.Int) *values {
 	return v
 }
 
-// assertPositions opens RC from the positions (S2, S4: magnitude < 2^64 and a sign bit; asset
-// and venue by one-hot) and returns the per-asset units, the liquid value and the gross value
-// per venue group (twinPositions natively).
-func (c *Circuit) assertPositions(api frontend.API, g *poseidon.Gadget, w []frontend.Variable) *valueVars {
+// assertPositions checks the positions (S2, S4: magnitude < 2^64 and a sign bit; asset and
+// venue by one-hot) and returns the per-asset units, the liquid value, the gross value per venue
+// group (twinPositions natively) and the positions' RC records.
+func (c *Circuit) assertPositions(api frontend.API, w []frontend.Variable) (*valueVars, []frontend.Variable) {
 	s, pol := c.shape, &c.Policy
 	A, P, V, G, T := s.Assets, s.Positions, s.Venues, s.Groups, s.Tiers
 	posU, negU := zerosV(A), zerosV(A) // < P * 2^64 <= 2^74
@@ -115,6 +118,19 @@ func (c *Circuit) assertPositions(api frontend.API, g *poseidon.Gadget, w []fron
 		// RC record: mag (64) | neg (1) | asset (8) | venue (8) = 81 bits, injective.
 		recs = append(recs, api.Add(ps.Mag, api.Mul(ps.Neg, p2(64)), api.Mul(ai, p2(65)), api.Mul(vi, p2(73))))
 	}
+	groupGross := zerosV(G) // <= sum of venue gross < 2^197
+	for v := 0; v < V; v++ {
+		for gi := 0; gi < G; gi++ {
+			groupGross[gi] = api.Add(groupGross[gi], api.Mul(pol.VenueGroup[v][gi], venueGross[v]))
+		}
+	}
+	return &valueVars{posU: posU, negU: negU, lq: lq, groupGross: groupGross}, recs
+}
+
+// assertRC opens RC = Hash(RC, salt, positions three records per element, then one element per
+// option record and one per pool record) (ReservesCommitment natively). With no option or pool
+// slots it is the commitment of the positions alone, as before derivatives existed.
+func (c *Circuit) assertRC(api frontend.API, g *poseidon.Gadget, recs []frontend.Variable, d *derivVars) {
 	rcIn := []frontend.Variable{c.RCSalt}
 	for i := 0; i < len(recs); i += 3 {
 		var e frontend.Variable = 0
@@ -123,14 +139,9 @@ func (c *Circuit) assertPositions(api frontend.API, g *poseidon.Gadget, w []fron
 		}
 		rcIn = append(rcIn, e)
 	}
+	rcIn = append(rcIn, d.recsO...) // < 2^209 each
+	rcIn = append(rcIn, d.recsP...) // < 2^152 each
 	api.AssertIsEqual(g.Hash(poseidon.TagRC, rcIn...), c.RC)
-	groupGross := zerosV(G) // <= sum of venue gross < 2^197
-	for v := 0; v < V; v++ {
-		for gi := 0; gi < G; gi++ {
-			groupGross[gi] = api.Add(groupGross[gi], api.Mul(pol.VenueGroup[v][gi], venueGross[v]))
-		}
-	}
-	return &valueVars{posU: posU, negU: negU, lq: lq, groupGross: groupGross}
 }
 
 // twinValues values the positions and liabilities per asset, as Circuit.values does.
@@ -142,6 +153,7 @@ func twinValues(in *Inputs) *values {
 		w[a] = unitValue(in.Prices[a], in.Table.Assets[a].Precision)
 	}
 	v := twinPositions(in, w)
+	v.der = twinDerivatives(in, w)
 	v.liab = in.Liabilities
 	v.pv, v.nv, v.lv, v.hn = zeros(A), zeros(A), zeros(A), zeros(A)
 	v.sumPV, v.sumNV, v.sumLV, v.coll = new(big.Int), new(big.Int), new(big.Int), new(big.Int)
@@ -158,7 +170,9 @@ func twinValues(in *Inputs) *values {
 		v.coll.Add(v.coll, t)
 		v.hn[a].Sub(t, new(big.Int).Mul(v.lv[a], bpsK))
 	}
+	v.coll.Add(v.coll, v.der.coll)
 	v.nr = new(big.Int).Sub(v.sumPV, v.sumNV)
+	v.nrd = new(big.Int).Add(v.nr, v.der.nrAdj)
 	return v
 }
 
@@ -180,6 +194,9 @@ func (c *Circuit) values(api frontend.API, w []frontend.Variable, v *valueVars) 
 		coll = api.Add(coll, ca)
 		v.hn[a] = api.Sub(ca, api.Mul(v.lv[a], BpsOne)) // |hn| < 2^185 once the totals are bounded
 	}
+	// Options and pool shares: long values at (1e4-h), short liabilities (derivatives.go).
+	coll = api.Add(coll, v.der.coll)
 	v.sumPV, v.sumNV, v.sumLV, v.coll = sumPV, sumNV, sumLV, coll
-	v.nr = api.Sub(sumPV, sumNV) // |NR| < 2^170 once the totals are bounded
+	v.nr = api.Sub(sumPV, sumNV)       // |NR| < 2^170 once the totals are bounded
+	v.nrd = api.Add(v.nr, v.der.nrAdj) // |NRd| < 2^173 once the totals are bounded
 }

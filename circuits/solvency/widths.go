@@ -39,18 +39,25 @@ const (
 	MetaTime   = statement.MetaTimeBits
 	FineDigits = 26 // fine unit is 10^-26 USD
 
-	// Collateral: sum PV*(1e4-h) - NV*(1e4+h) - minCR*sum LV; valid <= sumPV*1e4 < 2^184.
-	CollateralBits = 185
+	// Option notional sum size*(w + K*k) and pool legs sum vA + vB are bounded like the totals
+	// (< 2^170 each); every derivative value is below its notional (derivatives.go). ON and PL
+	// below stand for those two sums.
+	//
+	// Collateral: sum PV*(1e4-h) - NV*(1e4+h) + derivatives - minCR*sum LV; valid <=
+	// (sumPV + ON + PL)*1e4 < 3*2^184 < 2^186.
+	CollateralBits = 186
 	// Liquidity: LQ*1e4 - floor*sumLV; LQ <= sumPV: valid < 2^184.
 	LiquidityBits = 185
-	// Caps: cap*NR - gross*1e4, cap <= 1e4, NR <= sumPV: valid < 2^184.
-	CapBits = 185
+	// Caps: cap*NRd - gross*1e4, cap <= 1e4, NRd <= sumPV + ON + PL: valid < 3*2^184 < 2^186.
+	CapBits = 186
 	// Target low edge: net*1e4 + (band-target)*NR: valid < 2^184 + 2^184 = 2^185.
 	TargetLowBits = 186
 	// Target high edge: (target+band)*NR - net*1e4: (t+b) < 2^15 so < 2^185, plus NV*1e4 < 2^184.
 	TargetHighBits = 186
-	// Stress: sum mult*HN_a with mult < 2^16 and sum of positive parts <= sumPV*1e4 < 2^184.
-	StressBits = 201
+	// Stress: sum mult*HN_a + D_s with mult < 2^16; the positive parts are <= 2^16*1e4*(sumPV +
+	// ON + PL) < 3*2^200 < 2^202 (a shocked intrinsic is <= max(mult*w, 1e4*K*k) <= 2^16*(w+K*k);
+	// a shocked pool share is <= its value * sqrt(mA*mB) <= PL * 2^16).
+	StressBits = 202
 
 	// VaR (S5). Net exposure X_a = PV_a - NV_a - LV_a (fine units, |X_a| < 2^171) is rounded away
 	// from zero to x_a = sign * ceil(|X_a| / 2^CoarseShift), |x_a| < 2^XBits (completeness bound:

@@ -34,7 +34,7 @@ type circuitsInfoOptions struct {
 	noMarginal bool
 	json       bool
 	// The solvency circuit's other dimensions.
-	positions, venues, groups, tiers, scenarios, buckets int
+	positions, venues, groups, tiers, scenarios, buckets, options, pools int
 }
 
 func newCircuitsInfoCmd() *cobra.Command {
@@ -67,6 +67,8 @@ neighbouring shape (B/8, or 64 when B = 8), which leaves out the per-batch fixed
 	f.IntVar(&o.tiers, "tiers", t.Tiers, "solvency circuit: liquidity tiers T")
 	f.IntVar(&o.scenarios, "scenarios", t.Scenarios, "solvency circuit: stress scenarios S")
 	f.IntVar(&o.buckets, "buckets", t.Buckets, "solvency circuit: target-weight buckets K")
+	f.IntVar(&o.options, "options", t.Options, "solvency circuit: option slots")
+	f.IntVar(&o.pools, "pools", t.Pools, "solvency circuit: pool-share slots")
 	return cmd
 }
 
@@ -226,7 +228,7 @@ func fillCounts(rep *circuitReport, cs constraint.ConstraintSystem) {
 
 func reportSolvency(o *circuitsInfoOptions, progress io.Writer) (circuitReport, error) {
 	s := solvency.Shape{Assets: o.assets, Positions: o.positions, Venues: o.venues, Groups: o.groups,
-		Tiers: o.tiers, Scenarios: o.scenarios, Buckets: o.buckets}
+		Tiers: o.tiers, Scenarios: o.scenarios, Buckets: o.buckets, Options: o.options, Pools: o.pools}
 	if err := s.Validate(); err != nil {
 		return circuitReport{}, exitError(exitBadInput, err)
 	}
@@ -238,7 +240,7 @@ func reportSolvency(o *circuitsInfoOptions, progress io.Writer) (circuitReport, 
 	}
 	rep := circuitReport{
 		Circuit: "solvency", Assets: s.Assets, Seconds: time.Since(start).Seconds(),
-		Shape: fmt.Sprintf("A=%d P=%d V=%d G=%d T=%d S=%d K=%d", s.Assets, s.Positions, s.Venues, s.Groups, s.Tiers, s.Scenarios, s.Buckets),
+		Shape: fmt.Sprintf("A=%d P=%d V=%d G=%d T=%d S=%d K=%d O=%d L=%d", s.Assets, s.Positions, s.Venues, s.Groups, s.Tiers, s.Scenarios, s.Buckets, s.Options, s.Pools),
 	}
 	fillCounts(&rep, cs)
 	return rep, nil
