@@ -57,7 +57,7 @@ func planCycle(t *testing.T, e *Engine, in *inputs, c uint64) *rebalance.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := reb.Plan(rebalance.Input{Book: in.book, Portfolio: e.portfolio(in.positions, snap)})
+	plan, err := reb.Plan(rebalance.Input{Book: in.book, Portfolio: e.portfolio(in.positions, in.derivs, snap)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,6 +107,15 @@ type CycleRecord struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Derivatives returns the options and pool shares the cycle held once expired options settled
+// (none for a record from before the treasury held any).
+func (r *CycleRecord) Derivatives() venues.Derivatives {
+	if r == nil || r.DerivativesBefore == nil {
+		return venues.Derivatives{}
+	}
+	return r.DerivativesBefore.Clone()
+}
+
 // Effects are the changes to the treasury's current state that a step makes, written in the
 // same transaction as the step's stage marker.
 type Effects struct {
