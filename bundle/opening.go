@@ -30,6 +30,35 @@ type ReservesOpening struct {
 	Venues    []solvency.Venue `json:"venues"`
 	// Chain says where each on-chain (venue, asset) is held, for `verify reserves --rpc`.
 	Chain *ChainMap `json:"chain,omitempty"`
+	// Option and pool-share slots and records (docs/greeks.md). RC commits every slot, padding
+	// included, so the slot counts are part of the opening; absent means none.
+	OptionSlots int          `json:"option_slots,omitempty"`
+	PoolSlots   int          `json:"pool_slots,omitempty"`
+	Options     []OpenOption `json:"options,omitempty"`
+	Pools       []OpenPool   `json:"pools,omitempty"`
+}
+
+// OpenOption is one opened option record: the underlying asset and venue by index, "call" or
+// "put", short or long, the strike in USD with 8 decimals per whole token (a decimal integer),
+// the expiry (unix seconds) and the size in the underlying's circuit units (a decimal integer
+// >= 0; the sign is Short).
+type OpenOption struct {
+	Venue  int    `json:"venue"`
+	Asset  int    `json:"asset"`
+	Right  string `json:"right"`
+	Short  bool   `json:"short"`
+	Strike string `json:"strike_usd8"`
+	Expiry uint64 `json:"expiry"`
+	Size   string `json:"size_units"`
+}
+
+// OpenPool is one opened pool share: the holder's claim on each reserve, in circuit units.
+type OpenPool struct {
+	Venue   int    `json:"venue"`
+	AssetA  int    `json:"asset_a"`
+	AssetB  int    `json:"asset_b"`
+	AmountA string `json:"amount_a_units"`
+	AmountB string `json:"amount_b_units"`
 }
 
 // OpenPosition is one opened position: a signed amount in circuit units (the asset's precision);

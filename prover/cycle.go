@@ -60,7 +60,9 @@ type CycleRequest struct {
 
 	Policy    *solvency.Policy
 	Positions []solvency.Position
-	Prices    []bundle.Price // one per asset, Price normalised (USD, 8 decimals)
+	Options   []solvency.OptionPosition // European options (docs/greeks.md); at most the profile's option slots
+	Pools     []solvency.PoolPosition   // pool shares; at most the profile's pool slots
+	Prices    []bundle.Price            // one per asset, Price normalised (USD, 8 decimals)
 
 	Cycle         uint64
 	ReservesBlock uint64
@@ -123,9 +125,12 @@ func ProveCycle(ctx context.Context, req *CycleRequest) (*CycleResult, error) {
 	}
 	slots := req.Keys.Meta.Profile.Positions
 	w := &solvency.Witness{
-		Inputs: solvency.Inputs{Table: table, Policy: req.Policy, Positions: req.Positions, Prices: prices, Liabilities: last.AfterSums},
-		Slots:  slots,
-		Meta:   solvency.Meta{Cycle: req.Cycle, ReservesBlock: req.ReservesBlock, SnapshotEpoch: pub.Epoch, SnapshotTime: pub.SnapshotTime},
+		Inputs: solvency.Inputs{Table: table, Policy: req.Policy, Positions: req.Positions, Options: req.Options, Pools: req.Pools,
+			Prices: prices, Liabilities: last.AfterSums},
+		Slots:       slots,
+		OptionSlots: req.Keys.Meta.Profile.Options,
+		PoolSlots:   req.Keys.Meta.Profile.Pools,
+		Meta:        solvency.Meta{Cycle: req.Cycle, ReservesBlock: req.ReservesBlock, SnapshotEpoch: pub.Epoch, SnapshotTime: pub.SnapshotTime},
 		Opening: solvency.LiabilitiesOpening{
 			Height: uint64(pub.BatchHeight), Batches: uint64(n), Depth: uint64(pub.Depth), Root: pub.Root.Fr(), AccSalt: last.AfterSalt,
 		},
@@ -238,6 +243,19 @@ func writeOpening(dir string, req *CycleRequest, w *solvency.Witness, st *solven
 		Block: req.ReservesBlock, Assets: w.Table.Assets, Venues: req.Policy.Venues}
 	for _, p := range w.Positions {
 		o.Positions = append(o.Positions, OpenPosition{Venue: p.Venue, Asset: p.Asset, Amount: p.Amount.String()})
+	}
+	o.OptionSlots, o.PoolSlots = w.OptionSlots, w.PoolSlots
+	for _, p := range w.Options {
+		right := "call"
+		if p.Put {
+			right = "put"
+		}
+		o.Options = append(o.Options, bundle.OpenOption{Venue: p.Venue, Asset: p.Asset, Right: right, Short: p.Short,
+			Strike: fmt.Sprint(p.Strike), Expiry: p.Expiry, Size: p.Size.String()})
+	}
+	for _, p := range w.Pools {
+		o.Pools = append(o.Pools, bundle.OpenPool{Venue: p.Venue, AssetA: p.AssetA, AssetB: p.AssetB,
+			AmountA: p.AmountA.String(), AmountB: p.AmountB.String()})
 	}
 	b, err := json.MarshalIndent(o, "", "  ")
 	if err != nil {

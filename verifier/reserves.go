@@ -61,6 +61,10 @@ type OpenedReserves struct {
 	Assets    []assets.Asset
 	Venues    []solvency.Venue
 	Chain     *bundle.ChainMap
+	// Options and pool shares, with the slot counts RC pads them to (from the opening).
+	OptionSlots, PoolSlots int
+	Options                []solvency.OptionPosition
+	Pools                  []solvency.PoolPosition
 }
 
 var signedDecimalRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
@@ -119,7 +123,69 @@ func ParseOpening(o *bundle.ReservesOpening) (*OpenedReserves, error) {
 		}
 		out.Positions = append(out.Positions, solvency.Position{Venue: p.Venue, Asset: p.Asset, Amount: amt})
 	}
+	if err := parseDerivatives(o, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// parseDerivatives checks the opening's option and pool records canonically: indices inside the
+// tables and the record's 8 bits, sizes and amounts canonical decimals in [0, 2^64), the strike
+// below 2^63, the right "call" or "put", no short option of size 0 (one encoding per record), and
+// no more records than slots.
+func parseDerivatives(o *bundle.ReservesOpening, out *OpenedReserves) error {
+	if o.OptionSlots < 0 || o.OptionSlots > solvency.MaxShapeOptions || o.PoolSlots < 0 || o.PoolSlots > solvency.MaxShapePools {
+		return fmt.Errorf("option slots %d or pool slots %d out of range [0, %d] and [0, %d]", o.OptionSlots, o.PoolSlots, solvency.MaxShapeOptions, solvency.MaxShapePools)
+	}
+	if len(o.Options) > o.OptionSlots || len(o.Pools) > o.PoolSlots {
+		return mismatch("the opening has %d options and %d pool shares for %d and %d slots", len(o.Options), len(o.Pools), o.OptionSlots, o.PoolSlots)
+	}
+	out.OptionSlots, out.PoolSlots = o.OptionSlots, o.PoolSlots
+	venue := func(v int) bool { return v >= 0 && v <= maxRecordIndex && (len(o.Venues) == 0 || v < len(o.Venues)) }
+	asset := func(a int) bool { return a >= 0 && a <= maxRecordIndex && (len(o.Assets) == 0 || a < len(o.Assets)) }
+	unsigned := func(s string, bits uint) (*big.Int, error) {
+		v, err := ParseSignedUnits(s, bits)
+		if err == nil && v.Sign() < 0 {
+			err = fmt.Errorf("amount %s is negative", s)
+		}
+		return v, err
+	}
+	for i, p := range o.Options {
+		if !venue(p.Venue) || !asset(p.Asset) {
+			return fmt.Errorf("options[%d]: venue %d or asset %d is outside the tables", i, p.Venue, p.Asset)
+		}
+		if p.Right != "call" && p.Right != "put" {
+			return fmt.Errorf("options[%d]: right %q: want call or put", i, p.Right)
+		}
+		size, err := unsigned(p.Size, solvency.MagBits)
+		if err != nil {
+			return fmt.Errorf("options[%d]: size: %w", i, err)
+		}
+		if p.Short && size.Sign() == 0 {
+			return fmt.Errorf("options[%d]: a short option of size 0 is not a canonical record", i)
+		}
+		strike, err := unsigned(p.Strike, solvency.StrikeBits)
+		if err != nil {
+			return fmt.Errorf("options[%d]: strike: %w", i, err)
+		}
+		out.Options = append(out.Options, solvency.OptionPosition{Venue: p.Venue, Asset: p.Asset, Put: p.Right == "put",
+			Short: p.Short, Strike: strike.Uint64(), Expiry: p.Expiry, Size: size})
+	}
+	for i, p := range o.Pools {
+		if !venue(p.Venue) || !asset(p.AssetA) || !asset(p.AssetB) {
+			return fmt.Errorf("pools[%d]: venue %d or assets %d, %d outside the tables", i, p.Venue, p.AssetA, p.AssetB)
+		}
+		a, err := unsigned(p.AmountA, solvency.MagBits)
+		if err != nil {
+			return fmt.Errorf("pools[%d]: amount A: %w", i, err)
+		}
+		b, err := unsigned(p.AmountB, solvency.MagBits)
+		if err != nil {
+			return fmt.Errorf("pools[%d]: amount B: %w", i, err)
+		}
+		out.Pools = append(out.Pools, solvency.PoolPosition{Venue: p.Venue, AssetA: p.AssetA, AssetB: p.AssetB, AmountA: a, AmountB: b})
+	}
+	return nil
 }
 
 // OpeningRC recomputes RC from parsed positions and salt, padded with zero-amount slots
@@ -137,6 +203,20 @@ func OpeningRC(positions []solvency.Position, salt fr.Element, slots int) (fr.El
 		padded = append(padded, solvency.Position{Amount: new(big.Int)})
 	}
 	return solvency.ReservesCommitment(poseidon.NewHasher(), padded, salt)
+}
+
+// openingRC is OpeningRC with the opening's option and pool records, each padded to its slot
+// count (zero records), exactly as the prover and the circuit hash them.
+func (op *OpenedReserves) openingRC(slots int) (fr.Element, error) {
+	if slots < 1 {
+		return fr.Element{}, fmt.Errorf("slots %d: the circuit has at least one position slot", slots)
+	}
+	if len(op.Positions) > slots {
+		return fr.Element{}, mismatch("the opening has %d positions; the circuit commits %d slots", len(op.Positions), slots)
+	}
+	w := solvency.Witness{Slots: slots, OptionSlots: op.OptionSlots, PoolSlots: op.PoolSlots,
+		Inputs: solvency.Inputs{Positions: op.Positions, Options: op.Options, Pools: op.Pools}}
+	return w.ReservesCommitment(poseidon.NewHasher(), op.Salt)
 }
 
 // CheckReservesOpening parses the opening canonically, recomputes RC over its positions padded
@@ -157,12 +237,12 @@ func (op *OpenedReserves) Check(statementRC fr.Element, slots int, more ...fr.El
 	if op.Slots != 0 && op.Slots != slots {
 		return fr.Element{}, fmt.Errorf("the opening says %d slots, the check was asked for %d", op.Slots, slots)
 	}
-	rc, err := OpeningRC(op.Positions, op.Salt, slots)
+	rc, err := op.openingRC(slots)
 	if err != nil {
 		return rc, err
 	}
 	if !rc.Equal(&op.RC) {
-		return rc, mismatch("the positions and salt, padded to %d slots, hash to RC %s, but the opening names %s", slots, poseidon.Hex(rc), poseidon.Hex(op.RC))
+		return rc, mismatch("the positions (%d slots), options (%d slots), pool shares (%d slots) and salt hash to RC %s, but the opening names %s", slots, op.OptionSlots, op.PoolSlots, poseidon.Hex(rc), poseidon.Hex(op.RC))
 	}
 	if !rc.Equal(&statementRC) {
 		return rc, mismatch("the opening hashes to RC %s, but the statement's RC is %s", poseidon.Hex(rc), poseidon.Hex(statementRC))

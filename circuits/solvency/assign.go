@@ -159,6 +159,20 @@ func positionElements(positions []Position, salt fr.Element) ([]fr.Element, erro
 	return in, nil
 }
 
+// ReservesCommitment is RC over the witness's positions, options and pool shares, each padded to
+// its slot count; the salt is given (the witness's own RCSalt, or an opening's).
+func (w *Witness) ReservesCommitment(h *poseidon.Hasher, salt fr.Element) (fr.Element, error) {
+	pos, err := w.padded()
+	if err != nil {
+		return fr.Element{}, err
+	}
+	opts, pools, err := w.paddedDerivatives()
+	if err != nil {
+		return fr.Element{}, err
+	}
+	return ReservesCommitmentAll(h, pos, opts, pools, salt)
+}
+
 // AccCommit is the running-sum commitment of docs/design.md: Hash(ACC, epoch, totals packed as
 // 96-bit limbs two per element, salt).
 func AccCommit(h *poseidon.Hasher, epoch uint64, totals []*big.Int, salt fr.Element) (fr.Element, error) {

@@ -38,7 +38,7 @@ func TestS8_NoCommitmentInVerifyingKey(t *testing.T) {
 		t.Fatalf("verifying key has %d commitment keys (S8)", len(bvk.CommitmentKeys))
 	}
 
-	w := baseWitness(t)
+	w := derivWitness(t) // options and a pool share: the proof covers the derivative slots
 	c := mustAssign(t, w)
 	full, err := frontend.NewWitness(c, ecc.BN254.ScalarField())
 	if err != nil {

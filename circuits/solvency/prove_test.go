@@ -73,6 +73,27 @@ func syntheticWitness(s Shape) *Witness {
 		}
 		w.Positions = append(w.Positions, Position{Venue: j % s.Venues, Asset: a, Amount: amt})
 	}
+	// Every option and pool slot used: put spreads (long above, short below the price) and
+	// balanced pool shares, with a small short-option charge.
+	p.Derivatives.ShortChargeBps = make([]uint32, s.Assets)
+	for a := range p.Derivatives.ShortChargeBps {
+		p.Derivatives.ShortChargeBps[a] = 500
+	}
+	w.OptionSlots, w.PoolSlots = s.Options, s.Pools
+	for j := 0; j < s.Options; j++ {
+		a := j % s.Assets
+		strike := uint64(90_00000000)
+		if j%2 == 1 {
+			strike = 70_00000000
+		}
+		w.Options = append(w.Options, OptionPosition{Venue: j % s.Venues, Asset: a, Put: true, Short: j%2 == 1,
+			Strike: strike, Expiry: 1803456000, Size: tok(10, int(tb.Assets[a].Precision))})
+	}
+	for j := 0; j < s.Pools; j++ {
+		a, b := j%s.Assets, (j+1)%s.Assets
+		w.Pools = append(w.Pools, PoolPosition{Venue: j % s.Venues, AssetA: a, AssetB: b,
+			AmountA: tok(20, int(tb.Assets[a].Precision)), AmountB: tok(20, int(tb.Assets[b].Precision))})
+	}
 	return w
 }
 
@@ -112,6 +133,78 @@ func TestProveTargetShape(t *testing.T) {
 		if err := groth16.Verify(proof, vk, pub); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// ProductionDerivativesShape is the production profile's solvency shape (prover/profile), which
+// this package cannot import: 8 assets, 64 positions, 8 option and 4 pool slots.
+var productionDerivativesShape = Shape{Assets: 8, Positions: 64, Venues: 16, Groups: 8, Tiers: 4, Scenarios: 8, Buckets: 4, Options: 8, Pools: 4}
+
+// TestProveProductionDerivatives measures setup and prove at the production shape with every
+// option and pool slot filled. Like TestProveTargetShape it runs only with
+// SOLVENCY_PROVE_TARGET=1.
+func TestProveProductionDerivatives(t *testing.T) {
+	if os.Getenv("SOLVENCY_PROVE_TARGET") == "" {
+		t.Skip("set SOLVENCY_PROVE_TARGET=1 to measure proving at the production shape")
+	}
+	s := productionDerivativesShape
+	w := syntheticWitness(s)
+	if r := mustEval(t, w); !r.Pass {
+		t.Fatalf("synthetic treasury fails %v", failing(r))
+	}
+	ccs, err := Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	pk, vk, err := groth16.Setup(ccs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d constraints, setup %v", ccs.GetNbConstraints(), time.Since(start))
+	full, err := frontend.NewWitness(mustAssign(t, w), ecc.BN254.ScalarField())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		start = time.Now()
+		proof, err := groth16.Prove(ccs, pk, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("prove %v", time.Since(start))
+		pub, _ := full.Public()
+		if err := groth16.Verify(proof, vk, pub); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestProductionDerivativesShapeSolves: the production shape with every derivative slot filled
+// stays within one 2^16 FFT domain and the synthetic treasury solves it.
+func TestProductionDerivativesShapeSolves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the production shape")
+	}
+	s := productionDerivativesShape
+	w := syntheticWitness(s)
+	if r := mustEval(t, w); !r.Pass {
+		t.Fatalf("synthetic treasury fails %v", failing(r))
+	}
+	ccs, err := Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("production shape with derivatives: %d constraints", ccs.GetNbConstraints())
+	if ccs.GetNbConstraints() > 1<<16 {
+		t.Fatalf("%d constraints exceed 65,536", ccs.GetNbConstraints())
+	}
+	full, err := frontend.NewWitness(mustAssign(t, w), ecc.BN254.ScalarField())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ccs.IsSolved(full); err != nil {
+		t.Fatal(err)
 	}
 }
 

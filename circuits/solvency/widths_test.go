@@ -128,3 +128,67 @@ func TestTwinAtExtremes(t *testing.T) {
 		t.Fatal("the liabilities completeness bound does not fail")
 	}
 }
+
+// TestS2_DerivativeWidthsAtLargestInputs evaluates the option and pool intermediates of
+// derivatives.go at the largest inputs the range checks allow, and the limits they enter with
+// the completeness bounds (option notional and pool legs below 2^TotalBits).
+func TestS2_DerivativeWidthsAtLargestInputs(t *testing.T) {
+	p := fr.Modulus()
+	w := mul(maxOf(PriceBits), pow10(MaxPrec)) // w < 2^123
+	kk := mul(maxOf(StrikeBits), pow10(MaxPrec))
+	below(t, "K*k", kk, IntrBits)
+	below(t, "|w - K*k|", new(big.Int).Abs(new(big.Int).Sub(w, kk)), IntrBits)
+	below(t, "max(w, K*k)", w, IntrBits)
+	bps := big.NewInt(BpsOne)
+	mult := maxOf(MultBits)
+	below(t, "|mult*w - 1e4*K*k|", new(big.Int).Add(mul(mult, w), mul(bps, kk)), IntrStressBits)
+	size := maxOf(MagBits)
+	below(t, "size*intrinsic", mul(size, w), 187)
+	below(t, "shocked size*intrinsic*(1e4+h)", mul(size, pow2(IntrStressBits), big.NewInt(2*BpsOne)), 219)
+	below(t, "charge*mult", mul(size, w, bps, mult), 217)
+	// Sums over every slot stay far below p (no wrap before the bounds are checked).
+	if mul(big.NewInt(MaxShapeOptions), pow2(220)).Cmp(p) >= 0 {
+		t.Error("option sums may wrap")
+	}
+	// Pools: leg, coarse part, product, root, remainder, value, shocked value.
+	leg := mul(size, w)
+	below(t, "pool leg", leg, 187)
+	q := new(big.Int).Rsh(leg, PoolShift)
+	below(t, "coarse leg", q, PoolQBits)
+	prod := mul(q, q)
+	below(t, "coarse product", prod, 246)
+	r := new(big.Int).Sqrt(prod)
+	below(t, "root", r, PoolRootBits)
+	below(t, "root remainder bound 2r", mul(big.NewInt(2), r), PoolRemBits)
+	// prod - r^2 for r one too large is negative; it must wrap above the range.
+	if new(big.Int).Sub(p, new(big.Int).Add(mul(big.NewInt(2), r), big.NewInt(1))).BitLen() <= PoolRemBits {
+		t.Error("a too-large root could pass the remainder check")
+	}
+	value := new(big.Int).Lsh(r, PoolShift+1)
+	if value.Cmp(new(big.Int).Add(leg, leg)) > 0 {
+		t.Error("pool value exceeds its legs")
+	}
+	below(t, "mA*mB", mul(mult, mult), 32)
+	rm := new(big.Int).Sqrt(mul(mult, mult))
+	below(t, "multiplier root", rm, MultRootBits)
+	below(t, "multiplier remainder bound", mul(big.NewInt(2), rm), MultRemBits)
+	below(t, "shocked pool value", mul(value, bps, rm), 218)
+
+	// Within the completeness bounds (sumPV, ON, PL < 2^170 each).
+	tot := maxOf(TotalBits)
+	three := mul(big.NewInt(3), tot)
+	below(t, "collateral (valid)", mul(three, bps), CollateralBits)
+	below(t, "cap (valid)", mul(three, bps), CapBits)
+	below(t, "stress (valid)", mul(three, bps, mult), StressBits)
+	// Invalid magnitudes: every negative term together stays below 2^210 (widths.go).
+	neg := new(big.Int).Add(mul(mult, tot, big.NewInt(3*BpsOne)), mul(mult, tot, big.NewInt(3*BpsOne))) // spot and shorts
+	below(t, "stress (invalid magnitude)", neg, 210)
+	sl := mul(tot, big.NewInt(3*BpsOne)) // short liability: (1e4+h)*intrinsic + charge*notional
+	below(t, "short liability", sl, 187)
+	below(t, "charge ceiling", new(big.Int).Add(tot, big.NewInt(1)), ChargeQBits)
+	below(t, "option RC record", maxOf(209), 209)
+	below(t, "pool RC record", maxOf(152), 152)
+	if new(big.Int).Sub(p, new(big.Int).Add(sl, pow2(186))).BitLen() <= 188 {
+		t.Error("a negative VaR surplus could equal a decomposition")
+	}
+}

@@ -40,6 +40,10 @@ type Profile struct {
 	LiquidityTiers int `json:"liquidity_tiers"`
 	// Buckets is K, the number of target-weight buckets (0 allowed: no bucket limits).
 	Buckets int `json:"buckets"`
+	// Options is the number of European option slots in the reserves commitment (0 allowed).
+	Options int `json:"options"`
+	// Pools is the number of constant-product pool-share slots (0 allowed).
+	Pools int `json:"pools"`
 }
 
 // BatchSize is B = 8^h, the number of accounts (real and padding) in one batch.
@@ -83,6 +87,12 @@ func (p Profile) Validate() error {
 			return fmt.Errorf("profile %s: %s %d out of range [%d, %d]", p.Name, d.name, d.v, d.min, MaxDimension)
 		}
 	}
+	if p.Options < 0 || p.Options > solvency.MaxShapeOptions {
+		return fmt.Errorf("profile %s: options %d out of range [0, %d]", p.Name, p.Options, solvency.MaxShapeOptions)
+	}
+	if p.Pools < 0 || p.Pools > solvency.MaxShapePools {
+		return fmt.Errorf("profile %s: pools %d out of range [0, %d]", p.Name, p.Pools, solvency.MaxShapePools)
+	}
 	return nil
 }
 
@@ -107,20 +117,20 @@ func builtins() []Profile {
 			Name:        "test",
 			Description: "tiny shapes for unit tests, CI and quick demos; keys set up in seconds",
 			BatchHeight: 1, Assets: 2, Positions: 4, Scenarios: 2, Venues: 2, VenueGroups: 2,
-			LiquidityTiers: 2, Buckets: 1,
+			LiquidityTiers: 2, Buckets: 1, Options: 2, Pools: 1,
 		},
 		{
 			Name: "demo",
 			Description: "the sample DAO treasury (testdata/policy.json's slots) with 64 accounts per " +
 				"batch: keys in seconds, 10,000 accounts proved in minutes",
 			BatchHeight: 2, Assets: 8, Positions: 32, Scenarios: 8, Venues: 16, VenueGroups: 8,
-			LiquidityTiers: 4, Buckets: 4,
+			LiquidityTiers: 4, Buckets: 4, Options: 4, Pools: 2,
 		},
 		{
 			Name:        "production",
 			Description: "512 accounts per batch at 8 assets (the liabilities target shape)",
 			BatchHeight: 3, Assets: 8, Positions: 64, Scenarios: 8, Venues: 16, VenueGroups: 8,
-			LiquidityTiers: 4, Buckets: 4,
+			LiquidityTiers: 4, Buckets: 4, Options: 8, Pools: 4,
 		},
 	}
 }
@@ -213,7 +223,7 @@ func Circuits() []CircuitSpec {
 			}
 			return batch.NewCircuit(s), nil
 		}},
-		{Name: "solvency", Version: "1", New: func(p Profile) (frontend.Circuit, error) {
+		{Name: "solvency", Version: "2", New: func(p Profile) (frontend.Circuit, error) {
 			s := p.SolvencyShape()
 			if err := s.Validate(); err != nil {
 				return nil, err
@@ -226,7 +236,8 @@ func Circuits() []CircuitSpec {
 // SolvencyShape is the solvency circuit's shape for the profile.
 func (p Profile) SolvencyShape() solvency.Shape {
 	return solvency.Shape{Assets: p.Assets, Positions: p.Positions, Venues: p.Venues,
-		Groups: p.VenueGroups, Tiers: p.LiquidityTiers, Scenarios: p.Scenarios, Buckets: p.Buckets}
+		Groups: p.VenueGroups, Tiers: p.LiquidityTiers, Scenarios: p.Scenarios, Buckets: p.Buckets,
+		Options: p.Options, Pools: p.Pools}
 }
 
 // BatchShape is the liabilities batch circuit's shape for the profile.

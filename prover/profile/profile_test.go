@@ -1,6 +1,10 @@
 package profile
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/solvency-dev/solvency/circuits/solvency"
+)
 
 func TestBuiltinsAreValid(t *testing.T) {
 	names := Names()
@@ -48,6 +52,8 @@ func TestValidate(t *testing.T) {
 		func(p *Profile) { p.BatchHeight = MaxBatchHeight + 1 },
 		func(p *Profile) { p.Assets = MaxAssets + 1 },
 		func(p *Profile) { p.Venues = 0 },
+		func(p *Profile) { p.Options = -1 },
+		func(p *Profile) { p.Pools = 33 },
 	}
 	for i, f := range bad {
 		q := p
@@ -60,5 +66,25 @@ func TestValidate(t *testing.T) {
 		if ValidCircuitName(n) == nil {
 			t.Fatalf("circuit name %q accepted", n)
 		}
+	}
+}
+
+// TestProductionSolvencyWithinOneDomain: the production profile's solvency circuit, with its 8
+// option and 4 pool slots, stays within 65,536 constraints (one 2^16 FFT domain).
+func TestProductionSolvencyWithinOneDomain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the production solvency circuit")
+	}
+	p, _ := Lookup("production")
+	if p.Options != 8 || p.Pools != 4 {
+		t.Fatalf("production has %d option and %d pool slots, want 8 and 4", p.Options, p.Pools)
+	}
+	n, _, err := solvency.Info(p.SolvencyShape())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("production solvency circuit: %d constraints", n)
+	if n > 1<<16 {
+		t.Fatalf("%d constraints exceed 65,536", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -38,7 +39,11 @@ type File struct {
 	Targets          []Target   `json:"targets,omitempty"`
 	Scenarios        []Scenario `json:"scenarios,omitempty"`
 	VaR              *VaR       `json:"var,omitempty"` // absent: no VaR limit
-	Notes            []string   `json:"notes,omitempty"`
+	// Derivatives is required: the short-option charge the proof applies and the Greek limits
+	// the engine enforces (docs/greeks.md). Write {"shortOptionChargeBps": {}, "deltaBands": [],
+	// "gammaFloor": {"enabled": false, "bps": 0}, "vegaCap": {"enabled": false, "bps": 0}} for none.
+	Derivatives *Derivatives `json:"derivatives"`
+	Notes       []string     `json:"notes,omitempty"`
 	table            *assets.Table
 }
 
@@ -110,6 +115,105 @@ type VaR struct {
 	HorizonDays uint32    `json:"horizonDays"`
 	Scale       int64     `json:"scale"`
 	Cholesky    [][]int64 `json:"cholesky"`
+}
+
+// Derivatives is the policy for options and pool shares (docs/greeks.md).
+//
+//   - ShortOptionChargeBps maps an asset symbol to the charge, in bps of notional at the oracle
+//     price, that a short option on it carries on top of its intrinsic value in the proof (its
+//     stand-in for time value). Absent symbols carry no charge. At most 10000.
+//   - DeltaBands: per underlying, |net delta * price| <= bandBps of net reserves. One entry per
+//     asset at most; absent assets have no band.
+//   - GammaFloor: cash gamma (Gamma * price^2 / 100, USD per 1% move, summed over underlyings)
+//     >= -bps of net reserves: how short gamma the treasury may be.
+//   - VegaCap: |vega per vol point| (USD per 1 percentage point of implied volatility) <= bps of
+//     net reserves.
+//
+// The Greek limits are committed by the policy hash (each with its enabled bit) but enforced by
+// the engine and its report, not by the proof: the model Greeks are the engine's. A disabled
+// limit must have bps 0 (one policy, one hash).
+type Derivatives struct {
+	ShortOptionChargeBps map[string]uint32 `json:"shortOptionChargeBps"`
+	DeltaBands           []DeltaBand       `json:"deltaBands"`
+	GammaFloor           GreekLimit        `json:"gammaFloor"`
+	VegaCap              GreekLimit        `json:"vegaCap"`
+}
+
+// DeltaBand is one underlying's delta band in bps of net reserves.
+type DeltaBand struct {
+	Asset   string `json:"asset"`
+	Enabled bool   `json:"enabled"`
+	BandBps uint32 `json:"bandBps"`
+}
+
+// GreekLimit is an optional Greek limit in bps of net reserves.
+type GreekLimit struct {
+	Enabled bool   `json:"enabled"`
+	Bps     uint32 `json:"bps"`
+}
+
+// DeltaBand returns the delta band of an asset (disabled when the policy names none).
+func (f *File) DeltaBand(symbol string) GreekLimit {
+	if f.Derivatives != nil {
+		for _, b := range f.Derivatives.DeltaBands {
+			if b.Asset == symbol {
+				return GreekLimit{Enabled: b.Enabled, Bps: b.BandBps}
+			}
+		}
+	}
+	return GreekLimit{}
+}
+
+// validateDerivatives checks the derivatives block against the asset table.
+func (f *File) validateDerivatives(t *assets.Table) (string, error) {
+	d := f.Derivatives
+	if d == nil {
+		return "derivatives", errors.New("the derivatives block is required")
+	}
+	syms := make([]string, 0, len(d.ShortOptionChargeBps))
+	for s := range d.ShortOptionChargeBps {
+		syms = append(syms, s)
+	}
+	sort.Strings(syms)
+	for _, s := range syms {
+		if _, ok := t.Index(s); !ok {
+			return "derivatives.shortOptionChargeBps", fmt.Errorf("unknown asset %q", s)
+		}
+		if c := d.ShortOptionChargeBps[s]; c > solvency.BpsOne {
+			return "derivatives.shortOptionChargeBps", fmt.Errorf("%s: %d bps is above 10000", s, c)
+		}
+	}
+	seen := map[string]bool{}
+	for i, b := range d.DeltaBands {
+		p := fmt.Sprintf("derivatives.deltaBands[%d]", i)
+		if _, ok := t.Index(b.Asset); !ok {
+			return p + ".asset", fmt.Errorf("unknown asset %q", b.Asset)
+		}
+		if seen[b.Asset] {
+			return p + ".asset", fmt.Errorf("asset %q has two delta bands", b.Asset)
+		}
+		seen[b.Asset] = true
+		if err := checkLimit(GreekLimit{b.Enabled, b.BandBps}); err != nil {
+			return p + ".bandBps", err
+		}
+	}
+	if err := checkLimit(d.GammaFloor); err != nil {
+		return "derivatives.gammaFloor", err
+	}
+	if err := checkLimit(d.VegaCap); err != nil {
+		return "derivatives.vegaCap", err
+	}
+	return "", nil
+}
+
+func checkLimit(l GreekLimit) error {
+	if l.Bps > solvency.BpsOne {
+		return fmt.Errorf("%d bps is above 10000", l.Bps)
+	}
+	if !l.Enabled && l.Bps != 0 {
+		return errors.New("a disabled limit must have 0 bps (say enabled: true to set one)")
+	}
+	return nil
 }
 
 // Error is a policy file error: the file, the line (0 when unknown) and the field path.
@@ -367,6 +471,9 @@ func (f *File) validate() (string, error) {
 			}
 		}
 	}
+	if field, err := f.validateDerivatives(t); err != nil {
+		return field, err
+	}
 	sl := f.slots()
 	for _, c := range []struct {
 		field     string
@@ -528,6 +635,18 @@ func (f *File) Canonical() (*solvency.Policy, error) {
 		p.VaR.Enabled, p.VaR.Z, p.VaR.HorizonDays = true, z, v.HorizonDays
 		for i, row := range v.Cholesky {
 			copy(p.VaR.L[i], row)
+		}
+	}
+	if d := f.Derivatives; d != nil {
+		p.Derivatives = solvency.DerivativesPolicy{ShortChargeBps: make([]uint32, A), DeltaBands: make([]solvency.GreekBand, A),
+			GammaFloor: solvency.GreekBand(d.GammaFloor), VegaCap: solvency.GreekBand(d.VegaCap)}
+		for s, c := range d.ShortOptionChargeBps {
+			idx, _ := f.table.Index(s)
+			p.Derivatives.ShortChargeBps[idx] = c
+		}
+		for _, b := range d.DeltaBands {
+			idx, _ := f.table.Index(b.Asset)
+			p.Derivatives.DeltaBands[idx] = solvency.GreekBand{Enabled: b.Enabled, Bps: b.BandBps}
 		}
 	}
 	if err := p.Validate(); err != nil {

@@ -173,3 +173,87 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestDerivativesBlock: the example's derivatives block converts to the canonical policy (charges
+// and bands per asset slot, the gamma floor and vega cap), and every field moves the hash (S6).
+func TestDerivativesBlock(t *testing.T) {
+	f, err := Parse("policy.json", example(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Derivatives
+	if d.ShortChargeBps[0] != 1500 || d.ShortChargeBps[3] != 0 || !d.DeltaBands[0].Enabled || d.DeltaBands[0].Bps != 500 ||
+		d.DeltaBands[1].Enabled || !d.GammaFloor.Enabled || d.GammaFloor.Bps != 50 || d.VegaCap.Bps != 100 {
+		t.Fatalf("derivatives %+v", d)
+	}
+	if b := f.DeltaBand("WBTC"); !b.Enabled || b.Bps != 300 {
+		t.Fatalf("WBTC band %+v", b)
+	}
+	if b := f.DeltaBand("USDC"); b.Enabled {
+		t.Fatalf("USDC band %+v", b)
+	}
+	h0, err := f.Hash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edits := map[string]func(d *Derivatives){
+		"charge":       func(d *Derivatives) { d.ShortOptionChargeBps["ETH"] = 1501 },
+		"new charge":   func(d *Derivatives) { d.ShortOptionChargeBps["USDC"] = 1 },
+		"band bps":     func(d *Derivatives) { d.DeltaBands[0].BandBps = 501 },
+		"band off":     func(d *Derivatives) { d.DeltaBands[0] = DeltaBand{Asset: "ETH"} },
+		"gamma floor":  func(d *Derivatives) { d.GammaFloor.Bps = 51 },
+		"vega cap off": func(d *Derivatives) { d.VegaCap = GreekLimit{} },
+	}
+	for name, e := range edits {
+		g, _ := Parse("policy.json", example(t))
+		e(g.Derivatives)
+		h, err := g.Hash()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if h == h0 {
+			t.Fatalf("%s left the hash unchanged", name)
+		}
+	}
+}
+
+// TestS6_DerivativesBlockRefused: the block is required; unknown assets, a second band for one
+// asset, bps above 10000 and a disabled limit with non-zero bps are refused, naming the field.
+func TestS6_DerivativesBlockRefused(t *testing.T) {
+	base := string(example(t))
+	cases := []struct{ name, from, to, field string }{
+		{"unknown charge asset", `"UNI": 2500}`, `"UNI": 2500, "DOGE": 1}`, "derivatives.shortOptionChargeBps"},
+		{"charge above 10000", `"LINK": 2500`, `"LINK": 10001`, "derivatives.shortOptionChargeBps"},
+		{"unknown band asset", `{"asset": "WBTC", "enabled": true, "bandBps": 300}`, `{"asset": "DOGE", "enabled": true, "bandBps": 300}`, "derivatives.deltaBands[1].asset"},
+		{"second band", `{"asset": "WBTC", "enabled": true, "bandBps": 300}`, `{"asset": "ETH", "enabled": true, "bandBps": 300}`, "derivatives.deltaBands[1].asset"},
+		{"disabled band with bps", `{"asset": "WBTC", "enabled": true, "bandBps": 300}`, `{"asset": "WBTC", "enabled": false, "bandBps": 300}`, "derivatives.deltaBands[1].bandBps"},
+		{"band above 10000", `"bandBps": 500`, `"bandBps": 10001`, "derivatives.deltaBands[0].bandBps"},
+		{"disabled gamma with bps", `"gammaFloor": {"enabled": true, "bps": 50}`, `"gammaFloor": {"enabled": false, "bps": 50}`, "derivatives.gammaFloor"},
+		{"vega above 10000", `"vegaCap": {"enabled": true, "bps": 100}`, `"vegaCap": {"enabled": true, "bps": 10001}`, "derivatives.vegaCap"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			if src == base {
+				t.Fatalf("fixture edit %q not found", tc.from)
+			}
+			_, err := Parse("policy.json", []byte(src))
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Field != tc.field || pe.Line == 0 {
+				t.Fatalf("want an error at %s with a line, got %v", tc.field, err)
+			}
+		})
+	}
+	i := strings.Index(base, `  "derivatives"`)
+	j := strings.Index(base, `  "notes"`)
+	if i < 0 || j < i {
+		t.Fatal("fixture: no derivatives block before notes")
+	}
+	if _, err := Parse("policy.json", []byte(base[:i]+base[j:])); err == nil || !strings.Contains(err.Error(), "derivatives") {
+		t.Fatalf("a policy without the derivatives block: %v", err)
+	}
+}
