@@ -337,7 +337,7 @@ func (e *Engine) prove(ctx context.Context, cr *cycleRun) error {
 	t0 := time.Now()
 	res, err := prover.ProveCycle(ctx, &prover.CycleRequest{
 		Keys: e.keys, Store: e.liab, ProofDir: filepath.Join(e.opt.StateDir, "liabilities-proofs"),
-		Policy: e.checker.Canon, Positions: cr.after.Positions, Prices: prices,
+		Policy: e.checker.Canon, Positions: cr.after.Positions, Options: cr.after.Options, Pools: cr.after.Pools, Prices: prices,
 		Cycle: c, ReservesBlock: head,
 		Out: e.bundleDir(c), PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
 		Provers: e.opt.Provers, BatchProgress: e.batchProgress(c), Batches: e.batches,
