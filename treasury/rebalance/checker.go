@@ -52,6 +52,9 @@ const (
 	KindTarget     = solvency.KindTarget
 	KindStress     = solvency.KindStress
 	KindVaR        = solvency.KindVaR
+	// KindDelta is the rebalancer's own: a delta band of the policy, judged on the engine's
+	// model Greeks (GreekInput), not by the proof.
+	KindDelta = "delta"
 )
 
 // Limit is one checked limit.

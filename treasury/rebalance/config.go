@@ -65,11 +65,13 @@ type Config struct {
 type HedgeConfig struct {
 	HorizonDays   int64 `json:"horizonDays,omitempty"`   // default 7
 	MaxCostBps    int64 `json:"maxCostBps,omitempty"`    // default 15
-	EdgeMarginBps int64 `json:"edgeMarginBps,omitempty"` // default 100 (1% of the band)
+	EdgeMarginBps int64 `json:"edgeMarginBps,omitempty"` // default: targetHeadroomBps, at least 100
 }
 
 func (c *Config) hedge() HedgeConfig {
-	h := HedgeConfig{HorizonDays: 7, MaxCostBps: 15, EdgeMarginBps: 100}
+	// The edge's margin defaults to the headroom every fix aims for, so that a resize to the
+	// edge does not trigger the next cycle again.
+	h := HedgeConfig{HorizonDays: 7, MaxCostBps: 15, EdgeMarginBps: max(100, c.TargetHeadroomBps)}
 	if c.Hedge != nil {
 		if c.Hedge.HorizonDays > 0 {
 			h.HorizonDays = c.Hedge.HorizonDays

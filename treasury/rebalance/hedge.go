@@ -178,6 +178,35 @@ func NetGreeks(pf Portfolio, in *GreekInput, assets map[string]market.Asset) (*G
 	return rep, nil
 }
 
+// withDelta adds the delta bands to a checker's report as limits of KindDelta (headroom: the
+// band less |delta|, in USD with 8 decimals, relative to the band), so that every phase keeps a
+// band the hedge restored as it keeps the proof's limits: bucket targets and yield moves may
+// not push delta back out. Without a GreekInput the report is returned as it is.
+func (p *planner) withDelta(rep *Report, pf Portfolio) (*Report, error) {
+	if p.greekIn == nil || len(p.greekIn.Limits.DeltaBands) == 0 {
+		return rep, nil
+	}
+	g, err := NetGreeks(pf, p.greekIn, p.r.assets)
+	if err != nil {
+		return nil, err
+	}
+	out := &Report{Pass: rep.Pass, Limits: append([]Limit(nil), rep.Limits...)}
+	for _, u := range g.Underlyings {
+		if _, ok := p.greekIn.Limits.DeltaBands[u.Underlying]; !ok {
+			continue
+		}
+		head, _ := new(big.Float).SetFloat64((u.BandUSD - math.Abs(u.DeltaUSD)) * 1e8).Int(nil)
+		scale, _ := new(big.Float).SetFloat64(u.BandUSD * 1e8).Int(nil)
+		l := Limit{ID: "delta/" + u.Underlying, Kind: KindDelta, Subject: u.Underlying, Pass: u.InBand,
+			Value: fmt.Sprintf("$%.0f", u.DeltaUSD), Bound: fmt.Sprintf("|delta| <= $%.0f", u.BandUSD), Headroom: head}
+		if scale.Sign() > 0 {
+			l.Scale = scale
+		}
+		out.Limits = append(out.Limits, l)
+	}
+	return out, nil
+}
+
 // greeks are the plan's Greeks at the accepted state.
 func (p *planner) greeks() (*GreekReport, error) {
 	return NetGreeks(p.st.pf, p.greekIn, p.r.assets)

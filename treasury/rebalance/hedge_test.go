@@ -126,7 +126,7 @@ func TestHedgeCostChoosesBandEdge(t *testing.T) {
 			t.Fatalf("%s: trades %v", name, p.Trades)
 		}
 		after := ethDelta(t, p.GreeksAfter)
-		if !after.InBand || after.DeltaUSD < 0.985*after.BandUSD || after.DeltaUSD > after.BandUSD {
+		if !after.InBand || after.DeltaUSD < 0.97*after.BandUSD || after.DeltaUSD > after.BandUSD {
 			t.Fatalf("%s: delta $%.0f, band $%.0f: want just inside the edge", name, after.DeltaUSD, after.BandUSD)
 		}
 		resized := new(big.Float).SetInt(p.Trades[0].Amount)

@@ -110,7 +110,7 @@ func priority(kind string) int {
 		return 1
 	case KindStress, KindVaR, KindCollateral:
 		return 2
-	case KindTarget:
+	case KindTarget, KindDelta:
 		return 3
 	}
 	return 4
@@ -124,11 +124,15 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 	if err := in.Portfolio.Positions.Validate(in.Book); err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
+	p := &planner{r: r, greekIn: in.Greeks}
 	before, err := r.check.Check(in.Portfolio)
+	if err == nil {
+		before, err = p.withDelta(before, in.Portfolio)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("plan: check current portfolio: %w", err)
 	}
-	p := &planner{r: r, st: &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}, greekIn: in.Greeks}
+	p.st = &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}
 	plan := &Plan{Before: before, After: before, Expected: in.Portfolio.Positions.Clone()}
 	plan.Reasons, err = p.triggers()
 	if err != nil {
@@ -139,11 +143,6 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 			return nil, err
 		}
 		plan.GreeksAfter, plan.GreekBinding = plan.GreeksBefore, plan.GreeksBefore.Binding
-		for _, g := range plan.GreeksBefore.Underlyings {
-			if !g.InBand {
-				plan.Reasons = append(plan.Reasons, fmt.Sprintf("delta %s at $%.0f is outside its band of ±$%.0f", g.Underlying, g.DeltaUSD, g.BandUSD))
-			}
-		}
 	}
 	if len(plan.Reasons) == 0 {
 		return plan, nil
@@ -157,8 +156,8 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 		{"liquidity", p.fixLiquidity},
 		{"caps", p.fixCaps},
 		{"risk", p.fixRisk},
-		{"targets", p.fixTargets},
 		{"hedge", p.fixDelta},
+		{"targets", p.fixTargets},
 		{"yield", p.spreadYield},
 	}
 	for _, ph := range phases {
@@ -284,6 +283,9 @@ func (p *planner) try(trades []execute.Trade) (*trial, error) {
 	trades, fills = kept, keptFills
 	pf := Portfolio{Positions: pos, Prices: p.st.pf.Prices, Liabilities: p.st.pf.Liabilities, Derivatives: p.st.pf.Derivatives}
 	rep, err := p.r.check.Check(pf)
+	if err == nil {
+		rep, err = p.withDelta(rep, pf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("check simulated portfolio: %w", err)
 	}

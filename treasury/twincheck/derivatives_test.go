@@ -20,7 +20,7 @@ func TestDerivativesConvertedConservatively(t *testing.T) {
 	wei := func(s string) *big.Int { v, _ := new(big.Int).SetString(s, 10); return v }
 	d := venues.Derivatives{
 		Options: []derivatives.Option{
-			{ID: "a-long", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 2400e8, Expiry: 1774598400, Size: wei("15000000000")},  // 1.5 units
+			{ID: "a-long", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 2400e8, Expiry: 1774598400, Size: wei("15000000000")},   // 1.5 units
 			{ID: "b-short", Venue: "derive", Underlying: "ETH", Right: derivatives.Put, Strike: 1800e8, Expiry: 1774598400, Size: wei("-15000000000")}, // 1.5 units short
 			{ID: "c-dust-long", Venue: "derive", Underlying: "ETH", Right: derivatives.Call, Strike: 4000e8, Expiry: 1774598400, Size: wei("9999999999")},
 			{ID: "d-dust-short", Venue: "derive", Underlying: "ETH", Right: derivatives.Call, Strike: 4000e8, Expiry: 1774598400, Size: wei("-1")},
