@@ -169,8 +169,9 @@ func greekLines(r *rebalance.GreekReport) []GreekLine {
 	}
 	var out []GreekLine
 	for _, u := range r.Underlyings {
-		// Only what carries risk: an underlying with delta, gamma or a band.
-		if u.Delta == 0 && u.Gamma == 0 && u.Vega == 0 && u.BandUSD == 0 {
+		// Only the underlyings the Greeks are about: those with a delta band, or with the
+		// gamma or vega of an option or a pool share (plain holdings' delta is their amount).
+		if u.Gamma == 0 && u.Vega == 0 && u.BandUSD == 0 {
 			continue
 		}
 		out = append(out, GreekLine{Underlying: u.Underlying, Delta: u.Delta, DeltaUSD: u.DeltaUSD, BandUSD: u.BandUSD, InBand: u.InBand,

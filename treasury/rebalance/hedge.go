@@ -353,3 +353,25 @@ func (p *planner) tryResize(v *venues.Venue, g UnderlyingGreeks, dq float64, hc 
 	cost := (usd(f.CostUSD) + funding) / notional * 10000
 	return t, cost, nil
 }
+
+// Lines describes the report for people, one line per underlying with a delta band or with an
+// option's or pool share's gamma or vega, then the treasury's cash gamma and vega against their limits' state.
+func (r *GreekReport) Lines() []string {
+	var out []string
+	for _, u := range r.Underlyings {
+		if u.Gamma == 0 && u.Vega == 0 && u.BandUSD == 0 {
+			continue
+		}
+		band := "no band"
+		if u.BandUSD > 0 {
+			band = fmt.Sprintf("band ±$%.0f", u.BandUSD)
+			if !u.InBand {
+				band += ", OUTSIDE"
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: delta %.2f ($%.0f; %s), cash gamma $%.0f per 1%%, vega $%.0f per vol point, theta $%.0f a day",
+			u.Underlying, u.Delta, u.DeltaUSD, band, u.CashGamma, u.VegaPoint, u.Theta/365))
+	}
+	out = append(out, fmt.Sprintf("treasury: cash gamma $%.0f per 1%%, vega $%.0f per vol point, reserves $%.0f", r.CashGamma, r.VegaPoint, r.ReservesUSD))
+	return out
+}

@@ -165,3 +165,17 @@ func TestHedgeGammaFloorReportedNotTraded(t *testing.T) {
 		t.Fatalf("cash gamma %v", p.GreeksAfter.CashGamma)
 	}
 }
+
+// The report's lines for people name each underlying with a band or an option's Greeks, and
+// say when delta is outside its band.
+func TestGreekReportLines(t *testing.T) {
+	h := newHedgeCase(t, 0, 0, nil)
+	r, err := rebalance.NetGreeks(h.pf, band(1000), h.assets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := r.Lines()
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "ETH: delta 800.00 ($2400000; band ±$590000, OUTSIDE)") || !strings.HasPrefix(lines[1], "treasury: cash gamma $0") {
+		t.Fatalf("lines %q", lines)
+	}
+}
