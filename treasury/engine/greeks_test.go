@@ -2,12 +2,14 @@ package engine
 
 import (
 	"context"
+	"math/big"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/solvency-dev/solvency/treasury/execute"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
+	"github.com/solvency-dev/solvency/treasury/state"
 	"github.com/solvency-dev/solvency/treasury/venues"
 )
 
@@ -118,5 +120,49 @@ func TestForecastModelChosenInConfig(t *testing.T) {
 	}
 	if _, _, err := loadedEngine(t, cfg); err == nil || !strings.Contains(err.Error(), "arima") {
 		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+// An option that expired by the cycle's time settles at assessment: its intrinsic value in cash
+// at its venue, recorded with the positions and derivatives that remain.
+func TestExpiredOptionSettlesAtAssessment(t *testing.T) {
+	cfg, err := editedSample(t, func(string, map[string]any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, in, err := loadedEngine(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.src.Snapshot(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := in.derivs.Clone()
+	d.Options[1].Expiry = snap.Time // the long 2400 put expires on the drawdown day
+	if e.st, err = state.Open(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	defer e.st.Close()
+	if _, err := e.st.Init(in.positions, in.book); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.InitDerivatives(d); err != nil {
+		t.Fatal(err)
+	}
+	pos, kept, settled, eff, err := e.settleExpired(in.positions, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(settled) != 1 || settled[0].Option.ID != "eth-put-2400-mar26" || len(kept.Options) != 1 || eff.Derivatives == nil || eff.Positions == nil {
+		t.Fatalf("settled %+v kept %+v", settled, kept)
+	}
+	// In the money by about $551 a token at about $1849: some $1.8M for 3300 puts, at derive.
+	got := settled[0].Amount
+	if got.Cmp(big.NewInt(1_700_000_000_000)) < 0 || got.Cmp(big.NewInt(1_900_000_000_000)) > 0 || pos.Get("derive", "USDC").Cmp(got) != 0 {
+		t.Fatalf("settlement %v, derive USDC %v", got, pos.Get("derive", "USDC"))
+	}
+	if notes := e.settlementNotes(settled); len(notes) != 1 || !strings.Contains(notes[0], "eth-put-2400-mar26 expired: settled 18") {
+		t.Fatalf("notes %q", notes)
 	}
 }
