@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
-	"math/big"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"testing"
 
