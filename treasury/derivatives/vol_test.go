@@ -150,6 +150,31 @@ func TestLoadVolSurface(t *testing.T) {
 	}
 }
 
+// V8: the surface file is read through the bounded reader: a link to /dev/zero and a file past
+// the configuration size limit are refused before being read.
+func TestV8_VolSurfaceUnboundedFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "zero.json")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadVolSurface(link); err == nil {
+		t.Fatal("read a link to /dev/zero as a surface")
+	}
+	big := filepath.Join(dir, "big.json")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1 << 30); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := LoadVolSurface(big); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("a 1 GiB surface file: %v", err)
+	}
+}
+
 func TestFlatVol(t *testing.T) {
 	if v, err := FlatVol(0.7).ImpliedVol("ETH", time.Unix(e30, 0), 1, time.Unix(t0, 0)); err != nil || v != 0.7 {
 		t.Fatalf("%v %v", v, err)
