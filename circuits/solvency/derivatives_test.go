@@ -311,6 +311,7 @@ func TestS3_DerivativesCircuitMatchesTwin(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(23, 24))
 	var passes, fails, boundary int
+	kinds := map[string]int{} // failing limit kinds of the boundary cases
 	for i := 0; i < n; i++ {
 		w := randomWitness(rng, testShape.Positions)
 		for len(w.Options) < testShape.Options {
@@ -321,13 +322,21 @@ func TestS3_DerivativesCircuitMatchesTwin(t *testing.T) {
 		if len(w.Pools) == 0 {
 			w.Pools = append(w.Pools, PoolPosition{Venue: 1, AssetA: 0, AssetB: 1, AmountA: big.NewInt(1 + rng.Int64N(1<<40)), AmountB: big.NewInt(rng.Int64N(1 << 50))})
 		}
+		moved := false
 		if rng.Float64() < 0.8 {
 			if m, ok := derivBoundary(t, rng, w); ok {
-				w = m
+				w, moved = m, true
 				boundary++
 			}
 		}
 		rep := mustEval(t, w)
+		if moved {
+			for _, l := range rep.Limits {
+				if !l.Pass {
+					kinds[l.Kind]++
+				}
+			}
+		}
 		err := solve(t, mustAssign(t, w))
 		if rep.Pass != (err == nil) {
 			t.Fatalf("case %d: twin pass=%v (failing %v), circuit: %v", i, rep.Pass, failing(rep), err)
@@ -338,7 +347,7 @@ func TestS3_DerivativesCircuitMatchesTwin(t *testing.T) {
 			fails++
 		}
 	}
-	t.Logf("%d cases: %d pass, %d fail, %d at a boundary", n, passes, fails, boundary)
+	t.Logf("%d cases: %d pass, %d fail, %d at a boundary; failing kinds there: %v", n, passes, fails, boundary, kinds)
 	if passes < n/10 || fails < n/10 || boundary < n/4 {
 		t.Fatalf("poor coverage: %d pass, %d fail, %d at a boundary", passes, fails, boundary)
 	}
@@ -347,7 +356,7 @@ func TestS3_DerivativesCircuitMatchesTwin(t *testing.T) {
 // derivBoundary bisects one derivative parameter (an option's signed size, an option's strike,
 // a pool's amount A) to the point where the report flips, when one exists in range.
 func derivBoundary(t *testing.T, rng *rand.Rand, w *Witness) (*Witness, bool) {
-	for attempt := 0; attempt < 8; attempt++ {
+	for attempt := 0; attempt < 16; attempt++ {
 		nO := len(w.Options)
 		k := rng.IntN(2*nO + len(w.Pools))
 		set := func(v *big.Int) *Witness {
@@ -432,4 +441,34 @@ func TestReservesCommitmentCoversDerivatives(t *testing.T) {
 			t.Fatalf("mutation %d leaves RC unchanged", i)
 		}
 	}
+}
+
+// TestS6_DerivativePolicyFieldsRangeChecked: a short-option charge of 10001 bps (it fits the
+// 14-bit field, so only the <= 10000 check can refuse it) or a Greek limit's enabled bit of 2,
+// each with the policy hash recomputed over that encoding, does not prove.
+func TestS6_DerivativePolicyFieldsRangeChecked(t *testing.T) {
+	w := derivWitness(t)
+	A := len(w.Policy.Assets)
+	fs := w.Policy.fields()
+	first := len(fs) - (3*A + 4) // the derivatives block closes the layout
+	if fs[first].width != BpsBits || fs[first].v.Int64() != 1500 {
+		t.Fatal("fixture: the layout's derivatives block is not where this test expects")
+	}
+	c := mustAssign(t, w)
+	if got := rawPolicyHashFields(fs, w.Policy.AssetsHash); got.Cmp(bi(c.PolicyHash)) != 0 {
+		t.Fatal("control: raw policy hash differs from the assigned one")
+	}
+	bad := append([]field(nil), fs...)
+	bad[first] = field{big.NewInt(BpsOne + 1), BpsBits}
+	c.Policy.ShortCharge[0] = BpsOne + 1
+	c.PolicyHash = rawPolicyHashFields(bad, w.Policy.AssetsHash)
+	mustNotSolve(t, c)
+
+	c = mustAssign(t, w)
+	bad = append([]field(nil), fs...)
+	gamma := len(fs) - 4 // gamma enabled, gamma bps, vega enabled, vega bps
+	bad[gamma] = field{big.NewInt(2), 1}
+	c.Policy.GammaEnabled = 2
+	c.PolicyHash = rawPolicyHashFields(bad, w.Policy.AssetsHash)
+	mustNotSolve(t, c)
 }

@@ -147,7 +147,18 @@ func TestProveProductionDerivatives(t *testing.T) {
 	if os.Getenv("SOLVENCY_PROVE_TARGET") == "" {
 		t.Skip("set SOLVENCY_PROVE_TARGET=1 to measure proving at the production shape")
 	}
-	s := productionDerivativesShape
+	for _, s := range []Shape{productionDerivativesShape, noDerivatives(productionDerivativesShape)} {
+		t.Run(fmt.Sprintf("options=%d,pools=%d", s.Options, s.Pools), func(t *testing.T) { proveShape(t, s) })
+	}
+}
+
+func noDerivatives(s Shape) Shape {
+	s.Options, s.Pools = 0, 0
+	return s
+}
+
+// proveShape runs setup and three proofs of the synthetic treasury at shape s, logging times.
+func proveShape(t *testing.T, s Shape) {
 	w := syntheticWitness(s)
 	if r := mustEval(t, w); !r.Pass {
 		t.Fatalf("synthetic treasury fails %v", failing(r))

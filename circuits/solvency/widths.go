@@ -7,7 +7,9 @@ import (
 )
 
 // Value units and bit bounds (S2). Every intermediate of the circuit is listed here with its
-// largest value at the largest allowed inputs; TestS2_WidthsAtLargestInputs evaluates them.
+// largest value at the largest allowed inputs; TestS2_WidthsAtLargestInputs evaluates them. The
+// option and pool intermediates are listed in derivatives.go (its constants) and evaluated by
+// TestS2_DerivativeWidthsAtLargestInputs.
 //
 // Fine value unit: 10^-26 USD. An amount of u circuit units of asset a (precision prec_a <= 18)
 // at price p_a (USD with 8 decimals) is worth u * w_a fine units with w_a = p_a * 10^(18-prec_a):

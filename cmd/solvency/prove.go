@@ -302,7 +302,7 @@ func loadProveKeys(o *proveOptions, stderr io.Writer, prog *progressPrinter) (*k
 // newCycleRequest is the prover's request; *resumed records how many batches were proved before
 // this run (the first progress report).
 func newCycleRequest(o *proveOptions, k *keys.Keys, store *liabilities.Store, tr *portfolio.Treasury, out, private string, prog *progressPrinter, resumed *int) *prover.CycleRequest {
-	return &prover.CycleRequest{
+	req := &prover.CycleRequest{
 		Keys: k, Store: store, ProofDir: filepath.Join(private, privateProofs),
 		Policy: tr.Canonical, Positions: tr.Positions, Prices: tr.StatementPrices(),
 		Cycle: o.cycle, ReservesBlock: o.reservesBlock,
@@ -317,6 +317,10 @@ func newCycleRequest(o *proveOptions, k *keys.Keys, store *liabilities.Store, tr
 			prog.update("proving batches", done, total)
 		},
 	}
+	if tr.Derivatives != nil {
+		req.Options, req.Pools = tr.Derivatives.Options, tr.Derivatives.Pools
+	}
+	return req
 }
 
 // verifyProvedBundle verifies the written bundle against the keys' own digests (unless

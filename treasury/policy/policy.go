@@ -44,7 +44,7 @@ type File struct {
 	// "gammaFloor": {"enabled": false, "bps": 0}, "vegaCap": {"enabled": false, "bps": 0}} for none.
 	Derivatives *Derivatives `json:"derivatives"`
 	Notes       []string     `json:"notes,omitempty"`
-	table            *assets.Table
+	table       *assets.Table
 }
 
 // Slots pads the canonical policy to a circuit shape: unused venues, groups, tiers, scenarios

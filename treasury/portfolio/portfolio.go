@@ -19,9 +19,12 @@ import (
 	"github.com/solvency-dev/solvency/treasury/policy"
 )
 
-// PositionsFile is the positions document.
+// PositionsFile is the positions document. Options and pool shares are optional
+// (derivatives.go).
 type PositionsFile struct {
 	Positions []PositionEntry `json:"positions"`
+	Options   []OptionEntry   `json:"options,omitempty"`
+	Pools     []PoolEntry     `json:"pools,omitempty"`
 }
 
 // PositionEntry is one position: a venue name from the policy, an asset symbol and a signed
@@ -83,6 +86,23 @@ func LoadPositions(path string, pol *policy.File) ([]solvency.Position, error) {
 		return nil, err
 	}
 	return f.Convert(path, pol)
+}
+
+// LoadHoldings reads a positions file and converts its positions, options and pool shares.
+func LoadHoldings(path string, pol *policy.File) ([]solvency.Position, *Derivatives, error) {
+	var f PositionsFile
+	if err := decodeStrict(path, &f); err != nil {
+		return nil, nil, err
+	}
+	pos, err := f.Convert(path, pol)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := f.ConvertDerivatives(path, pol)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, d, nil
 }
 
 // Convert turns the entries into circuit positions; label names the source in errors.

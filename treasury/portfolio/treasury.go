@@ -27,8 +27,10 @@ type Treasury struct {
 	Canonical *solvency.Policy
 	Table     *assets.Table
 	Positions []solvency.Position
-	Prices    []Price     // normalised, in asset-table order
-	feeds     *PricesFile // the prices file as read, for the statement's raw feed answers
+	// Options and pool shares (with their ids), converted conservatively (docs/greeks.md).
+	Derivatives *Derivatives
+	Prices      []Price     // normalised, in asset-table order
+	feeds       *PricesFile // the prices file as read, for the statement's raw feed answers
 }
 
 // LoadTreasury reads the policy, positions and prices strictly. With prof set it also checks them
@@ -53,11 +55,15 @@ func LoadTreasury(f TreasuryFiles, prof *profile.Profile) (*Treasury, error) {
 			return nil, err
 		}
 	}
-	if t.Positions, err = LoadPositions(f.Positions, pf); err != nil {
+	if t.Positions, t.Derivatives, err = LoadHoldings(f.Positions, pf); err != nil {
 		return nil, err
 	}
 	if prof != nil && len(t.Positions) > prof.Positions {
 		return nil, fmt.Errorf("%s has %d positions; profile %s has %d position slots", f.Positions, len(t.Positions), prof.Name, prof.Positions)
+	}
+	if prof != nil && (len(t.Derivatives.Options) > prof.Options || len(t.Derivatives.Pools) > prof.Pools) {
+		return nil, fmt.Errorf("%s has %d options and %d pool shares; profile %s has %d option and %d pool slots",
+			f.Positions, len(t.Derivatives.Options), len(t.Derivatives.Pools), prof.Name, prof.Options, prof.Pools)
 	}
 	if t.feeds, err = ReadPricesFile(f.Prices); err != nil {
 		return nil, err
@@ -107,7 +113,11 @@ func (t *Treasury) StatementPrices() []bundle.Price {
 
 // TwinInputs are the native twin's inputs for the given per-asset liability totals.
 func (t *Treasury) TwinInputs(liabilityTotals []*big.Int) *solvency.Inputs {
-	return &solvency.Inputs{Table: t.Table, Policy: t.Canonical, Positions: t.Positions, Prices: USD8(t.Prices), Liabilities: liabilityTotals}
+	in := &solvency.Inputs{Table: t.Table, Policy: t.Canonical, Positions: t.Positions, Prices: USD8(t.Prices), Liabilities: liabilityTotals}
+	if t.Derivatives != nil {
+		in.Options, in.Pools = t.Derivatives.Options, t.Derivatives.Pools
+	}
+	return in
 }
 
 // LiabilityTotalsFromStore opens a liabilities build and returns its final running sums (the
