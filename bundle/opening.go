@@ -107,6 +107,17 @@ type ChainMap struct {
 	ChainID   uint64          `json:"chain_id"`
 	Multicall string          `json:"multicall"` // a UniswapInterfaceMulticall (v3-periphery 1.4.4 build)
 	Positions []ChainPosition `json:"positions"`
+	// OffChain names the venues whose amounts the opening holds but the chain cannot show (a
+	// perpetual exchange, a custodian): the auditor observes those elsewhere (--balances).
+	OffChain []OffChainVenue `json:"off_chain,omitempty"`
+}
+
+// OffChainVenue is a venue of the opening that has no contract to read: its index in the
+// opening's venue table, the engine's name for it and why it is off chain.
+type OffChainVenue struct {
+	Venue int    `json:"venue"`
+	Name  string `json:"name"`
+	Why   string `json:"why,omitempty"`
 }
 
 // ChainPosition is one read: Kind is "native" (the holder's coin balance), "erc20"

@@ -72,6 +72,10 @@ type CycleRequest struct {
 	PrivateOut string // where the reserves commitment's opening is written (auditors, R1); "" skips
 	Replace    bool   // replace an existing bundle directory
 
+	// ReservesChain, when set, goes into the opening: where each on-chain position is held, so
+	// an auditor reads them at the reserves block (verify reserves --rpc).
+	ReservesChain *bundle.ChainMap
+
 	Provers       int
 	BatchProgress func(done, total int)
 	// Batches, if not nil, proves the liabilities batches instead of the in-process prover
@@ -240,7 +244,7 @@ func writeOpening(dir string, req *CycleRequest, w *solvency.Witness, st *solven
 		return err
 	}
 	o := ReservesOpening{Version: 1, Cycle: req.Cycle, RC: poseidon.Hex(st.RC), Salt: poseidon.Hex(w.RCSalt), Slots: w.Slots,
-		Block: req.ReservesBlock, Assets: w.Table.Assets, Venues: req.Policy.Venues}
+		Block: req.ReservesBlock, Assets: w.Table.Assets, Venues: req.Policy.Venues, Chain: req.ReservesChain}
 	for _, p := range w.Positions {
 		o.Positions = append(o.Positions, OpenPosition{Venue: p.Venue, Asset: p.Asset, Amount: p.Amount.String()})
 	}

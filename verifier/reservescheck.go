@@ -14,6 +14,7 @@ import (
 	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/poseidon"
+	"github.com/solvency-dev/solvency/circuits/solvency"
 	"github.com/solvency-dev/solvency/contracts"
 	"github.com/solvency-dev/solvency/prover/profile"
 )
@@ -211,6 +212,9 @@ func checkReservesBalances(ctx context.Context, in ReservesInput, block uint64, 
 	what := "observed"
 	if in.onChain() {
 		what = "read from the chain"
+		if c, ok := offChainCovered(cmp.Chain, cmp.Positions, obs); ok {
+			res.Checks = append(res.Checks, c)
+		}
 		var read *ChainReadReport
 		rep, read, err = CheckReservesOnChain(ctx, in.Chain, &cmp, cmp.Chain, obs, table)
 		if read != nil {
@@ -237,6 +241,36 @@ func checkReservesBalances(ctx context.Context, in ReservesInput, block uint64, 
 	}
 	res.Checks = append(res.Checks, namedCheck(fmt.Sprintf("every opened amount is covered by the balance %s at block %d", what, block), berr))
 	return nil
+}
+
+// offChainCovered checks that every opened position at a venue the opening names as off chain
+// (no contract to read: a perpetual exchange, a custodian) has an observed balance, naming the
+// venues; ok is false when the opening names none.
+func offChainCovered(m *bundle.ChainMap, positions []solvency.Position, obs *ObservedBalances) (Check, bool) {
+	if m == nil || len(m.OffChain) == 0 {
+		return Check{}, false
+	}
+	seen := map[venueAsset]bool{}
+	if obs != nil {
+		for _, b := range obs.Balances {
+			seen[venueAsset{b.Venue, b.Asset}] = true
+		}
+	}
+	var names, missing []string
+	for _, v := range m.OffChain {
+		names = append(names, fmt.Sprintf("%s (venue %d)", v.Name, v.Venue))
+		for _, p := range positions {
+			if p.Venue == v.Venue && !seen[venueAsset{p.Venue, p.Asset}] {
+				missing = append(missing, fmt.Sprintf("%s asset %d", v.Name, p.Asset))
+			}
+		}
+	}
+	var err error
+	if len(missing) > 0 {
+		err = fmt.Errorf("no balance given for %s: these venues have no contract on chain; give what they hold at the reserves block with --balances",
+			strings.Join(missing, ", "))
+	}
+	return namedCheck("the venues off chain, "+strings.Join(names, ", ")+", have observed balances", err), true
 }
 
 // finishReserves sets OK and, with balances compared, the countersignature; without them, the

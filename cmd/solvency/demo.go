@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/solvency-dev/solvency/bundle"
 	"github.com/solvency-dev/solvency/contracts"
+	"github.com/solvency-dev/solvency/internal/atomicfile"
 	"github.com/solvency-dev/solvency/treasury/engine"
 	"github.com/solvency-dev/solvency/treasury/sample"
 )
@@ -26,6 +29,7 @@ type demoOptions struct {
 	serve   bool   // keep serving the bundles, the page and the report after the cycles
 	http    string // the address 'solvency serve' listens on for this demo
 	bundle  string // the bundles' base URL recorded on chain (default http://HTTP)
+	keys    string // keys directory (tests; "" makes development keys in the state)
 }
 
 const demoLong = `Runs the whole system on an embedded default, with nothing to install or start by hand:
@@ -33,6 +37,13 @@ a sample DAO endowment (60/40 ETH/stables, a stablecoin runway floor, protocol c
 generated accounts, and three cycles on a seeded market that includes a sharp ETH drawdown and a
 stablecoin depeg. Each cycle is assessed, rebalanced privately, proven (Groth16, BN254),
 verified as an auditor would, and published to a registry on an in-process go-ethereum dev chain.
+
+The treasury itself lives on that chain: ERC-20 tokens, ERC-4626 vaults for the lending venues,
+Uniswap V2 pools and a Safe (2 of 3 owners sign) holding the sample's positions. Each cycle reads
+the positions at one block with one multicall (that block is the statement's reserves block),
+executes the rebalance as one Safe transaction, and reads them again. The perpetual venue and the
+custodian have no contract and stay in the engine's state, named as off chain in the reserves
+opening. The demo ends with the auditor's command that reads the reserves from the chain.
 
 Everything is kept in --dir: the sample's files (edit them and rerun), development keys (made
 once; single-party, NOT for production), the liabilities snapshot with every user's inclusion
@@ -88,7 +99,21 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	defer stop()
 	state := filepath.Join(o.dir, "state")
 	fmt.Fprintf(errw, "demo: %d accounts, %d cycles, state in %s\n", o.users, o.cycles, o.dir)
-	t := runTarget{stateDir: state, devFeeds: true, provers: o.provers, bundleURL: bundleURL}
+	t := runTarget{stateDir: state, keys: o.keys, devFeeds: true, provers: o.provers, bundleURL: bundleURL}
+	// The treasury's contracts (tokens, vaults, the Safe, pools, the read aggregator) are
+	// deployed on the embedded chain once and funded with the sample's positions; the cycles read
+	// the reserves from them and execute through the Safe.
+	var dt *engine.DevTreasury
+	t.prepare = func(ctx context.Context, ch *contracts.Chain) error {
+		var err error
+		if dt, err = engine.DeployDevTreasury(ctx, ch, cfg, filepath.Join(state, "treasury"), demoOwners, demoThreshold); err != nil {
+			return err
+		}
+		cfg.Onchain = dt.Onchain
+		fmt.Fprintf(errw, "demo: treasury in Safe %s (%d of %d owners sign), %d tokens, %d vaults, %d pools on the embedded chain\n",
+			dt.Deployment.Safe.Hex(), demoThreshold, demoOwners, len(dt.Deployment.Assets), len(dt.Deployment.Vaults), len(dt.Deployment.Pairs))
+		return nil
+	}
 	if o.serve {
 		// serve cannot open the chain's directory while this process holds it: it reads the
 		// chain through the embedded chain's own JSON-RPC server instead.
@@ -111,6 +136,9 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	}
 	if !o.json {
 		printDemoEnd(out, o, bundleURL, eng.LiabilitiesDir(), evm.Addresses().Registry.Hex(), name, proofPath, account, time.Since(start))
+		if err := printDemoReserves(out, o, dt); err != nil {
+			return err
+		}
 	}
 	if !o.serve {
 		return nil
@@ -118,6 +146,48 @@ func runDemo(ctx context.Context, out, errw io.Writer, o *demoOptions) error {
 	// The report reads the engine's state, which one process opens at a time: release it.
 	r.closeEngine()
 	return runServe(ctx, out, errw, &serveOptions{state: o.dir, http: o.http, rpc: r.rpc}, nil)
+}
+
+// The demo's Safe: three owners, two of whom sign (the engine holds their keys).
+const (
+	demoOwners    = 3
+	demoThreshold = 2
+)
+
+// printDemoReserves says where the treasury is on chain and gives the auditor's command that reads
+// the last cycle's reserves from the chain at its reserves block, with the off-chain venues'
+// balances in a file the demo writes from its state (a real auditor has them from the venues).
+func printDemoReserves(out io.Writer, o *demoOptions, dt *engine.DevTreasury) error {
+	if dt == nil {
+		return nil
+	}
+	cdir := filepath.Join(o.dir, "state", "cycles", fmt.Sprintf("%06d", o.cycles))
+	opening := filepath.Join(cdir, "private", fmt.Sprintf("reserves-opening-%06d.json", o.cycles))
+	op, err := bundle.ReadReservesOpening(opening)
+	if err != nil {
+		return err
+	}
+	offPath := filepath.Join(o.dir, fmt.Sprintf("offchain-balances-%06d.json", o.cycles))
+	raw, err := json.MarshalIndent(engine.OffChainBalances(op), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(offPath, append(raw, '\n'), 0o600); err != nil {
+		return err
+	}
+	abs := func(p string) string {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+		return p
+	}
+	fmt.Fprintf(out, "\nThe treasury is on chain: Safe %s, read at each cycle's reserves block with one multicall (%s).\n",
+		dt.Deployment.Safe.Hex(), dt.Deployment.Multicall.Hex())
+	fmt.Fprintf(out, "Check cycle %d's reserves as an auditor, against the chain, while it is served (the off-chain venues'\n", o.cycles)
+	fmt.Fprintf(out, "balances, gmx's and the custodian's, are in a file the demo wrote from its state):\n")
+	fmt.Fprintf(out, "  go run ./cmd/solvency verify reserves --opening %s \\\n      --bundle %s --rpc http://%s/rpc --balances %s\n",
+		abs(opening), abs(filepath.Join(cdir, "bundle")), o.http, abs(offPath))
+	return nil
 }
 
 // prepareDemo starts over when asked, writes the sample (with --users accounts) and reads its

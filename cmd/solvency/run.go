@@ -150,6 +150,9 @@ type runTarget struct {
 	chainHTTP                    string      // the embedded chain's JSON-RPC address ("" : none)
 	queue                        *queueFlags // --workers ("" : prove in this process)
 	stderr                       io.Writer
+	// prepare, when set, runs once the chain is up and before the engine opens (the demo
+	// deploys the treasury's contracts there).
+	prepare func(ctx context.Context, ch *contracts.Chain) error
 }
 
 // openedRun is an open engine, its chain, and how to close both.
@@ -180,6 +183,13 @@ func openRun(ctx context.Context, cfg *engine.Config, t runTarget, log io.Writer
 	if err != nil {
 		st.Close()
 		return nil, err
+	}
+	if t.prepare != nil {
+		if err := t.prepare(ctx, ch); err != nil {
+			closeChain()
+			st.Close()
+			return nil, err
+		}
 	}
 	bundleURL := t.bundleURL
 	if bundleURL == "" {

@@ -75,6 +75,10 @@ type Executor struct {
 	reader *Reader
 	a      abis
 	owners []*ecdsa.PrivateKey
+	// Mined, when set, is called once the execution's receipt is in and before the positions
+	// are read again: a crash test kills the process there (an error stops the execution there,
+	// as a crash would).
+	Mined func(rcpt *types.Receipt) error
 }
 
 // NewExecutor returns an executor that signs with the given owner keys and sends
@@ -395,6 +399,11 @@ func (e *Executor) executeAt(ctx context.Context, p *Plan, st *SafeState) (*Resu
 	}
 	if !executedOK(e, rcpt) {
 		return nil, fmt.Errorf("execute: transaction %s emitted no ExecutionSuccess", rcpt.TxHash.Hex())
+	}
+	if e.Mined != nil {
+		if err := e.Mined(rcpt); err != nil {
+			return nil, fmt.Errorf("execute: after transaction %s: %w", rcpt.TxHash.Hex(), err)
+		}
 	}
 	block := rcpt.BlockNumber.Uint64()
 	after, err := e.reader.Read(ctx, block, specs)

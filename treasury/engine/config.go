@@ -37,6 +37,9 @@ type Config struct {
 	// as 'solvency serve' serves them); the registry records each bundle there. Empty: a file://
 	// URI, which only this machine can open.
 	BundleURL string `json:"bundleUrl,omitempty"`
+	// Onchain, when set, names the on-chain configuration (OnchainFile): the treasury's reserves
+	// are then read from the chain and its trades executed through its Safe.
+	Onchain string `json:"onchain,omitempty"`
 
 	dir string
 }

@@ -148,7 +148,7 @@ func (e *Engine) assess(ctx context.Context, cr *cycleRun) error {
 	if err != nil {
 		return fmt.Errorf("cycle %d: prices: %w", c, err)
 	}
-	pos, err := e.st.Positions()
+	pos, err := e.positionsNow(ctx)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (e *Engine) planTrades(_ context.Context, cr *cycleRun) error {
 	if err != nil {
 		return err
 	}
-	pos, err := e.st.Positions()
+	pos, err := e.planPositions(cr)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,10 @@ func (e *Engine) planTrades(_ context.Context, cr *cycleRun) error {
 
 // executeTrades fills the planned trades (simulated) and records the new positions and pools in one
 // step, with the Safe batch that would make them when an address book is configured.
-func (e *Engine) executeTrades(_ context.Context, cr *cycleRun) error {
+func (e *Engine) executeTrades(ctx context.Context, cr *cycleRun) error {
+	if e.onchain != nil {
+		return e.executeOnchain(ctx, cr)
+	}
 	c, snap := cr.c, cr.rec.Prices
 	book, err := e.st.Book()
 	if err != nil {
@@ -330,7 +333,7 @@ func (e *Engine) prove(ctx context.Context, cr *cycleRun) error {
 	if !rep.Pass {
 		return failure(fmt.Errorf("cycle %d: %w at the oracle's prices", c, ErrBinding))
 	}
-	head, err := e.opt.Chain.Head(ctx)
+	head, err := e.reservesBlock(ctx, cr)
 	if err != nil {
 		return err
 	}
@@ -339,7 +342,7 @@ func (e *Engine) prove(ctx context.Context, cr *cycleRun) error {
 		Keys: e.keys, Store: e.liab, ProofDir: filepath.Join(e.opt.StateDir, "liabilities-proofs"),
 		Policy: e.checker.Canon, Positions: cr.after.Positions, Options: cr.after.Options, Pools: cr.after.Pools, Prices: prices,
 		Cycle: c, ReservesBlock: head,
-		Out: e.bundleDir(c), PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true,
+		Out: e.bundleDir(c), PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true, ReservesChain: e.reservesChain(),
 		Provers: e.opt.Provers, BatchProgress: e.batchProgress(c), Batches: e.batches,
 	})
 	if err != nil {

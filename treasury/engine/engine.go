@@ -95,6 +95,12 @@ func FaultPoints() []string {
 		"proved", "verified", "published"}
 }
 
+// OnchainFaultPoints are the further points of the on-chain mode: the Safe transaction recorded
+// and not yet sent, and its receipt in before the positions are read again.
+func OnchainFaultPoints() []string {
+	return []string{"safe-recorded", "safe-mined"}
+}
+
 func (e *Engine) fault(point string) error {
 	if e.opt.Fault != nil {
 		return e.opt.Fault(point)
@@ -126,6 +132,7 @@ type Engine struct {
 	liab    *liabilities.Store
 	liabDir string
 	totals  map[string]*big.Int // liabilities per asset, on-chain units
+	onchain *onchain            // reserves on chain (Config.Onchain); nil: positions are the state's
 	// reproved holds the cycles this run proved again after the registry refused them, so a
 	// statement refused twice is reported instead of proved forever.
 	reproved map[uint64]bool
@@ -196,6 +203,9 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 	if _, err := e.st.InitDerivatives(in.derivs); err != nil {
 		return nil, err
 	}
+	if err := e.connectOnchain(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.Reconcile(ctx); err != nil {
 		return nil, err
 	}
@@ -224,6 +234,9 @@ func (e *Engine) loadInputs() (*inputs, error) {
 		return nil, err
 	}
 	if err := e.loadVols(in.derivs); err != nil {
+		return nil, err
+	}
+	if err := e.loadOnchain(in); err != nil {
 		return nil, err
 	}
 	// The accounts, unless the snapshot is already built from them.

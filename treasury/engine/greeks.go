@@ -252,3 +252,37 @@ func (e *Engine) perpLine(t execute.Trade) string {
 	}
 	return line
 }
+
+// splitPerpResizes separates the perpetual hedge resizes from the trades a Safe makes.
+func splitPerpResizes(trades []execute.Trade) (perp, safe []execute.Trade) {
+	for _, t := range trades {
+		if t.IsPerpResize() {
+			perp = append(perp, t)
+		} else {
+			safe = append(safe, t)
+		}
+	}
+	return perp, safe
+}
+
+// applyPerpResizes applies a cycle's perpetual hedge resizes to positions read after the Safe
+// executed (on chain): a perpetual venue is off chain, its position the engine's own record, so
+// the resize is filled there as simulated (its fee and impact from margin), the same on every
+// pass of a resumed cycle. The operator makes it at the venue; the auditor checks the venue's
+// statement like any off-chain balance.
+func (e *Engine) applyPerpResizes(book *venues.Book, pos venues.Positions, snap market.Snapshot, trades []execute.Trade) (venues.Positions, error) {
+	perp, _ := splitPerpResizes(trades)
+	if len(perp) == 0 {
+		return pos, nil
+	}
+	out, fills, err := e.sim.Execute(book.Clone(), pos, snap, perp)
+	if err != nil {
+		return nil, fmt.Errorf("perpetual hedge resize: %w", err)
+	}
+	for _, f := range fills {
+		if f.Status == execute.Refused {
+			e.logf("perpetual hedge resize %s refused: %s", f.Trade, f.Note)
+		}
+	}
+	return out, nil
+}

@@ -93,6 +93,8 @@ type CycleRecord struct {
 	Fills          []execute.Fill   `json:"fills,omitempty"`
 	PositionsAfter venues.Positions `json:"positionsAfter,omitempty"`
 	SafeBatchPath  string           `json:"safeBatchPath,omitempty"`
+	// Chain is the on-chain execution (engine mode with reserves on chain): see chain.go.
+	Chain *ChainRecord `json:"chain,omitempty"`
 	// Proved and verified.
 	ReservesBlock uint64 `json:"reservesBlock,omitempty"`
 	ProofPath     string `json:"proofPath,omitempty"`
