@@ -98,6 +98,8 @@ const (
 	ChargeQBits = TotalBits + 2
 )
 
+// sel returns xs[i] for the one-hot selector oh (asserted one-hot by the caller's oneHot):
+// len(oh) constraints.
 func sel(api frontend.API, oh, xs []frontend.Variable) frontend.Variable {
 	var out frontend.Variable = 0
 	for i := range oh {
@@ -107,7 +109,8 @@ func sel(api frontend.API, oh, xs []frontend.Variable) frontend.Variable {
 }
 
 // maxZero returns max(0, d) for |d| < 2^bits, with the hinted sign s: (2s-1)*d is range-checked
-// to bits, so s = 1 forces d >= 0 and s = 0 forces d <= 0 (a wrong s makes it wrap above).
+// to bits, so s = 1 forces d >= 0 and s = 0 forces d <= 0 (a wrong s makes it wrap above). At
+// d = 0 either bit gives 0, so the result is unique.
 func maxZero(api frontend.API, d, s frontend.Variable, bits int) frontend.Variable {
 	api.AssertIsBoolean(s)
 	rangeCheck(api, api.Mul(api.Sub(api.Mul(2, s), 1), d), bits)

@@ -142,6 +142,7 @@ func printPolicy(out io.Writer, f *policy.File, hash, assetsHash string) error {
 	} else {
 		b.WriteString("\nVaR           none\n")
 	}
+	writePolicyDerivatives(&b, f)
 	for _, n := range f.Notes {
 		fmt.Fprintf(&b, "\nnote: %s\n", n)
 	}
@@ -190,4 +191,35 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// writePolicyDerivatives shows the short-option charges (proven) and the Greek limits (committed
+// by the hash, enforced by the engine: docs/greeks.md).
+func writePolicyDerivatives(b *strings.Builder, f *policy.File) {
+	d := f.Derivatives
+	if d == nil {
+		return
+	}
+	var charges []string
+	for _, a := range f.Assets {
+		if c, ok := d.ShortOptionChargeBps[a.Symbol]; ok && c != 0 {
+			charges = append(charges, fmt.Sprintf("%s %s", a.Symbol, pct(int64(c))))
+		}
+	}
+	if len(charges) == 0 {
+		charges = []string{"none"}
+	}
+	fmt.Fprintf(b, "\noptions       a short option counts its intrinsic value plus a charge on notional: %s\n", strings.Join(charges, ", "))
+	b.WriteString("greek limits  (committed by the hash; the engine enforces them, the proof does not)\n")
+	for _, band := range d.DeltaBands {
+		if band.Enabled {
+			fmt.Fprintf(b, "  delta %-8s |net delta * price| <= %s of net reserves\n", band.Asset, pct(int64(band.BandBps)))
+		}
+	}
+	if d.GammaFloor.Enabled {
+		fmt.Fprintf(b, "  gamma          cash gamma per 1%% move >= -%s of net reserves\n", pct(int64(d.GammaFloor.Bps)))
+	}
+	if d.VegaCap.Enabled {
+		fmt.Fprintf(b, "  vega           |vega per vol point| <= %s of net reserves\n", pct(int64(d.VegaCap.Bps)))
+	}
 }

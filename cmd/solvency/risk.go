@@ -140,6 +140,14 @@ func printRisk(out io.Writer, pf *policy.File, rep *solvency.Report) error {
 	fmt.Fprintf(&b, "gross long    %s USD\n", solvency.FormatFine(rep.GrossLong))
 	fmt.Fprintf(&b, "gross short   %s USD\n", solvency.FormatFine(rep.GrossShort))
 	fmt.Fprintf(&b, "net reserves  %s USD\n", solvency.FormatFine(rep.NetReserves))
+	// Options and pool shares at the proof's conservative values (docs/greeks.md), when held.
+	if rep.OptionsLong.Sign() != 0 || rep.OptionsShort.Sign() != 0 {
+		fmt.Fprintf(&b, "options       %s USD long (intrinsic), %s USD short (intrinsic + charge)\n",
+			solvency.FormatFine(rep.OptionsLong), solvency.FormatFine(rep.OptionsShort))
+	}
+	if rep.PoolShares.Sign() != 0 {
+		fmt.Fprintf(&b, "pool shares   %s USD (at the oracle prices)\n", solvency.FormatFine(rep.PoolShares))
+	}
 	fmt.Fprintf(&b, "haircut res.  %s USD\n", solvency.FormatFine(rep.HaircutReserves))
 	fmt.Fprintf(&b, "liabilities   %s USD\n", solvency.FormatFine(rep.Liabilities))
 	fmt.Fprintf(&b, "surplus       %s USD\n", solvency.FormatFine(rep.Surplus))
