@@ -53,6 +53,11 @@ every start it also checks each cycle it recorded as published against the regis
 publishes again, in order, any the chain lacks (see docs/trust-model.md, "Durability"). One run
 at a time per state directory: a second waits for nothing and stops before it sends anything.
 
+With the config's "onchain" file the reserves are the chain's: each cycle reads the positions at
+on-chain venues at one block (the statement's reserves block) and executes its trades through the
+treasury's Safe, signed with the owners' keys or as a Transaction Builder batch the owners sign
+elsewhere (see contracts/treasurychain/README.md); venues with no contract stay in the state.
+
 Without --rpc the cycles are published on an embedded go-ethereum dev chain kept in
 STATE/chain, with settable price feeds. With --rpc any JSON-RPC endpoint works; the signing key
 comes from --key FILE or $SOLVENCY_KEY, never from a flag's value.

@@ -122,6 +122,10 @@ type onchain struct {
 // Contracts is the chain the EVMChain sends through (for the on-chain treasury).
 func (c *EVMChain) Contracts() *contracts.Chain { return c.Chain }
 
+// DevChain says whether the engine drives this chain's prices (dev feeds): only there may the
+// on-chain treasury's dev market move pools.
+func (c *EVMChain) DevChain() bool { return c.DevFeeds }
+
 // LoadOnchainFile reads an on-chain configuration strictly.
 func LoadOnchainFile(path string) (*OnchainFile, error) {
 	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
@@ -401,6 +405,9 @@ func (e *Engine) connectOnchain(ctx context.Context) error {
 		return fmt.Errorf("the on-chain treasury needs an EVM chain; %s is not one", e.opt.Chain.Describe())
 	}
 	o.chain = cc.Contracts()
+	if dc, ok := e.opt.Chain.(interface{ DevChain() bool }); o.file.DevMarket && (!ok || !dc.DevChain()) {
+		return fmt.Errorf("\"devMarket\" moves pools by minting dev tokens: it is for a dev chain with dev price feeds, not %s", e.opt.Chain.Describe())
+	}
 	if o.chain.ChainID.Uint64() != o.d.ChainID {
 		return fmt.Errorf("the treasury is deployed on chain %d; %s is chain %s", o.d.ChainID, e.opt.Chain.Describe(), o.chain.ChainID)
 	}
