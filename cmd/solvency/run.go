@@ -332,6 +332,7 @@ func printSummary(out io.Writer, s *engine.Summary, asJSON bool) {
 	for _, b := range s.Binding {
 		fmt.Fprintf(out, "  BINDING           %s\n", b)
 	}
+	printGreeks(out, s.Greeks)
 	if s.ProveSeconds > 0 {
 		fmt.Fprintf(out, "  proving           %.1fs\n", s.ProveSeconds)
 	}
@@ -347,6 +348,37 @@ func printSummary(out io.Writer, s *engine.Summary, asJSON bool) {
 	}
 	if s.SafeBatch != "" {
 		fmt.Fprintf(out, "  safe batch        %s\n", s.SafeBatch)
+	}
+}
+
+// printGreeks prints a cycle's net Greeks per underlying, before and after its plan (the
+// engine's model figures: the proof values options and pool shares by its own rules).
+func printGreeks(out io.Writer, g *engine.GreeksSummary) {
+	if g == nil {
+		return
+	}
+	before := map[string]engine.GreekLine{}
+	for _, l := range g.Before {
+		before[l.Underlying] = l
+	}
+	for _, l := range g.After {
+		band := ""
+		if l.BandUSD > 0 {
+			band = fmt.Sprintf(", band ±$%.0f", l.BandUSD)
+			if !l.InBand {
+				band += " OUTSIDE"
+			}
+		}
+		was := ""
+		if b, ok := before[l.Underlying]; ok && b.Delta != l.Delta {
+			was = fmt.Sprintf(" (was %.2f, $%.0f)", b.Delta, b.DeltaUSD)
+		}
+		fmt.Fprintf(out, "  greeks %-10s delta %.2f ($%.0f%s)%s\n", l.Underlying, l.Delta, l.DeltaUSD, band, was)
+		fmt.Fprintf(out, "                    cash gamma $%.0f per 1%%, vega $%.0f per vol point, theta $%.0f a day\n",
+			l.CashGamma, l.VegaPerPoint, l.ThetaPerDay)
+	}
+	for _, b := range g.Binding {
+		fmt.Fprintf(out, "  GREEK LIMIT       %s: no allowed trade restores it\n", b)
 	}
 }
 

@@ -27,6 +27,8 @@ type Config struct {
 	// Forecast, when set, gives the rebalancer a risk budget of its own, from the seeded
 	// market's predictive volatility. It is advisory: the proof checks only the policy.
 	Forecast *ForecastConfig `json:"forecast,omitempty"`
+	// Greeks prices the options and pool shares (see GreeksConfig); nil: defaults.
+	Greeks *GreeksConfig `json:"greeks,omitempty"`
 	// MarketOffset is the market step of cycle 0; cycle c reads step MarketOffset + c.
 	MarketOffset int `json:"marketOffset,omitempty"`
 	// SnapshotEpoch is the liabilities snapshot's epoch (one snapshot serves every cycle of a run).
@@ -66,6 +68,10 @@ type ForecastConfig struct {
 	// decay (default 0.94, RiskMetrics' daily value).
 	Window int     `json:"window,omitempty"`
 	Lambda float64 `json:"lambda,omitempty"`
+	// Model is the volatility forecast: "ewma" (the default: the EWMA covariance) or "garch"
+	// (a GARCH(1,1) per asset, fitted by maximum likelihood, over the horizon, with EWMA
+	// correlations).
+	Model string `json:"model,omitempty"`
 }
 
 // LoadConfig reads a config file strictly (see jsonstrict): fields marked omitempty may be left

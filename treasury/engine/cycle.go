@@ -139,7 +139,9 @@ func (e *Engine) advance(c uint64, to state.Stage, update func(*state.CycleRecor
 	return err
 }
 
-// assess takes the cycle's prices and the twin's view of the current positions.
+// assess takes the cycle's prices and the twin's view of the current positions. Options that
+// expired by the cycle's time settle first, in cash at the cycle's price (settleExpired), in the
+// same step.
 func (e *Engine) assess(ctx context.Context, cr *cycleRun) error {
 	c := cr.c
 	snap, err := e.src.Snapshot(ctx, c)
@@ -150,15 +152,21 @@ func (e *Engine) assess(ctx context.Context, cr *cycleRun) error {
 	if err != nil {
 		return err
 	}
-	risk, err := e.checker.Check(e.portfolio(pos, snap))
+	pos, derivs, settled, eff, err := e.settleExpired(pos, snap)
+	if err != nil {
+		return fmt.Errorf("cycle %d: %w", c, err)
+	}
+	risk, err := e.checker.Check(e.portfolio(pos, derivs, snap))
 	if err != nil {
 		return fmt.Errorf("cycle %d: assess: %w", c, err)
 	}
 	riskJSON, _ := json.Marshal(risk)
 	if err := e.advance(c, state.StageAssessed, func(r *state.CycleRecord) error {
 		r.Prices, r.PositionsBefore, r.Risk = snap, pos, riskJSON
+		r.DerivativesBefore, r.Settlements = &derivs, settled
+		r.Notes = append(r.Notes, e.settlementNotes(settled)...)
 		return nil
-	}, state.Effects{}); err != nil {
+	}, eff); err != nil {
 		return err
 	}
 	e.logf("cycle %d: assessed at %s prices (%s)", c, snap.Source, passFail(risk.Pass))
@@ -180,14 +188,26 @@ func (e *Engine) planTrades(_ context.Context, cr *cycleRun) error {
 	if err != nil {
 		return err
 	}
-	plan, err := reb.Plan(rebalance.Input{Book: book, Portfolio: e.portfolio(pos, cr.rec.Prices)})
+	derivs := cr.rec.Derivatives()
+	gin, err := e.greekInput(derivs, cr.rec.Prices)
+	if err != nil {
+		return fmt.Errorf("cycle %d: greeks: %w", c, err)
+	}
+	plan, err := reb.Plan(rebalance.Input{Book: book, Portfolio: e.portfolio(pos, derivs, cr.rec.Prices), Greeks: gin})
 	if err != nil {
 		return fmt.Errorf("cycle %d: rebalance: %w", c, err)
 	}
 	planJSON, _ := json.Marshal(plan)
+	greeksJSON, _ := json.Marshal(greeksOf(plan))
 	if err := e.advance(c, state.StageRebalanced, func(r *state.CycleRecord) error {
 		r.Plan, r.Trades = planJSON, plan.Trades
 		r.Notes = append(r.Notes, plan.Reasons...)
+		if gin != nil {
+			r.Greeks = greeksJSON
+			for _, b := range plan.GreekBinding {
+				r.Notes = append(r.Notes, "Greek limit binds, no allowed trade restores it: "+b)
+			}
+		}
 		return nil
 	}, state.Effects{}); err != nil {
 		return err
@@ -217,8 +237,12 @@ func (e *Engine) executeTrades(ctx context.Context, cr *cycleRun) error {
 	}
 	safePath := ""
 	if e.book != nil && len(fills) > 0 {
+		desc := "Trades planned by the solvency engine; simulated fills attached."
+		if d := cr.rec.Derivatives(); !d.Empty() {
+			desc += " " + execute.DerivativesNote
+		}
 		b, err := execute.SafeBatch(book, *e.book, fills, fmt.Sprintf("Solvency cycle %d rebalance", c),
-			"Trades planned by the solvency engine; simulated fills attached.", time.Unix(snap.Time, 0).UTC())
+			desc, time.Unix(snap.Time, 0).UTC())
 		if err != nil {
 			return fmt.Errorf("cycle %d: safe batch: %w", c, err)
 		}
@@ -239,7 +263,7 @@ func (e *Engine) executeTrades(ctx context.Context, cr *cycleRun) error {
 // check judges the positions after execution by the policy again: a cycle whose limits do not
 // hold publishes nothing.
 func (e *Engine) check(_ context.Context, cr *cycleRun) error {
-	after, err := e.checker.Inputs(e.portfolio(cr.rec.PositionsAfter, cr.rec.Prices))
+	after, err := e.checker.Inputs(e.portfolio(cr.rec.PositionsAfter, cr.rec.Derivatives(), cr.rec.Prices))
 	if err != nil {
 		return err
 	}
@@ -316,7 +340,7 @@ func (e *Engine) prove(ctx context.Context, cr *cycleRun) error {
 	t0 := time.Now()
 	res, err := prover.ProveCycle(ctx, &prover.CycleRequest{
 		Keys: e.keys, Store: e.liab, ProofDir: filepath.Join(e.opt.StateDir, "liabilities-proofs"),
-		Policy: e.checker.Canon, Positions: cr.after.Positions, Prices: prices,
+		Policy: e.checker.Canon, Positions: cr.after.Positions, Options: cr.after.Options, Pools: cr.after.Pools, Prices: prices,
 		Cycle: c, ReservesBlock: head,
 		Out: e.bundleDir(c), PrivateOut: filepath.Join(e.cycleDir(c), "private"), Replace: true, ReservesChain: e.reservesChain(),
 		Provers: e.opt.Provers, BatchProgress: e.batchProgress(c), Batches: e.batches,
@@ -415,7 +439,7 @@ func (e *Engine) summary(cr *cycleRun, published bool) *Summary {
 		return nil
 	}
 	sum := &Summary{Cycle: cr.c, Trades: len(at.Trades), Reasons: at.Notes, TradeList: e.tradeList(at.Trades),
-		SafeBatch: at.SafeBatchPath, Binding: cr.binding}
+		SafeBatch: at.SafeBatchPath, Binding: cr.binding, Greeks: recordedGreeks(at)}
 	fillSummary(sum, cr.report)
 	if cr.binding != nil {
 		sum.Stage = at.Stage.String()
@@ -434,6 +458,10 @@ func (e *Engine) summary(cr *cycleRun, published bool) *Summary {
 func (e *Engine) tradeList(trades []execute.Trade) []string {
 	var out []string
 	for _, t := range trades {
+		if t.IsPerpResize() {
+			out = append(out, e.perpLine(t))
+			continue
+		}
 		amt := t.Amount.String()
 		if a, ok := e.assets[t.FromAsset]; ok && t.Amount != nil {
 			amt = venues.FormatAmount(t.Amount, a)

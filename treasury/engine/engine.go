@@ -26,6 +26,7 @@ import (
 	"github.com/solvency-dev/solvency/prover/circuitcache"
 	"github.com/solvency-dev/solvency/prover/keys"
 	"github.com/solvency-dev/solvency/prover/profile"
+	"github.com/solvency-dev/solvency/treasury/derivatives"
 	"github.com/solvency-dev/solvency/treasury/execute"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/policy"
@@ -122,8 +123,9 @@ type Engine struct {
 	reb     *rebalance.Rebalancer
 	rcfg    rebalance.Config
 	sim     *execute.Simulator
-	src     market.Source     // the cycles' prices: the seeded market or a price file
-	mkt     *market.Synthetic // the seeded market; nil when prices come from a file
+	vols    derivatives.VolSource // implied volatilities of the options held; nil with none
+	src     market.Source         // the cycles' prices: the seeded market or a price file
+	mkt     *market.Synthetic     // the seeded market; nil when prices come from a file
 	book    *execute.AddressBook
 	st      *state.Store
 	keys    *keys.Keys
@@ -198,6 +200,9 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 	if _, err := e.st.Init(in.positions, in.book); err != nil {
 		return nil, err
 	}
+	if _, err := e.st.InitDerivatives(in.derivs); err != nil {
+		return nil, err
+	}
 	if err := e.connectOnchain(ctx); err != nil {
 		return nil, err
 	}
@@ -211,6 +216,7 @@ func Open(ctx context.Context, cfg *Config, opt Options) (_ *Engine, err error) 
 type inputs struct {
 	book      *venues.Book
 	positions venues.Positions
+	derivs    venues.Derivatives    // options and pool shares
 	accounts  []liabilities.Account // nil when the snapshot already exists
 	csv       string
 }
@@ -225,6 +231,9 @@ func (e *Engine) loadInputs() (*inputs, error) {
 		return nil, err
 	}
 	if err := e.loadMarket(); err != nil {
+		return nil, err
+	}
+	if err := e.loadVols(in.derivs); err != nil {
 		return nil, err
 	}
 	if err := e.loadOnchain(in); err != nil {
@@ -270,7 +279,7 @@ func (e *Engine) loadTreasury(in *inputs) error {
 	if in.book, err = venues.LoadBook(cfg.Path(cfg.Venues)); err != nil {
 		return err
 	}
-	if in.positions, err = venues.LoadPositions(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
+	if in.positions, in.derivs, err = venues.LoadHoldings(cfg.Path(cfg.Positions), e.assets, in.book); err != nil {
 		return err
 	}
 	if e.checker, err = twincheck.New(e.pol, in.book); err != nil {
@@ -446,6 +455,10 @@ type Summary struct {
 	GasUsed         uint64   `json:"gasUsed,omitempty"`
 	Published       bool     `json:"published"`
 	SafeBatch       string   `json:"safeBatch,omitempty"`
+	// Greeks are the treasury's net Greeks per underlying before and after the cycle's plan
+	// (the engine's model, not the proof's); nil for a treasury with no derivative and no
+	// Greek limit.
+	Greeks *GreeksSummary `json:"greeks,omitempty"`
 }
 
 // maxPriceReproves bounds how often Run proves one cycle again because a price feed posted a newer
@@ -487,12 +500,12 @@ func (e *Engine) cycleDir(c uint64) string {
 	return filepath.Join(e.opt.StateDir, "cycles", fmt.Sprintf("%06d", c))
 }
 
-func (e *Engine) portfolio(pos venues.Positions, snap market.Snapshot) rebalance.Portfolio {
+func (e *Engine) portfolio(pos venues.Positions, d venues.Derivatives, snap market.Snapshot) rebalance.Portfolio {
 	liab := map[string]*big.Int{}
 	for k, v := range e.totals {
 		liab[k] = new(big.Int).Set(v)
 	}
-	return rebalance.Portfolio{Positions: pos, Prices: snap, Liabilities: liab}
+	return rebalance.Portfolio{Positions: pos, Prices: snap, Liabilities: liab, Derivatives: d}
 }
 
 func fillSummary(s *Summary, rep *solvency.Report) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
@@ -60,7 +61,16 @@ func (e *Engine) forecastChecker(c uint64) (rebalance.Checker, error) {
 	if window < 2 {
 		return nil, fmt.Errorf("window %d: need at least 2 returns", window)
 	}
-	cov, err := riskmodel.EWMACovariance(hist.Tail(window+1).LogReturns(), lambda)
+	fc, err := riskmodel.NewVolForecaster(f.Model, lambda)
+	if err != nil {
+		return nil, err
+	}
+	// The forecast covers the horizon in whole steps; the covariance is per step over it.
+	steps := int(math.Ceil(f.HorizonDays))
+	if steps < 1 {
+		steps = 1
+	}
+	cov, err := fc.Covariance(hist.Tail(window+1).LogReturns(), steps)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func planCycle(t *testing.T, e *Engine, in *inputs, c uint64) *rebalance.Plan {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := reb.Plan(rebalance.Input{Book: in.book, Portfolio: e.portfolio(in.positions, snap)})
+	plan, err := reb.Plan(rebalance.Input{Book: in.book, Portfolio: e.portfolio(in.positions, in.derivs, snap)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,12 +177,29 @@ func TestPriceFileFeedsCycles(t *testing.T) {
 		s.Prices["ETH"] = 2000_00000000 + c // a price the seeded market does not have
 		snaps = append(snaps, s)
 	}
-	cfg, err := editedSample(t, func(dir string, m map[string]any) {
+	withPrices := func(dir string, m map[string]any) {
 		if err := market.WriteSnapshotsJSON(filepath.Join(dir, "prices.json"), snaps); err != nil {
 			t.Fatal(err)
 		}
 		delete(m, "market")
 		m["prices"] = "prices.json"
+	}
+	// The sample holds options: with prices from a file, their volatilities must come from a
+	// surface file too.
+	noVols, err := editedSample(t, withPrices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := loadedEngine(t, noVols); err == nil || !strings.Contains(err.Error(), "volatility surface") {
+		t.Fatalf("options priced without a volatility source: %v", err)
+	}
+	cfg, err := editedSample(t, func(dir string, m map[string]any) {
+		withPrices(dir, m)
+		vols := `{"surfaces": {"ETH": [{"expiry": 1774598400, "strike": "1800", "vol": 0.9}, {"expiry": 1774598400, "strike": "2400", "vol": 0.8}]}}`
+		if err := os.WriteFile(filepath.Join(dir, "vols.json"), []byte(vols), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m["greeks"] = map[string]any{"volSurface": "vols.json"}
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -379,6 +379,10 @@ func (o *onchain) buildChainMap(e *Engine, book *venues.Book) error {
 		switch bv.Kind {
 		case venues.KindPerp:
 			why = "perpetual exchange: no contract on this chain; observe its balances at the venue"
+		case venues.KindOptions:
+			why = "options venue: its options and settled cash are observed at the venue"
+		case venues.KindAMM:
+			why = "liquidity pool: observe the share's claim on the pool's reserves"
 		case venues.KindWallet:
 			why = "custodian or wallet outside the Safe: observe its balances at the custodian"
 		}
@@ -557,7 +561,7 @@ func (e *Engine) minOut(prices market.Snapshot) func(execute.Trade) *big.Int {
 // nothing is proved.
 func (e *Engine) executeOnchain(ctx context.Context, cr *cycleRun) error {
 	c, o := cr.c, e.onchain
-	if len(cr.rec.Trades) == 0 {
+	if _, safe := splitPerpResizes(cr.rec.Trades); len(safe) == 0 {
 		head, err := o.chain.Backend.BlockNumber(ctx)
 		if err != nil {
 			return fmt.Errorf("cycle %d: read the chain's head: %w", c, err)
@@ -614,8 +618,10 @@ func (e *Engine) planSafeTx(ctx context.Context, cr *cycleRun, plan *treasurycha
 			return nil, fmt.Errorf("cycle %d: dev market: %w", c, err)
 		}
 	}
-	mapped := make([]execute.Trade, len(cr.rec.Trades))
-	for i, t := range cr.rec.Trades {
+	// Perpetual hedge resizes are made at their venue, not by the Safe (recordExecuted).
+	_, safe := splitPerpResizes(cr.rec.Trades)
+	mapped := make([]execute.Trade, len(safe))
+	for i, t := range safe {
 		t.FromVenue, t.ToVenue = o.chainVenue(t.FromVenue), o.chainVenue(t.ToVenue)
 		mapped[i] = t
 	}
@@ -678,6 +684,9 @@ func (e *Engine) recordExecuted(ctx context.Context, cr *cycleRun, block uint64,
 	book, err := e.st.Book()
 	if err != nil {
 		return err
+	}
+	if pos, err = e.applyPerpResizes(book, pos, cr.rec.Prices, cr.rec.Trades); err != nil {
+		return fmt.Errorf("cycle %d: %w", cr.c, err)
 	}
 	e.logf("cycle %d: reserves read at block %d (%d on-chain positions, one multicall; off chain: %s)", cr.c, block, len(e.onchain.specs),
 		strings.Join(e.onchain.offChain, ", "))

@@ -72,11 +72,12 @@ func TestOnchainConfigCheckedAgainstDeployment(t *testing.T) {
 	if err := loadOnchainWith(t, e, in, dir, good); err != nil {
 		t.Fatalf("valid file: %v", err)
 	}
-	if got := strings.Join(e.onchain.offChain, ","); got != "coinbase-prime,gmx" {
+	// The sample's options venue and AMM are off chain beside the custodian and the perp venue.
+	if got := strings.Join(e.onchain.offChain, ","); got != "coinbase-prime,derive,gmx,uniswap-v2" {
 		t.Fatalf("off chain: %s", got)
 	}
 	m := e.onchain.chainMap
-	if len(m.Positions) != len(e.onchain.specs) || len(m.OffChain) != 2 || m.ChainID != 1337 {
+	if len(m.Positions) != len(e.onchain.specs) || len(m.OffChain) != 4 || m.ChainID != 1337 {
 		t.Fatalf("chain map: %+v", m)
 	}
 	clone := func() *OnchainFile {

@@ -273,11 +273,14 @@ func checkAuditorReadsChain(t *testing.T, dir string, o *onchainOutcome) {
 		if !bumped {
 			t.Fatalf("cycle %d: no USDC at the Safe in the opening", r.Cycle)
 		}
-		var salt poseidon.Element
-		if err := salt.UnmarshalText([]byte(raw.Salt)); err != nil {
+		// The RC over every record the opening holds: positions, options and pool shares.
+		op, err := verifier.ParseOpening(raw)
+		if err != nil {
 			t.Fatal(err)
 		}
-		rc, err := verifier.OpeningRC(pos, salt.Element, raw.Slots)
+		w := solvency.Witness{Slots: raw.Slots, OptionSlots: op.OptionSlots, PoolSlots: op.PoolSlots,
+			Inputs: solvency.Inputs{Positions: pos, Options: op.Options, Pools: op.Pools}}
+		rc, err := w.ReservesCommitment(poseidon.NewHasher(), op.Salt)
 		if err != nil {
 			t.Fatal(err)
 		}

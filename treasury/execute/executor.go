@@ -23,9 +23,16 @@ type Trade struct {
 	Amount    *big.Int `json:"amount"`
 	// Reason says which priority of the rebalancer asked for the trade.
 	Reason string `json:"reason,omitempty"`
+	// Perp, when set (PerpShort or PerpCover), makes the trade a resize of the short hedge at
+	// the perpetual venue FromVenue (= ToVenue) in its underlying (FromAsset = ToAsset) by
+	// Amount, not a move of assets.
+	Perp string `json:"perp,omitempty"`
 }
 
 func (t Trade) String() string {
+	if t.Perp != "" {
+		return fmt.Sprintf("%s %s %s@%s", t.Perp, t.Amount, t.FromAsset, t.FromVenue)
+	}
 	return fmt.Sprintf("%s %s@%s -> %s@%s", t.Amount, t.FromAsset, t.FromVenue, t.ToAsset, t.ToVenue)
 }
 
@@ -267,6 +274,9 @@ func refuse(t Trade, why string, args ...any) Fill {
 func (r *run) one(book *venues.Book, ps venues.Positions, t Trade) (Fill, venues.Positions, error) {
 	if t.Amount == nil || t.Amount.Sign() <= 0 {
 		return Fill{}, nil, errors.New("trade amount must be positive")
+	}
+	if t.IsPerpResize() {
+		return r.perpResize(book, ps, t)
 	}
 	from, ok := book.Venue(t.FromVenue)
 	if !ok {

@@ -176,8 +176,11 @@ func (e *encoder) token(asset string) (common.Address, bool, error) {
 // MinOut) or a stake, then an approve + deposit into the destination venue. A deposit after a
 // swap deposits the sum of the tranches' MinOut, the amount the batch is guaranteed to hold, so
 // the batch cannot revert for lack of balance (any excess stays in the Safe). Refused fills are
-// skipped; a fill the batch cannot express (a perpetual venue, a venue with no protocol) is an
-// error naming it.
+// skipped. A perpetual hedge resize is not a Safe call (each perpetual venue has its own
+// order interface, and most sign orders off chain): it is left out of the transactions and
+// listed in the batch's description as a step to make at the venue (ManualSteps). Any other
+// fill the batch cannot express (margin moved into or out of a perpetual venue, a venue with no
+// protocol) is an error naming it.
 func SafeBatch(book *venues.Book, ab AddressBook, fills []Fill, name, description string, createdAt time.Time) (*Batch, error) {
 	calls, err := abi.JSON(strings.NewReader(callsABI))
 	if err != nil {
@@ -195,12 +198,15 @@ func SafeBatch(book *venues.Book, ab AddressBook, fills []Fill, name, descriptio
 	}
 	e := &encoder{calls: calls, comet: comet, ab: ab, deadline: big.NewInt(createdAt.Unix() + ab.DeadlineSeconds)}
 	for i, f := range fills {
-		if f.Status == Refused || f.In == nil || f.In.Sign() == 0 {
+		if f.Status == Refused || f.In == nil || f.In.Sign() == 0 || f.Trade.IsPerpResize() {
 			continue
 		}
 		if err := e.fill(book, f); err != nil {
 			return nil, fmt.Errorf("safe batch, fill %d (%s): %w", i, f.Trade, err)
 		}
+	}
+	if steps := ManualSteps(fills); len(steps) > 0 {
+		description = strings.TrimSpace(description + " Not Safe calls, to make at the venue: " + strings.Join(steps, "; ") + ".")
 	}
 	b := &Batch{
 		Version: "1.0", ChainID: strconv.FormatUint(ab.ChainID, 10), CreatedAt: createdAt.UnixMilli(),
@@ -217,6 +223,23 @@ func SafeBatch(book *venues.Book, ab AddressBook, fills []Fill, name, descriptio
 	}
 	b.Meta.Checksum = sum
 	return b, nil
+}
+
+// DerivativesNote says, for a batch of a treasury that holds options or pool shares, that
+// they are not in it.
+const DerivativesNote = "Options and pool shares are held, not traded: the engine plans no option or pool-share trade, none is a Safe call, and an expired option is settled in cash by its venue."
+
+// ManualSteps lists, for people, the filled perpetual hedge resizes among fills: they change a
+// position at a perpetual venue, which a Safe batch cannot do.
+func ManualSteps(fills []Fill) []string {
+	var out []string
+	for _, f := range fills {
+		if !f.Trade.IsPerpResize() || f.Status == Refused || f.In == nil || f.In.Sign() == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s units of %s at %s", f.Trade.Perp, f.In, f.Trade.FromAsset, f.Trade.FromVenue))
+	}
+	return out
 }
 
 func (e *encoder) protocol(v *venues.Venue) (string, common.Address, error) {

@@ -27,11 +27,14 @@ type Portfolio struct {
 	Positions   venues.Positions
 	Prices      market.Snapshot
 	Liabilities map[string]*big.Int
+	// Derivatives are the options and pool shares held; the rebalancer never trades them, and
+	// a checker values them by its own rules.
+	Derivatives venues.Derivatives
 }
 
 // Clone deep-copies the portfolio.
 func (p Portfolio) Clone() Portfolio {
-	c := Portfolio{Positions: p.Positions.Clone(), Prices: p.Prices.Clone(), Liabilities: map[string]*big.Int{}}
+	c := Portfolio{Positions: p.Positions.Clone(), Prices: p.Prices.Clone(), Liabilities: map[string]*big.Int{}, Derivatives: p.Derivatives.Clone()}
 	for a, v := range p.Liabilities {
 		c.Liabilities[a] = new(big.Int).Set(v)
 	}
@@ -49,6 +52,9 @@ const (
 	KindTarget     = solvency.KindTarget
 	KindStress     = solvency.KindStress
 	KindVaR        = solvency.KindVaR
+	// KindDelta is the rebalancer's own: a delta band of the policy, judged on the engine's
+	// model Greeks (GreekInput), not by the proof.
+	KindDelta = "delta"
 )
 
 // Limit is one checked limit.

@@ -53,6 +53,37 @@ type Config struct {
 	// MaxSteps bounds the number of phase iterations, a guard against a checker that never
 	// settles.
 	MaxSteps int `json:"maxSteps,omitempty"`
+	// Hedge says how the perpetual hedges are resized to keep delta in its bands (defaults
+	// when absent; the bands themselves are the policy's).
+	Hedge *HedgeConfig `json:"hedge,omitempty"`
+}
+
+// HedgeConfig prices a perpetual hedge resize. A resize whose cost per dollar of notional
+// (fee, price impact, and the funding it pays or forgoes over HorizonDays) is at most
+// MaxCostBps re-centres delta; a dearer one moves delta only to the band's edge, less
+// EdgeMarginBps of the band.
+type HedgeConfig struct {
+	HorizonDays   int64 `json:"horizonDays,omitempty"`   // default 7
+	MaxCostBps    int64 `json:"maxCostBps,omitempty"`    // default 15
+	EdgeMarginBps int64 `json:"edgeMarginBps,omitempty"` // default: targetHeadroomBps, at least 100
+}
+
+func (c *Config) hedge() HedgeConfig {
+	// The edge's margin defaults to the headroom every fix aims for, so that a resize to the
+	// edge does not trigger the next cycle again.
+	h := HedgeConfig{HorizonDays: 7, MaxCostBps: 15, EdgeMarginBps: max(100, c.TargetHeadroomBps)}
+	if c.Hedge != nil {
+		if c.Hedge.HorizonDays > 0 {
+			h.HorizonDays = c.Hedge.HorizonDays
+		}
+		if c.Hedge.MaxCostBps > 0 {
+			h.MaxCostBps = c.Hedge.MaxCostBps
+		}
+		if c.Hedge.EdgeMarginBps > 0 {
+			h.EdgeMarginBps = c.Hedge.EdgeMarginBps
+		}
+	}
+	return h
 }
 
 // Validate checks the configuration's internal consistency.
@@ -83,6 +114,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Buckets) > 0 && total != 10000 {
 		return fmt.Errorf("rebalance config: bucket targets sum to %d bps, want 10000", total)
+	}
+	if h := c.Hedge; h != nil && (h.HorizonDays < 0 || h.MaxCostBps < 0 || h.EdgeMarginBps < 0 || h.EdgeMarginBps >= 10000) {
+		return errors.New("rebalance config: hedge needs non-negative horizonDays and maxCostBps, and edgeMarginBps in [0, 10000)")
 	}
 	if c.TriggerHeadroomBps < 0 || c.TargetHeadroomBps < c.TriggerHeadroomBps {
 		return errors.New("rebalance config: need 0 <= triggerHeadroomBps <= targetHeadroomBps")

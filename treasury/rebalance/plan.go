@@ -52,6 +52,12 @@ type Plan struct {
 	Binding []Limit `json:"binding,omitempty"`
 	// Steps records what each phase did, for the cycle record.
 	Steps []string `json:"steps,omitempty"`
+	// GreeksBefore and GreeksAfter are the net Greeks before and after the plan (with a
+	// GreekInput); GreekBinding the Greek limits still failing after it. Gamma and vega are
+	// only reported: the rebalancer trades perpetual hedges alone, which carry neither.
+	GreeksBefore *GreekReport `json:"greeksBefore,omitempty"`
+	GreeksAfter  *GreekReport `json:"greeksAfter,omitempty"`
+	GreekBinding []string     `json:"greekBinding,omitempty"`
 }
 
 // Err returns a *BindingError when some limit could not be restored, nil otherwise.
@@ -66,6 +72,9 @@ func (p *Plan) Err() error {
 type Input struct {
 	Book      *venues.Book
 	Portfolio Portfolio
+	// Greeks, when set, makes the plan keep the Greek limits (delta bands by perp resizes) and
+	// report its Greeks.
+	Greeks *GreekInput
 }
 
 // state is the simulated treasury after the trades accepted so far.
@@ -86,9 +95,10 @@ type trial struct {
 }
 
 type planner struct {
-	r   *Rebalancer
-	st  *state
-	log []string
+	r       *Rebalancer
+	st      *state
+	log     []string
+	greekIn *GreekInput
 }
 
 // priority ranks limit kinds: lower is fixed first and protected from later phases.
@@ -100,7 +110,7 @@ func priority(kind string) int {
 		return 1
 	case KindStress, KindVaR, KindCollateral:
 		return 2
-	case KindTarget:
+	case KindTarget, KindDelta:
 		return 3
 	}
 	return 4
@@ -114,15 +124,25 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 	if err := in.Portfolio.Positions.Validate(in.Book); err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
+	p := &planner{r: r, greekIn: in.Greeks}
 	before, err := r.check.Check(in.Portfolio)
+	if err == nil {
+		before, err = p.withDelta(before, in.Portfolio)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("plan: check current portfolio: %w", err)
 	}
-	p := &planner{r: r, st: &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}}
+	p.st = &state{book: in.Book.Clone(), pf: in.Portfolio.Clone(), rep: before}
 	plan := &Plan{Before: before, After: before, Expected: in.Portfolio.Positions.Clone()}
 	plan.Reasons, err = p.triggers()
 	if err != nil {
 		return nil, err
+	}
+	if in.Greeks != nil {
+		if plan.GreeksBefore, err = p.greeks(); err != nil {
+			return nil, err
+		}
+		plan.GreeksAfter, plan.GreekBinding = plan.GreeksBefore, plan.GreeksBefore.Binding
 	}
 	if len(plan.Reasons) == 0 {
 		return plan, nil
@@ -136,6 +156,7 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 		{"liquidity", p.fixLiquidity},
 		{"caps", p.fixCaps},
 		{"risk", p.fixRisk},
+		{"hedge", p.fixDelta},
 		{"targets", p.fixTargets},
 		{"yield", p.spreadYield},
 	}
@@ -150,6 +171,12 @@ func (r *Rebalancer) Plan(in Input) (*Plan, error) {
 		plan.Binding = append(plan.Binding, l)
 	}
 	sort.SliceStable(plan.Binding, func(i, j int) bool { return priority(plan.Binding[i].Kind) < priority(plan.Binding[j].Kind) })
+	if in.Greeks != nil {
+		if plan.GreeksAfter, err = p.greeks(); err != nil {
+			return nil, err
+		}
+		plan.GreekBinding = plan.GreeksAfter.Binding
+	}
 	plan.Steps = p.log
 	return plan, nil
 }
@@ -254,8 +281,11 @@ func (p *planner) try(trades []execute.Trade) (*trial, error) {
 		return nil, nil
 	}
 	trades, fills = kept, keptFills
-	pf := Portfolio{Positions: pos, Prices: p.st.pf.Prices, Liabilities: p.st.pf.Liabilities}
+	pf := Portfolio{Positions: pos, Prices: p.st.pf.Prices, Liabilities: p.st.pf.Liabilities, Derivatives: p.st.pf.Derivatives}
 	rep, err := p.r.check.Check(pf)
+	if err == nil {
+		rep, err = p.withDelta(rep, pf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("check simulated portfolio: %w", err)
 	}

@@ -8,20 +8,22 @@ import (
 )
 
 // TestSampleMatchesTestdata keeps the embedded demo treasury equal to the fixtures the tests use
-// (scripts/sync-sample.sh copies them).
+// (scripts/sync-sample.sh copies them), but for its own policy, venues and positions: the demo
+// holds options and a pool share, which the fixtures leave out.
 func TestSampleMatchesTestdata(t *testing.T) {
-	src := map[string]string{"policy.json": "../../testdata/policy.json"}
-	for _, f := range []string{"positions.json", "liabilities.json", "rebalance.json"} {
+	src := map[string]string{}
+	own := []string{"policy.json", "venues.json", "positions.json"}
+	for _, f := range []string{"liabilities.json", "rebalance.json"} {
 		src[f] = filepath.Join("../../testdata/treasury/scenario", f)
 	}
-	for _, f := range []string{"venues.json", "executor.json", "addressbook.json", "market.json"} {
+	for _, f := range []string{"executor.json", "addressbook.json", "market.json"} {
 		src[f] = filepath.Join("../../testdata/treasury", f)
 	}
 	names, err := Files()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != len(src)+1 { // + the sample's own config.json
+	if len(names) != len(src)+len(own)+1 { // + the sample's own files and config.json
 		t.Fatalf("sample has %d files, want %d", len(names), len(src))
 	}
 	if _, err := Read(ConfigFile); err != nil {

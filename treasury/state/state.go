@@ -80,9 +80,15 @@ type CycleRecord struct {
 	Prices          market.Snapshot  `json:"prices"`
 	PositionsBefore venues.Positions `json:"positionsBefore,omitempty"`
 	Risk            json.RawMessage  `json:"risk,omitempty"`
+	// DerivativesBefore are the options and pool shares held once expired options settled;
+	// Settlements those expired options' cash payouts (already in PositionsBefore).
+	DerivativesBefore *venues.Derivatives `json:"derivativesBefore,omitempty"`
+	Settlements       []venues.Settlement `json:"settlements,omitempty"`
 	// Rebalanced.
 	Plan   json.RawMessage `json:"plan,omitempty"`
 	Trades []execute.Trade `json:"trades,omitempty"`
+	// Greeks is the engine's Greek report of the plan (before and after it), opaque JSON.
+	Greeks json.RawMessage `json:"greeks,omitempty"`
 	// Executed.
 	Fills          []execute.Fill   `json:"fills,omitempty"`
 	PositionsAfter venues.Positions `json:"positionsAfter,omitempty"`
@@ -103,11 +109,21 @@ type CycleRecord struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Derivatives returns the options and pool shares the cycle held once expired options settled
+// (none for a record from before the treasury held any).
+func (r *CycleRecord) Derivatives() venues.Derivatives {
+	if r == nil || r.DerivativesBefore == nil {
+		return venues.Derivatives{}
+	}
+	return r.DerivativesBefore.Clone()
+}
+
 // Effects are the changes to the treasury's current state that a step makes, written in the
 // same transaction as the step's stage marker.
 type Effects struct {
-	Positions venues.Positions // nil: unchanged
-	Book      *venues.Book     // nil: unchanged
+	Positions   venues.Positions    // nil: unchanged
+	Book        *venues.Book        // nil: unchanged
+	Derivatives *venues.Derivatives // nil: unchanged
 }
 
 // Errors a caller can test for.
@@ -127,6 +143,9 @@ func bucketCycles() []byte { return []byte("cycles") }
 func keyCycle() []byte     { return []byte("cycle") }
 func keyPositions() []byte { return []byte("positions") }
 func keyBook() []byte      { return []byte("book") }
+func keyDerivatives() []byte {
+	return []byte("derivatives")
+}
 
 // FileName is the store's file inside the state directory.
 const FileName = "treasury.db"
@@ -214,6 +233,39 @@ func (s *Store) Init(pos venues.Positions, book *venues.Book) (bool, error) {
 		return false, fmt.Errorf("initialise treasury state: %w", err)
 	}
 	return fresh, nil
+}
+
+// InitDerivatives records the starting options and pool shares, once: a store that already
+// records them is left as it is, and InitDerivatives reports false. It is separate from Init so
+// that a store written before the treasury held derivatives takes them from the file on its
+// next start; a run killed between the two records them on the next.
+func (s *Store) InitDerivatives(d venues.Derivatives) (bool, error) {
+	fresh := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta())
+		if m.Get(keyDerivatives()) != nil {
+			return nil
+		}
+		fresh = true
+		return putJSON(m, keyDerivatives(), d.Canonical())
+	})
+	if err != nil {
+		return false, fmt.Errorf("initialise treasury derivatives: %w", err)
+	}
+	return fresh, nil
+}
+
+// Derivatives returns the current options and pool shares (none when never recorded).
+func (s *Store) Derivatives() (venues.Derivatives, error) {
+	var d venues.Derivatives
+	err := s.db.View(func(tx *bolt.Tx) error {
+		_, err := getJSON(tx.Bucket(bucketMeta()), keyDerivatives(), &d)
+		return err
+	})
+	if err != nil {
+		return venues.Derivatives{}, fmt.Errorf("read derivatives: %w", err)
+	}
+	return d, nil
 }
 
 // Positions returns the current positions.
@@ -401,6 +453,11 @@ func (s *Store) Advance(c uint64, to Stage, update func(*CycleRecord) error, eff
 		}
 		if eff.Book != nil {
 			if err := putJSON(m, keyBook(), eff.Book); err != nil {
+				return err
+			}
+		}
+		if eff.Derivatives != nil {
+			if err := putJSON(m, keyDerivatives(), eff.Derivatives.Canonical()); err != nil {
 				return err
 			}
 		}

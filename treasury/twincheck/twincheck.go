@@ -13,6 +13,7 @@ import (
 
 	"github.com/solvency-dev/solvency/circuits/assets"
 	"github.com/solvency-dev/solvency/circuits/solvency"
+	"github.com/solvency-dev/solvency/treasury/derivatives"
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/policy"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
@@ -93,6 +94,74 @@ func (tc *Checker) Positions(ps venues.Positions) ([]solvency.Position, error) {
 	return out, nil
 }
 
+// venueIndex is the policy's index of a book venue.
+func (tc *Checker) venueIndex(id string) (int, error) {
+	name, ok := tc.venueOf[id]
+	if !ok {
+		name = id
+	}
+	v, ok := tc.Policy.VenueIndex(name)
+	if !ok {
+		return 0, fmt.Errorf("venue %q: the policy has no such venue", id)
+	}
+	return v, nil
+}
+
+// Derivatives converts options and pool shares into the circuit's option and pool slots,
+// venues and assets by their policy index (S4), sizes in circuit units rounded against the
+// prover: a long option's size and a pool share's claims round down (a holding is never
+// flattered), a short option's size rounds up (an obligation never shrinks). A long option or
+// a pool leg that rounds to nothing is left out (it adds nothing); a short never rounds to
+// nothing.
+func (tc *Checker) Derivatives(d venues.Derivatives) ([]solvency.OptionPosition, []solvency.PoolPosition, error) {
+	var opts []solvency.OptionPosition
+	for _, o := range d.Canonical().Options {
+		if o.Size == nil || o.Size.Sign() == 0 {
+			continue
+		}
+		v, err := tc.venueIndex(o.Venue)
+		if err != nil {
+			return nil, nil, fmt.Errorf("option %s: %w", o.ID, err)
+		}
+		a, ok := tc.Table.Index(o.Underlying)
+		if !ok {
+			return nil, nil, fmt.Errorf("option %s: the policy's asset table has no asset %q", o.ID, o.Underlying)
+		}
+		if o.Expiry < 0 {
+			return nil, nil, fmt.Errorf("option %s: negative expiry", o.ID)
+		}
+		short := o.Size.Sign() < 0
+		// floor(-x) = -ceil(x): the short's magnitude rounded up.
+		units := new(big.Int).Abs(ToCircuitUnits(o.Size, tc.Table.Assets[a]))
+		if units.Sign() == 0 {
+			continue
+		}
+		opts = append(opts, solvency.OptionPosition{Venue: v, Asset: a, Put: o.Right == derivatives.Put, Short: short,
+			Strike: o.Strike, Expiry: uint64(o.Expiry), Size: units})
+	}
+	var pools []solvency.PoolPosition
+	for _, p := range d.Canonical().Pools {
+		v, err := tc.venueIndex(p.Venue)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pool share %s: %w", p.ID, err)
+		}
+		a, okA := tc.Table.Index(p.AssetA)
+		b, okB := tc.Table.Index(p.AssetB)
+		if !okA || !okB {
+			return nil, nil, fmt.Errorf("pool share %s: the policy's asset table lacks %q or %q", p.ID, p.AssetA, p.AssetB)
+		}
+		if p.AmountA == nil || p.AmountB == nil || p.AmountA.Sign() < 0 || p.AmountB.Sign() < 0 {
+			return nil, nil, fmt.Errorf("pool share %s: amounts must be non-negative", p.ID)
+		}
+		x, y := ToCircuitUnits(p.AmountA, tc.Table.Assets[a]), ToCircuitUnits(p.AmountB, tc.Table.Assets[b])
+		if x.Sign() == 0 && y.Sign() == 0 {
+			continue
+		}
+		pools = append(pools, solvency.PoolPosition{Venue: v, AssetA: a, AssetB: b, AmountA: x, AmountB: y})
+	}
+	return opts, pools, nil
+}
+
 // Prices orders a snapshot's prices by asset slot.
 func (tc *Checker) Prices(s market.Snapshot) ([]uint64, error) {
 	out := make([]uint64, tc.Table.Len())
@@ -132,7 +201,11 @@ func (tc *Checker) Inputs(p rebalance.Portfolio) (*solvency.Inputs, error) {
 		}
 		liab[i] = q
 	}
-	return &solvency.Inputs{Table: tc.Table, Policy: tc.Canon, Positions: pos, Prices: prices, Liabilities: liab}, nil
+	opts, pools, err := tc.Derivatives(p.Derivatives)
+	if err != nil {
+		return nil, err
+	}
+	return &solvency.Inputs{Table: tc.Table, Policy: tc.Canon, Positions: pos, Options: opts, Pools: pools, Prices: prices, Liabilities: liab}, nil
 }
 
 // Check implements rebalance.Checker.

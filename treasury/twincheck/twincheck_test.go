@@ -37,7 +37,7 @@ func sampleChecker(t *testing.T) (*Checker, venues.Positions, market.Snapshot) {
 	for _, a := range pf.Table().Assets {
 		as[a.Symbol] = market.Asset{Symbol: a.Symbol, Decimals: a.Decimals}
 	}
-	pos, err := venues.LoadPositions(p("positions.json"), as, book)
+	pos, _, err := venues.LoadHoldings(p("positions.json"), as, book)
 	if err != nil {
 		t.Fatal(err)
 	}

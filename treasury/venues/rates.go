@@ -177,6 +177,17 @@ type Perp struct {
 	Underlying    string `json:"underlying"`
 	Margin        string `json:"margin"`
 	FundingAprBps int64  `json:"fundingAprBps"`
+	// FeeBps is the venue's fee on the notional a resize opens or closes, paid from margin.
+	FeeBps int64 `json:"feeBps,omitempty"`
+	// DepthUSD (8 decimals) sets the price impact of a resize: a tranche of notional N moves
+	// the fill by N/DepthUSD (in bps, N*10000/DepthUSD). Nil: no impact beyond the fee.
+	DepthUSD *big.Int `json:"depthUsd,omitempty"`
+}
+
+// OptionsVenue is where European options sit. They settle in cash: at expiry an option's
+// intrinsic value is paid in Settlement (see SettleExpired).
+type OptionsVenue struct {
+	Settlement string `json:"settlement"`
 }
 
 // Accrual is one integer change a cycle's accrual made to a position.

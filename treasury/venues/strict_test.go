@@ -28,7 +28,7 @@ func TestV3_TreasuryFilesStrict(t *testing.T) {
 		if _, err := os.Stat(pos); err != nil {
 			pos = filepath.Join(dir, "scenario/positions.json")
 		}
-		if _, err := LoadPositions(pos, assets, book); err != nil {
+		if _, _, err := LoadHoldings(pos, assets, book); err != nil {
 			t.Fatal(err)
 		}
 	}

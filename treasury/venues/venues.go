@@ -19,6 +19,12 @@ const (
 	KindLending Kind = "lending"
 	KindStaking Kind = "staking"
 	KindPerp    Kind = "perp"
+	// KindOptions is an options venue: European options sit there (see Derivatives), cash
+	// settled into its settlement asset, which is the one asset it holds as a balance.
+	KindOptions Kind = "options"
+	// KindAMM is a constant-product exchange: pool shares sit there (see Derivatives); it holds
+	// no plain balance.
+	KindAMM Kind = "amm"
 )
 
 // Liquidity tiers, as in the policy's venue table: what can be turned into cash how fast.
@@ -45,9 +51,10 @@ type Venue struct {
 	// per asset ("aave-v3-usdc"). Group and Tier must equal the policy's for that venue (S4).
 	PolicyVenue string `json:"policyVenue,omitempty"`
 
-	Lending *LendingPool `json:"lending,omitempty"`
-	Staking *Staking     `json:"staking,omitempty"`
-	Perp    *Perp        `json:"perp,omitempty"`
+	Lending *LendingPool  `json:"lending,omitempty"`
+	Staking *Staking      `json:"staking,omitempty"`
+	Perp    *Perp         `json:"perp,omitempty"`
+	Options *OptionsVenue `json:"options,omitempty"`
 }
 
 // PolicyName is the venue's name in the policy's venue table.
@@ -69,6 +76,8 @@ func (v *Venue) Holds(asset string) bool {
 		return v.Staking != nil && v.Staking.Asset == asset
 	case KindPerp:
 		return v.Perp != nil && (v.Perp.Margin == asset || v.Perp.Underlying == asset)
+	case KindOptions:
+		return v.Options != nil && v.Options.Settlement == asset
 	}
 	return false
 }
@@ -81,6 +90,9 @@ func (v *Venue) AllowsDebt(asset string) bool {
 		return v.Lending != nil && v.Lending.Asset == asset
 	case KindPerp:
 		return v.Perp != nil && v.Perp.Underlying == asset
+	case KindOptions:
+		// A short option settled in the money is owed to the venue until margin covers it.
+		return v.Options != nil && v.Options.Settlement == asset
 	}
 	return false
 }
@@ -100,7 +112,14 @@ func (v Venue) Clone() Venue {
 	}
 	if v.Perp != nil {
 		p := *v.Perp
+		if v.Perp.DepthUSD != nil {
+			p.DepthUSD = new(big.Int).Set(v.Perp.DepthUSD)
+		}
 		c.Perp = &p
+	}
+	if v.Options != nil {
+		o := *v.Options
+		c.Options = &o
 	}
 	return c
 }
@@ -142,6 +161,14 @@ func NewBook(vs []Venue) (*Book, error) {
 			if v.Perp == nil || v.Perp.Underlying == "" || v.Perp.Margin == "" {
 				return nil, fmt.Errorf("perp venue %s needs an underlying and a margin asset", v.ID)
 			}
+			if v.Perp.FeeBps < 0 || v.Perp.FeeBps >= 10000 || (v.Perp.DepthUSD != nil && v.Perp.DepthUSD.Sign() <= 0) {
+				return nil, fmt.Errorf("perp venue %s: fee must be in [0, 10000) bps and depth positive when given", v.ID)
+			}
+		case KindOptions:
+			if v.Options == nil || v.Options.Settlement == "" {
+				return nil, fmt.Errorf("options venue %s needs a settlement asset", v.ID)
+			}
+		case KindAMM:
 		default:
 			return nil, fmt.Errorf("venue %s has unknown kind %q", v.ID, v.Kind)
 		}
@@ -242,8 +269,10 @@ func (b *Book) Withdrawable(venue, asset string, held *big.Int) (*big.Int, error
 			return new(big.Int).Set(held), nil
 		}
 		return new(big.Int), nil
-	case KindStaking:
+	case KindStaking, KindAMM:
 		return new(big.Int), nil
+	case KindOptions:
+		return new(big.Int).Set(held), nil // settled cash
 	}
 	return nil, errors.New("unreachable venue kind")
 }

@@ -34,24 +34,27 @@ func EChartsJS() string { return echartsJS }
 
 // Cycle is one cycle's row of the report.
 type Cycle struct {
-	Cycle        uint64             `json:"cycle"`
-	Stage        string             `json:"stage"`
-	Time         string             `json:"time"`
-	Assets       map[string]float64 `json:"assets"`  // gross share of net reserves, %
-	Groups       map[string]float64 `json:"groups"`  // venue group share, %
-	Buckets      map[string]float64 `json:"buckets"` // bucket net share, %
-	Headroom     map[string]float64 `json:"headroom"`
-	Failing      []string           `json:"failing,omitempty"`
-	VaR          *float64           `json:"var"`
-	WorstStress  *float64           `json:"worstStress"`
-	Trades       []Trade            `json:"trades"`
-	Reasons      []string           `json:"reasons,omitempty"`
-	ProveSeconds float64            `json:"proveSeconds"`
-	GasUsed      uint64             `json:"gasUsed"`
-	Tx           string             `json:"tx,omitempty"`
-	Bundle       string             `json:"bundle,omitempty"` // link to the served bundle
-	BundleDigest string             `json:"bundleDigest,omitempty"`
-	Block        uint64             `json:"block,omitempty"`
+	Cycle       uint64             `json:"cycle"`
+	Stage       string             `json:"stage"`
+	Time        string             `json:"time"`
+	Assets      map[string]float64 `json:"assets"`  // gross share of net reserves, %
+	Groups      map[string]float64 `json:"groups"`  // venue group share, %
+	Buckets     map[string]float64 `json:"buckets"` // bucket net share, %
+	Headroom    map[string]float64 `json:"headroom"`
+	Failing     []string           `json:"failing,omitempty"`
+	VaR         *float64           `json:"var"`
+	WorstStress *float64           `json:"worstStress"`
+	Trades      []Trade            `json:"trades"`
+	Reasons     []string           `json:"reasons,omitempty"`
+	// Greeks are the net Greeks per underlying the cycle's plan left (the engine's model, not
+	// the proof's), and the Greek limits no allowed trade restored.
+	Greeks       []string `json:"greeks,omitempty"`
+	ProveSeconds float64  `json:"proveSeconds"`
+	GasUsed      uint64   `json:"gasUsed"`
+	Tx           string   `json:"tx,omitempty"`
+	Bundle       string   `json:"bundle,omitempty"` // link to the served bundle
+	BundleDigest string   `json:"bundleDigest,omitempty"`
+	Block        uint64   `json:"block,omitempty"`
 }
 
 // Trade is one executed trade, for people.
@@ -123,6 +126,12 @@ func cycleOf(r *state.CycleRecord) (*Cycle, error) {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
 		c.Reasons = plan.Reasons
+		if plan.GreeksAfter != nil {
+			c.Greeks = plan.GreeksAfter.Lines()
+			for _, b := range plan.GreekBinding {
+				c.Greeks = append(c.Greeks, "binds, no allowed trade restores it: "+b)
+			}
+		}
 		if plan.After != nil {
 			risk = plan.After
 		}
