@@ -1,0 +1,321 @@
+package solvency
+
+// Adversarial review of the option and pool-share valuation (issue 21). Each test crafts what a
+// cheating prover would send and passes when the statement refuses it. Tests whose attack
+// succeeds fail, and their messages say what is missing.
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/solvency-dev/solvency/circuits/poseidon"
+)
+
+// selIndex is the index the circuit derives from a selector, sum i*b_i mod p (what a crafted,
+// non-one-hot selector puts into the RC record).
+func selIndex(sel []frontend.Variable) *big.Int {
+	acc := new(big.Int)
+	for i, b := range sel {
+		acc.Add(acc, new(big.Int).Mul(big.NewInt(int64(i)), bi(b)))
+	}
+	return modP(acc)
+}
+
+// reviewRC is rawRC with the indices computed as the circuit computes them, so that a crafted
+// selector leaves RC consistent and only the selector checks can refuse the witness.
+func reviewRC(c *Circuit) *big.Int {
+	h := poseidon.NewHasher()
+	in := []fr.Element{elem(bi(c.RCSalt))}
+	for i := 0; i < len(c.Positions); i += 3 {
+		acc := new(big.Int)
+		for k := 0; k < 3 && i+k < len(c.Positions); k++ {
+			p := c.Positions[i+k]
+			rec := bi(p.Mag)
+			rec.Add(rec, new(big.Int).Lsh(bi(p.Neg), 64))
+			rec.Add(rec, new(big.Int).Lsh(selIndex(p.Asset), 65))
+			rec.Add(rec, new(big.Int).Lsh(selIndex(p.Venue), 73))
+			acc.Add(acc, new(big.Int).Lsh(rec, uint(81*k)))
+		}
+		in = append(in, elem(acc))
+	}
+	for _, o := range c.Options {
+		rec := bi(o.Size)
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Short), 64))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Put), 65))
+		rec.Add(rec, new(big.Int).Lsh(selIndex(o.Asset), 66))
+		rec.Add(rec, new(big.Int).Lsh(selIndex(o.Venue), 74))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Strike), 82))
+		rec.Add(rec, new(big.Int).Lsh(bi(o.Expiry), 145))
+		in = append(in, elem(rec))
+	}
+	for _, p := range c.Pools {
+		rec := bi(p.AmountA)
+		rec.Add(rec, new(big.Int).Lsh(bi(p.AmountB), 64))
+		rec.Add(rec, new(big.Int).Lsh(selIndex(p.AssetA), 128))
+		rec.Add(rec, new(big.Int).Lsh(selIndex(p.AssetB), 136))
+		rec.Add(rec, new(big.Int).Lsh(selIndex(p.Venue), 144))
+		in = append(in, elem(rec))
+	}
+	e := h.Hash(poseidon.TagRC, in...)
+	return e.BigInt(new(big.Int))
+}
+
+// fieldSel is sum b_i * xs_i mod p, the circuit's sel().
+func fieldSel(sel []frontend.Variable, xs []*big.Int) *big.Int {
+	acc := new(big.Int)
+	for i, b := range sel {
+		acc.Add(acc, new(big.Int).Mul(bi(b), xs[i]))
+	}
+	return modP(acc)
+}
+
+// nonNeg reports whether a field element is a small non-negative integer (below 2^bits).
+func nonNeg(v *big.Int, bits int) bool { return modP(v).BitLen() <= bits }
+
+// fixHints recomputes every derivative hint (intrinsic signs, pool decompositions and roots,
+// haircut selector, the charge's ceiling) from the assignment's own values in field arithmetic,
+// as a cheating prover would after crafting a selector or a field: then only the check aimed at
+// that crafted value can refuse the witness.
+func fixHints(c *Circuit, w *Witness) {
+	A := len(w.Prices)
+	wv, kv := make([]*big.Int, A), make([]*big.Int, A)
+	hc, ch := make([]*big.Int, A), make([]*big.Int, A)
+	for a := range wv {
+		wv[a] = unitValue(w.Prices[a], w.Table.Assets[a].Precision)
+		kv[a] = pow10(MaxPrec - int(w.Table.Assets[a].Precision))
+		hc[a], ch[a] = bi(c.Policy.Haircut[a]), bi(c.Policy.ShortCharge[a])
+	}
+	mult := func(si int) []*big.Int {
+		out := make([]*big.Int, A)
+		for a := range out {
+			out[a] = bi(c.Policy.ScenMult[si][a])
+		}
+		return out
+	}
+	oc := new(big.Int)
+	for j := range c.Options {
+		o := &c.Options[j]
+		wo, kk := fieldSel(o.Asset, wv), modP(new(big.Int).Mul(bi(o.Strike), fieldSel(o.Asset, kv)))
+		dir := func(x *big.Int) *big.Int {
+			if bi(o.Put).Sign() != 0 {
+				return modP(new(big.Int).Neg(x))
+			}
+			return modP(x)
+		}
+		o.ITM = b01(nonNeg(dir(new(big.Int).Sub(wo, kk)), IntrBits))
+		for si := range o.ITMS {
+			ms := modP(new(big.Int).Mul(fieldSel(o.Asset, mult(si)), wo))
+			o.ITMS[si] = b01(nonNeg(dir(new(big.Int).Sub(ms, new(big.Int).Mul(kk, bpsK))), IntrStressBits))
+		}
+		oc.Add(oc, new(big.Int).Mul(new(big.Int).Mul(bi(o.Short), bi(o.Size)), new(big.Int).Mul(wo, fieldSel(o.Asset, ch))))
+	}
+	oc = modP(oc)
+	mask := maxOf(PoolShift)
+	for j := range c.Pools {
+		pl := &c.Pools[j]
+		va := modP(new(big.Int).Mul(bi(pl.AmountA), fieldSel(pl.AssetA, wv)))
+		vb := modP(new(big.Int).Mul(bi(pl.AmountB), fieldSel(pl.AssetB, wv)))
+		pl.QA, pl.RA = new(big.Int).Rsh(va, PoolShift), new(big.Int).And(va, mask)
+		pl.QB, pl.RB = new(big.Int).Rsh(vb, PoolShift), new(big.Int).And(vb, mask)
+		pl.Root = new(big.Int).Sqrt(new(big.Int).Mul(bi(pl.QA), bi(pl.QB)))
+		pl.HB = b01(nonNeg(new(big.Int).Sub(fieldSel(pl.AssetB, hc), fieldSel(pl.AssetA, hc)), BpsBits))
+		for si := range pl.RootS {
+			pl.RootS[si] = new(big.Int).Sqrt(modP(new(big.Int).Mul(fieldSel(pl.AssetA, mult(si)), fieldSel(pl.AssetB, mult(si)))))
+		}
+	}
+	q := new(big.Int).Add(oc, big.NewInt(BpsOne-1))
+	q.Quo(q, bpsK)
+	c.ChargeQ, c.ChargeR = q, new(big.Int).Sub(new(big.Int).Mul(q, bpsK), oc)
+}
+
+// reviewFixture is the put spread and pool share of derivWitness with the long put in the
+// money (strike 3500, ETH at 3000) and only collateral, stress and the bounds enabled, so that a
+// flattering hint has value to gain. It passes.
+func reviewFixture(t *testing.T) *Witness {
+	t.Helper()
+	w := derivWitness(t)
+	relax(w.Policy)
+	w.Options[0].Strike = 3500_00000000
+	mustPass(t, w)
+	return w
+}
+
+// TestS3_ReviewNonBooleanSignHintsRefused: the intrinsic is s*d with s a hinted sign. A hint of
+// 2 doubles an in-the-money long's intrinsic ((2s-1)*d = 3d still fits the range), and a hint
+// of p-1 ("-1") turns an out-of-the-money long's negative difference into a positive value
+// ((2s-1)*d = -3d >= 0). Only the boolean check on the hint refuses either, at the oracle price
+// and in a scenario; likewise the pool's haircut selector.
+func TestS3_ReviewNonBooleanSignHintsRefused(t *testing.T) {
+	w := reviewFixture(t)
+	c := mustAssign(t, w)
+	if bi(c.Options[0].ITM).Int64() != 1 || bi(c.Options[1].ITM).Int64() != 0 {
+		t.Fatal("fixture: the long put is in the money, the short put out of it")
+	}
+	for _, s := range []*big.Int{big.NewInt(2), modP(big.NewInt(-1))} {
+		c = mustAssign(t, w)
+		c.Options[0].ITM = s // doubles (2) or negates (-1) the long's intrinsic
+		mustNotSolve(t, c)
+		c = mustAssign(t, w)
+		c.Options[0].ITMS[1] = s // scenario 1 leaves ETH unshocked: in the money there too
+		mustNotSolve(t, c)
+	}
+	// An out-of-the-money long (the 2400 put flipped to long) with the hint "-1": its value
+	// would be |d| = 600 USD per ETH.
+	w2 := clone(w)
+	w2.Options[1].Short = false
+	c = mustAssign(t, w2)
+	if bi(c.Options[1].ITM).Sign() != 0 {
+		t.Fatal("fixture: the 2400 put is out of the money")
+	}
+	c.Options[1].ITM = modP(big.NewInt(-1))
+	mustNotSolve(t, c)
+	// The pool's haircut selector: "-1" with ha > hb gives max = 2ha - hb, 2 gives 2hb - ha.
+	c = mustAssign(t, w)
+	c.Pools[0].HB = 2
+	mustNotSolve(t, c)
+}
+
+// TestS2_ReviewNegativeStrikeLongCallRefused: a long call with strike "-K" (p - K) would have
+// intrinsic w + K*k, above the underlying itself; and a strike of 2^63 (one past the bound). RC
+// is recomputed over each raw record; only the strike's range check can refuse.
+func TestS2_ReviewNegativeStrikeLongCallRefused(t *testing.T) {
+	w := reviewFixture(t)
+	for _, k := range []*big.Int{modP(big.NewInt(-1000_00000000)), pow2(StrikeBits)} {
+		c := mustAssign(t, w)
+		o := &c.Options[0]
+		o.Put = 0
+		o.Strike = k
+		fixHints(c, w)
+		c.RC = reviewRC(c)
+		mustNotSolve(t, c)
+	}
+}
+
+// TestS2_ReviewExpiryPastBoundRefused: the expiry takes no part in the valuation, but it is a
+// field of the RC record: 2^64 or p-1 would let one record alias another. RC recomputed.
+func TestS2_ReviewExpiryPastBoundRefused(t *testing.T) {
+	w := reviewFixture(t)
+	for _, e := range []*big.Int{pow2(ExpiryBits), modP(big.NewInt(-1))} {
+		c := mustAssign(t, w)
+		c.Options[0].Expiry = e
+		c.RC = reviewRC(c)
+		mustNotSolve(t, c)
+	}
+}
+
+// TestS4_ReviewDerivativeSelectorsOneHot: an option or pool slot cannot name a mixture of
+// assets or venues. A long zero-strike call on "2*ETH - USDC" (selector (2, p-1, 0, 0): sum 1,
+// not boolean) would be valued at nearly twice ETH's price; a pool leg on no asset or on two; a venue
+// selector with two ones. RC is recomputed with the index the circuit derives.
+func TestS4_ReviewDerivativeSelectorsOneHot(t *testing.T) {
+	w := reviewFixture(t)
+	c := mustAssign(t, w)
+	fixHints(c, w)
+	if err := solve(t, c); err != nil || reviewRC(c).Cmp(bi(c.RC)) != 0 {
+		t.Fatalf("control: honest witness with recomputed hints %v, RC recomputed equal: %v", err, reviewRC(c).Cmp(bi(c.RC)) == 0)
+	}
+	mix := []frontend.Variable{2, modP(big.NewInt(-1)), 0, 0}
+	cases := []func(c *Circuit){
+		func(c *Circuit) { c.Options[0].Put, c.Options[0].Strike = 0, 0; c.Options[0].Asset = mix },
+		func(c *Circuit) { c.Options[0].Venue = []frontend.Variable{1, 1, 0, 0} },
+		func(c *Circuit) { c.Options[0].Asset = []frontend.Variable{0, 0, 0, 0} },
+		func(c *Circuit) { c.Pools[0].AssetA = []frontend.Variable{0, 0, 0, 0} },
+		func(c *Circuit) { c.Pools[0].AssetB = mix },
+		func(c *Circuit) { c.Pools[0].Venue = []frontend.Variable{0, 1, 1, 0} },
+	}
+	for i, f := range cases {
+		c := mustAssign(t, w)
+		f(c)
+		fixHints(c, w)
+		c.RC = reviewRC(c)
+		if err := solve(t, c); err == nil {
+			t.Fatalf("case %d: a non-one-hot derivative selector satisfies the R1CS", i)
+		}
+		if err := engineSolve(testShape, c); err == nil {
+			t.Fatalf("case %d: a non-one-hot derivative selector satisfies the test engine", i)
+		}
+	}
+}
+
+// TestS3_ReviewPoolStressRootAboveIsqrtRefused: in every enabled scenario the pool share's
+// shocked value uses isqrt(mA*mB); a root one above it (or the unshocked 1e4 in the ETH -40%
+// scenario, which would skip the impermanent loss) does not prove.
+func TestS3_ReviewPoolStressRootAboveIsqrtRefused(t *testing.T) {
+	w := reviewFixture(t)
+	c := mustAssign(t, w)
+	honest := bi(c.Pools[0].RootS[0])
+	// ETH -40%, USDC flat: sqrt(6000 * 10000) = 7745.
+	if honest.Int64() != 7745 {
+		t.Fatalf("fixture: scenario 0's multiplier root is %s", honest)
+	}
+	for _, r := range []*big.Int{new(big.Int).Add(honest, big.NewInt(1)), big.NewInt(BpsOne)} {
+		c = mustAssign(t, w)
+		c.Pools[0].RootS[0] = r
+		mustNotSolve(t, c)
+	}
+}
+
+// TestS2_ReviewShortChargeCeilingCannotFloor: the short charge enters net reserves as
+// ceil(OC/1e4) with OC + R = Q*1e4. Taking Q one lower needs R = R_honest - 1e4 (negative, so it
+// wraps above 2^14): refused. (R <= 9999 only makes the ceiling exact; a larger R could only
+// raise Q, against the prover.)
+func TestS2_ReviewShortChargeCeilingCannotFloor(t *testing.T) {
+	w := reviewFixture(t)
+	// Every unit value of the test table is a multiple of 1e4 (precisions <= 8, round prices), so
+	// the charge is too. DAI at precision 18 and 0.99990001 USD, shorted as a put of 1 DAI + 1
+	// wei (charge 100 bps), leaves a remainder.
+	tb := testTable()
+	tb.Assets[aDAI].Precision = 18
+	w.Table = tb
+	w.Policy.AssetsHash = tb.Hash(poseidon.NewHasher())
+	w.Prices[aDAI] = 99990001
+	w.Options[1] = OptionPosition{Venue: 0, Asset: aDAI, Put: true, Short: true, Strike: 50000000, Expiry: 1803456000,
+		Size: new(big.Int).Add(pow10(18), big.NewInt(1))}
+	mustPass(t, w)
+	c := mustAssign(t, w)
+	q, r := bi(c.ChargeQ), bi(c.ChargeR)
+	if r.Sign() == 0 {
+		t.Fatal("fixture: the charge is a multiple of 1e4; the ceiling is not exercised")
+	}
+	c.ChargeQ = new(big.Int).Sub(q, big.NewInt(1))
+	c.ChargeR = modP(new(big.Int).Sub(r, bpsK))
+	mustNotSolve(t, c)
+	// Two lower: R = R_honest - 2e4, wrapping too.
+	c = mustAssign(t, w)
+	c.ChargeQ = new(big.Int).Sub(q, big.NewInt(2))
+	c.ChargeR = modP(new(big.Int).Sub(r, big.NewInt(2*BpsOne)))
+	mustNotSolve(t, c)
+}
+
+// TestS3_ReviewOffsettingOptionPairNeverFlatters: a treasury that fails collateral, plus a long
+// and a short option of the same terms (deep in the money, at venues of different groups),
+// still does not prove with any choice of the intrinsic hints.
+func TestS3_ReviewOffsettingOptionPairNeverFlatters(t *testing.T) {
+	w := baseWitness(t)
+	relax(w.Policy)
+	w.Policy.Derivatives.ShortChargeBps = make([]uint32, len(w.Policy.Assets)) // no charge: the pair's cost is only the haircut spread
+	// Liabilities raised until collateral fails.
+	w.Liabilities[aUSDC] = new(big.Int).Add(w.Liabilities[aUSDC], tok(1000000, 6))
+	mustFailOnly(t, mustEval(t, w), KindCollateral, KindStress)
+	long := OptionPosition{Venue: 0, Asset: aETH, Strike: 1000_00000000, Expiry: 1803456000, Size: tok(500, 8)}
+	short := long
+	short.Venue, short.Short, short.Size = 1, true, tok(500, 8)
+	w.Options = []OptionPosition{long, short}
+	r := mustEval(t, w)
+	if r.Pass {
+		t.Fatal("the twin passes a failing treasury once an offsetting pair is added")
+	}
+	c := mustAssign(t, w)
+	mustNotSolve(t, c)
+	for _, s := range [][2]int{{1, 0}, {0, 0}, {1, 1}} { // long in, short out; both out; both in (honest)
+		c = mustAssign(t, w)
+		c.Options[0].ITM, c.Options[1].ITM = s[0], s[1]
+		for si := range c.Options[1].ITMS {
+			c.Options[1].ITMS[si] = s[1]
+		}
+		mustNotSolve(t, c)
+	}
+}
