@@ -319,3 +319,90 @@ func TestS3_ReviewOffsettingOptionPairNeverFlatters(t *testing.T) {
 		mustNotSolve(t, c)
 	}
 }
+
+// TestS3_ReviewLongPutGroupGrossCoversClaim: a venue group's cap bounds what the treasury has at
+// that group's venues (S3: gross exposure in the numerator). A long put deep in the money is a
+// claim on its venue worth size*(K*k - w), which can far exceed size*w. Treasury A holds 970,000
+// USDC extra at venue 0 and fails group 0's cap; treasury B holds instead a long put at venue 0
+// worth exactly 970,000 USD (10 ETH, strike 100,000, ETH at 3000). Both have the same net
+// reserves and the same claim on venue 0, so B must fail the cap too.
+func TestS3_ReviewLongPutGroupGrossCoversClaim(t *testing.T) {
+	base := baseWitness(t)
+	relax(base.Policy)
+	base.Policy.GroupCaps[0] = Cap{Enabled: true, Bps: 5000}
+	a := clone(base)
+	a.Positions = append(a.Positions, Position{Venue: 0, Asset: aUSDC, Amount: tok(970000, 6)})
+	ra := mustEval(t, a)
+	mustFailOnly(t, ra, KindGroupCap)
+	b := clone(base)
+	b.Options = []OptionPosition{{Venue: 0, Asset: aETH, Put: true, Strike: 100000_00000000, Expiry: 1803456000, Size: tok(10, 8)}}
+	rb := mustEval(t, b)
+	if ra.NetReserves.Cmp(rb.NetReserves) != 0 {
+		t.Fatalf("fixture: net reserves differ: %s vs %s", FormatFine(ra.NetReserves), FormatFine(rb.NetReserves))
+	}
+	var ha, hb *big.Int
+	for i := range ra.Limits {
+		if ra.Limits[i].ID == "cap/group/0" {
+			ha, hb = ra.Limits[i].Headroom, rb.Limits[i].Headroom
+		}
+	}
+	if hb.Cmp(ha) > 0 {
+		t.Errorf("S3: a 970,000 USD claim on venue 0 held as a long put adds only size*w = 30,000 USD to group 0's gross "+
+			"(headroom %s vs %s as USDC): the group cap is flattered", hb, ha)
+	}
+	if rb.Pass {
+		if err := solve(t, mustAssign(t, b)); err == nil {
+			t.Error("S3: the circuit proves treasury B (group 0 cap passes with the claim held as a long put)")
+		}
+	}
+}
+
+// TestR1_ReviewOneRCOneOpening: RC is the hash of the records in order, options then pools, with
+// the slot counts taken from the shape. The verifier reads those counts from the opening, so
+// the record split must be bound by RC itself: otherwise one RC has two openings. Here the
+// padding option at the boundary re-read as a padding pool gives the same RC; and a pool
+// share's record re-read as a third option record (a short put, expiry 0) does too, so an
+// auditor handed that opening sees a short option where the proof valued a pool share.
+func TestR1_ReviewOneRCOneOpening(t *testing.T) {
+	h := poseidon.NewHasher()
+	w := derivWitness(t)
+	pos, _ := w.padded()
+	o1 := w.Options[0]
+	zeroO := OptionPosition{Size: new(big.Int)}
+	zeroP := PoolPosition{AmountA: new(big.Int), AmountB: new(big.Int)}
+	pl := w.Pools[0]
+	rc := func(opts []OptionPosition, pools []PoolPosition) fr.Element {
+		t.Helper()
+		e, err := ReservesCommitmentAll(h, pos, opts, pools, w.RCSalt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	// (2 option slots, 1 pool slot) against (1, 2).
+	if x, y := rc([]OptionPosition{o1, zeroO}, []PoolPosition{pl}), rc([]OptionPosition{o1}, []PoolPosition{zeroP, pl}); x == y {
+		t.Error("R1: one RC opens as 2 option slots and 1 pool slot, and as 1 and 2")
+	}
+	// A pool record whose amount B is chosen so that it decodes as a short put (asset 0, venue
+	// 2), about 30,000.6 USDC.
+	y := new(big.Int).Lsh(big.NewInt(114441), 18)
+	y.Or(y, big.NewInt(2<<10|1<<1|1))
+	pl.AmountB = y
+	pr, err := PoolRecord(pl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOpt := OptionPosition{Size: new(big.Int).Set(pl.AmountA), Short: true, Put: true, Asset: 0, Venue: 2,
+		Strike: new(big.Int).Rsh(pr, 82).Uint64() & (1<<StrikeBits - 1), Expiry: new(big.Int).Rsh(pr, 145).Uint64()}
+	or, err := OptionRecord(asOpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if or.Cmp(pr) != 0 {
+		t.Fatalf("fixture: the pool record %x does not decode as the option %x", pr, or)
+	}
+	o2 := w.Options[1]
+	if x, z := rc([]OptionPosition{o1, o2}, []PoolPosition{pl}), rc([]OptionPosition{o1, o2, asOpt}, nil); x == z {
+		t.Error("R1: one RC opens as (2 options, 1 pool share) and as (3 options, no pool share): a pool share reads as a short put")
+	}
+}
