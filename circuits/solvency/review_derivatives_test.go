@@ -131,6 +131,16 @@ func fixHints(c *Circuit, w *Witness) {
 	c.ChargeQ, c.ChargeR = q, new(big.Int).Sub(new(big.Int).Mul(q, bpsK), oc)
 }
 
+// reviewRCControl fails the test when reviewRC no longer recomputes the honest RC (the RC format
+// changed): the crafted witnesses would then be refused for their RC alone, proving nothing.
+func reviewRCControl(t *testing.T, w *Witness) {
+	t.Helper()
+	c := mustAssign(t, w)
+	if reviewRC(c).Cmp(bi(c.RC)) != 0 {
+		t.Fatal("reviewRC does not recompute the honest RC: update it to the RC format")
+	}
+}
+
 // reviewFixture is the put spread and pool share of derivWitness with the long put in the
 // money (strike 3500, ETH at 3000) and only collateral, stress and the bounds enabled, so that a
 // flattering hint has value to gain. It passes.
@@ -183,6 +193,7 @@ func TestS3_ReviewNonBooleanSignHintsRefused(t *testing.T) {
 // is recomputed over each raw record; only the strike's range check can refuse.
 func TestS2_ReviewNegativeStrikeLongCallRefused(t *testing.T) {
 	w := reviewFixture(t)
+	reviewRCControl(t, w)
 	for _, k := range []*big.Int{modP(big.NewInt(-1000_00000000)), pow2(StrikeBits)} {
 		c := mustAssign(t, w)
 		o := &c.Options[0]
@@ -198,6 +209,7 @@ func TestS2_ReviewNegativeStrikeLongCallRefused(t *testing.T) {
 // field of the RC record: 2^64 or p-1 would let one record alias another. RC recomputed.
 func TestS2_ReviewExpiryPastBoundRefused(t *testing.T) {
 	w := reviewFixture(t)
+	reviewRCControl(t, w)
 	for _, e := range []*big.Int{pow2(ExpiryBits), modP(big.NewInt(-1))} {
 		c := mustAssign(t, w)
 		c.Options[0].Expiry = e
