@@ -59,6 +59,9 @@ func reviewRC(c *Circuit) *big.Int {
 		rec.Add(rec, new(big.Int).Lsh(selIndex(p.Venue), 144))
 		in = append(in, elem(rec))
 	}
+	if cnt := SlotCounts(len(c.Positions), len(c.Options), len(c.Pools)); cnt != nil {
+		in = append(in, elem(cnt))
+	}
 	e := h.Hash(poseidon.TagRC, in...)
 	return e.BigInt(new(big.Int))
 }
@@ -416,5 +419,97 @@ func TestR1_ReviewOneRCOneOpening(t *testing.T) {
 	o2 := w.Options[1]
 	if x, z := rc([]OptionPosition{o1, o2}, []PoolPosition{pl}), rc([]OptionPosition{o1, o2, asOpt}, nil); x == z {
 		t.Error("R1: one RC opens as (2 options, 1 pool share) and as (3 options, no pool share): a pool share reads as a short put")
+	}
+}
+
+// TestS2_ExpiredOptionRefused: an option slot with a non-zero size must expire after the
+// statement's snapshot time (the engine settles expired options into positions first; an
+// expired option valued at its intrinsic would count a payoff already due as a live claim).
+// The witness builder refuses it, and a crafted assignment with RC recomputed does not solve
+// at the snapshot time, one second before it, or at expiry 0; one second after it does.
+func TestS2_ExpiredOptionRefused(t *testing.T) {
+	w := reviewFixture(t)
+	reviewRCControl(t, w)
+	snap := w.Meta.SnapshotTime
+	for _, e := range []uint64{0, snap - 1, snap} {
+		w2 := clone(w)
+		w2.Options = append([]OptionPosition(nil), w.Options...)
+		w2.Options[0].Expiry = e
+		if _, err := Assign(poseidon.NewHasher(), w2); err == nil {
+			t.Fatalf("expiry %d (snapshot %d): the witness builder accepts an expired option", e, snap)
+		}
+		c := mustAssign(t, w)
+		c.Options[0].Expiry = e
+		c.RC = reviewRC(c)
+		mustNotSolve(t, c)
+	}
+	w2 := clone(w)
+	w2.Options = append([]OptionPosition(nil), w.Options...)
+	w2.Options[0].Expiry = snap + 1
+	mustPass(t, w2)
+}
+
+// TestR1_NonCanonicalZeroDerivativeSlotRefused: an empty option slot (size 0) or pool slot
+// (both amounts 0) has one encoding, every other field zero (assets and venue index 0), like a
+// zero position's sign. Otherwise one portfolio would have several RCs, and an opening could
+// show an empty slot with made-up terms. Each field set alone on an empty slot (RC recomputed,
+// hints recomputed) does not solve; the record encoders and the twin refuse it too.
+func TestR1_NonCanonicalZeroDerivativeSlotRefused(t *testing.T) {
+	w := reviewFixture(t)
+	w.Options[1] = OptionPosition{Size: new(big.Int)}
+	w.Pools[0] = PoolPosition{AmountA: new(big.Int), AmountB: new(big.Int)}
+	mustPass(t, w)
+	reviewRCControl(t, w)
+	A, V := len(w.Prices), len(w.Policy.Venues)
+	oneAt := func(n, i int) []frontend.Variable {
+		s := make([]frontend.Variable, n)
+		for k := range s {
+			s[k] = b01(k == i)
+		}
+		return s
+	}
+	cases := map[string]func(c *Circuit){
+		"option short":  func(c *Circuit) { c.Options[1].Short = 1 },
+		"option put":    func(c *Circuit) { c.Options[1].Put = 1 },
+		"option strike": func(c *Circuit) { c.Options[1].Strike = 2400_00000000 },
+		"option expiry": func(c *Circuit) { c.Options[1].Expiry = 1803456000 },
+		"option asset":  func(c *Circuit) { c.Options[1].Asset = oneAt(A, 1) },
+		"option venue":  func(c *Circuit) { c.Options[1].Venue = oneAt(V, 2) },
+		"pool asset A":  func(c *Circuit) { c.Pools[0].AssetA = oneAt(A, 1) },
+		"pool asset B":  func(c *Circuit) { c.Pools[0].AssetB = oneAt(A, 1) },
+		"pool venue":    func(c *Circuit) { c.Pools[0].Venue = oneAt(V, 1) },
+	}
+	for name, f := range cases {
+		c := mustAssign(t, w)
+		f(c)
+		fixHints(c, w)
+		c.RC = reviewRC(c)
+		if err := solve(t, c); err == nil {
+			t.Errorf("%s set on an empty slot: the R1CS is satisfied", name)
+		}
+		if err := engineSolve(testShape, c); err == nil {
+			t.Errorf("%s set on an empty slot: the test engine is satisfied", name)
+		}
+	}
+	for _, o := range []OptionPosition{{Put: true}, {Strike: 1}, {Expiry: 1}, {Asset: 1}, {Venue: 1}} {
+		o.Size = new(big.Int)
+		if _, err := OptionRecord(o); err == nil {
+			t.Errorf("OptionRecord encodes the empty option %+v", o)
+		}
+		w2 := clone(w)
+		w2.Options = []OptionPosition{w.Options[0], o}
+		if _, err := Evaluate(&w2.Inputs); err == nil {
+			t.Errorf("the twin accepts the empty option %+v", o)
+		}
+	}
+	for _, p := range []PoolPosition{{AssetA: 1}, {AssetB: 1}, {Venue: 1}} {
+		p.AmountA, p.AmountB = new(big.Int), new(big.Int)
+		if _, err := PoolRecord(p); err == nil {
+			t.Errorf("PoolRecord encodes the empty pool share %+v", p)
+		}
+	}
+	// One amount zero is a (worthless) pool share, not padding: its assets stand.
+	if _, err := PoolRecord(PoolPosition{AssetA: 1, AssetB: 2, Venue: 1, AmountA: big.NewInt(5), AmountB: new(big.Int)}); err != nil {
+		t.Errorf("a pool share with one amount zero: %v", err)
 	}
 }
