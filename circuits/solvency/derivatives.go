@@ -35,7 +35,8 @@ import (
 // Where they enter: collateral and the stress sums (above); net reserves for the caps (long
 // values and pool values at their bounds, short liabilities at intrinsic plus the charge,
 // rounded up); gross exposure for the caps (an option's notional on its underlying, each pool
-// leg on its asset, all of them on the venue's group); the liquidity buffer only through short
+// leg on its asset, all of them on the venue's group, where a long option adds its intrinsic
+// value too: a deep in-the-money put's claim on the venue exceeds its notional); the liquidity buffer only through short
 // liabilities, which drain it (a long option or a pool share adds nothing); the VaR surplus only
 // through short liabilities (long derivatives count nothing there, so their loss under the VaR
 // move is already assumed total; the non-linear risk of shorts is what the stress grid bounds).
