@@ -61,7 +61,8 @@ type OpenedReserves struct {
 	Assets    []assets.Asset
 	Venues    []solvency.Venue
 	Chain     *bundle.ChainMap
-	// Options and pool shares, with the slot counts RC pads them to (from the opening).
+	// Options and pool shares, with the slot counts RC pads them to (from the opening; RC commits
+	// to the counts, and CheckReserves compares them with the bundle profile's when it can).
 	OptionSlots, PoolSlots int
 	Options                []solvency.OptionPosition
 	Pools                  []solvency.PoolPosition

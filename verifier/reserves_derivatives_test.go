@@ -105,6 +105,21 @@ func TestR1_OpeningWithDerivativesChecked(t *testing.T) {
 			t.Errorf("%s: want an unusable-input error, got %v", name, err)
 		}
 	}
+	// An empty slot with any other field set has no record (the padding slot has one encoding).
+	for name, f := range map[string]func(*bundle.ReservesOpening){
+		"empty option with a strike": func(o *bundle.ReservesOpening) {
+			o.Options = append(o.Options, bundle.OpenOption{Right: "call", Strike: "1", Size: "0"})
+		},
+		"empty pool at venue 1": func(o *bundle.ReservesOpening) {
+			o.Pools = append(o.Pools, bundle.OpenPool{Venue: 1, AmountA: "0", AmountB: "0"})
+		},
+	} {
+		c := cloneDerivOpening(o)
+		f(c)
+		if err := verifier.CheckReservesOpening(c, rc, slots); err == nil || errors.Is(err, verifier.ErrReservesMismatch) {
+			t.Errorf("%s: want an unusable-input error, got %v", name, err)
+		}
+	}
 	c := cloneDerivOpening(o)
 	c.PoolSlots = 0
 	if _, err := verifier.ParseOpening(c); !errors.Is(err, verifier.ErrReservesMismatch) {

@@ -104,11 +104,12 @@ func CheckReserves(ctx context.Context, in ReservesInput) (*ReservesResult, erro
 	res.Checks = append(res.Checks, namedCheck("the opening names the statement's reserves block",
 		equalOr("the opening's reserves block", op.Block, "the statement's", st.block)))
 
-	slots, err := reservesSlots(in)
+	slots, countsCheck, err := reservesCounts(in)
 	if err != nil {
 		return res, err
 	}
 	res.Slots = slots
+	res.Checks = append(res.Checks, countsCheck)
 	_, err = op.Check(st.rc, slots, st.more...)
 	if err != nil && !errors.Is(err, ErrReservesMismatch) {
 		return res, err
@@ -158,21 +159,43 @@ func collectReservesStatement(in ReservesInput, res *ReservesResult) reservesSta
 	return st
 }
 
-// reservesSlots is P: the caller's, else the opening's, else the bundle's built-in profile's.
-func reservesSlots(in ReservesInput) (int, error) {
-	slots := in.Slots
-	if slots == 0 {
-		slots = in.Opening.Slots
-	}
-	if slots == 0 && in.Bundle != nil {
+// reservesCounts is the slot counts RC is checked with: P, the option slots O and the pool
+// slots L. RC binds (P, O, L) itself (its last element when O+L > 0), so an opening with other
+// counts than the proof's circuit cannot recompute to its RC; the counts are still taken from
+// the statement's side where it names them, so that a wrong count is reported as such:
+//
+//   - P: the caller's, else the bundle's built-in profile's, else the opening's "slots" field
+//     (the opening's, when it names one, must equal it: op.Check).
+//   - O and L: the bundle's built-in profile's, and the opening's must equal them (a failed
+//     check). Without a bundle naming a built-in profile, they are the opening's own, and the
+//     check says so: RC alone then vouches for them.
+func reservesCounts(in ReservesInput) (int, Check, error) {
+	op := in.Opening
+	prof, known := profile.Profile{}, false
+	if in.Bundle != nil {
 		if p, err := profile.Lookup(in.Bundle.Profile); err == nil {
-			slots = p.Positions
+			prof, known = p, true
 		}
 	}
-	if slots == 0 {
-		return 0, errors.New("the opening has no \"slots\" field and the slot count is not known from a built-in profile: give --slots P")
+	slots := in.Slots
+	if slots == 0 && known {
+		slots = prof.Positions
 	}
-	return slots, nil
+	if slots == 0 {
+		slots = op.Slots
+	}
+	if slots == 0 {
+		return 0, Check{}, errors.New("the opening has no \"slots\" field and the slot count is not known from a built-in profile: give --slots P")
+	}
+	if !known {
+		return slots, Check{Name: "the option and pool slot counts are the opening's own", OK: true,
+			Detail: fmt.Sprintf("%d option and %d pool slots: no bundle names a built-in profile to compare them with; RC commits to the counts, so only the committed ones recompute to it", op.OptionSlots, op.PoolSlots)}, nil
+	}
+	var err error
+	if op.OptionSlots != prof.Options || op.PoolSlots != prof.Pools {
+		err = mismatch("the opening has %d option and %d pool slots; the bundle's profile %q has %d and %d", op.OptionSlots, op.PoolSlots, prof.Name, prof.Options, prof.Pools)
+	}
+	return slots, namedCheck("the opening's option and pool slot counts are the bundle profile's", err), nil
 }
 
 // reservesTable is the asset table that labels the amounts: the bundle's is public (and bound to

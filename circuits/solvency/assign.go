@@ -59,12 +59,32 @@ func (w *Witness) paddedDerivatives() ([]OptionPosition, []PoolPosition, error) 
 	return opts, pools, nil
 }
 
+// canonicalZero refuses a zero-size option with any other field set: the padding slot has one
+// encoding, every field zero, as the circuit requires (one RC, one opening).
+func (o OptionPosition) canonicalZero() error {
+	if o.Size != nil && o.Size.Sign() == 0 && (o.Short || o.Put || o.Strike != 0 || o.Expiry != 0 || o.Asset != 0 || o.Venue != 0) {
+		return errors.New("a zero-size option must have every other field zero (the padding slot has one encoding)")
+	}
+	return nil
+}
+
+// canonicalZero refuses a pool share with both amounts zero and any asset or venue but 0.
+func (p PoolPosition) canonicalZero() error {
+	if p.AmountA != nil && p.AmountB != nil && p.AmountA.Sign() == 0 && p.AmountB.Sign() == 0 && (p.AssetA != 0 || p.AssetB != 0 || p.Venue != 0) {
+		return errors.New("a pool share with both amounts zero must name assets 0 and 0 at venue 0 (the padding slot has one encoding)")
+	}
+	return nil
+}
+
 // OptionRecord is an option's RC record: size (64) | short (1) | put (1) | asset (8) | venue (8)
 // | strike (63) | expiry (64), 209 bits, one per field element.
 func OptionRecord(o OptionPosition) (*big.Int, error) {
 	if o.Size == nil || o.Size.Sign() < 0 || o.Size.BitLen() > MagBits || (o.Short && o.Size.Sign() == 0) ||
 		o.Asset < 0 || o.Asset > 255 || o.Venue < 0 || o.Venue > 255 || o.Strike >= 1<<StrikeBits {
 		return nil, errors.New("option is outside the record's ranges")
+	}
+	if err := o.canonicalZero(); err != nil {
+		return nil, err
 	}
 	r := new(big.Int).Set(o.Size)
 	if o.Short {
@@ -88,6 +108,9 @@ func PoolRecord(p PoolPosition) (*big.Int, error) {
 		p.AssetA < 0 || p.AssetA > 255 || p.AssetB < 0 || p.AssetB > 255 || p.Venue < 0 || p.Venue > 255 {
 		return nil, errors.New("pool share is outside the record's ranges")
 	}
+	if err := p.canonicalZero(); err != nil {
+		return nil, err
+	}
 	r := new(big.Int).Set(p.AmountA)
 	r.Or(r, new(big.Int).Lsh(p.AmountB, 64))
 	r.Or(r, new(big.Int).Lsh(big.NewInt(int64(p.AssetA)), 128))
@@ -96,10 +119,33 @@ func PoolRecord(p PoolPosition) (*big.Int, error) {
 	return r, nil
 }
 
+// SlotCountBits is the width of each slot count in RC's counts element.
+const SlotCountBits = 16
+
+// SlotCounts is RC's last element, P | O<<16 | L<<32 (positions, option and pool slots), or nil
+// when there are no option or pool slots (RC is then the positions' commitment alone, unchanged
+// from before derivatives). It binds the split of the records between options and pools: an
+// opening that reads the same records with other counts hashes another last element (R1).
+// Counts are < 2^16 each (the shapes are far smaller), so the element is injective.
+func SlotCounts(positions, options, pools int) *big.Int {
+	if options+pools == 0 {
+		return nil
+	}
+	e := new(big.Int).SetUint64(uint64(positions))
+	e.Or(e, new(big.Int).Lsh(big.NewInt(int64(options)), SlotCountBits))
+	return e.Or(e, new(big.Int).Lsh(big.NewInt(int64(pools)), 2*SlotCountBits))
+}
+
 // ReservesCommitmentAll is RC over positions, options and pool shares (each list already padded
 // to its slot count): Hash(RC, salt, positions three records per element, one element per option
-// record, one per pool record). With no option or pool slots it equals ReservesCommitment.
+// record, one per pool record, then SlotCounts(P, O, L) when O+L > 0). With no option or pool
+// slots it equals ReservesCommitment.
 func ReservesCommitmentAll(h *poseidon.Hasher, positions []Position, options []OptionPosition, pools []PoolPosition, salt fr.Element) (fr.Element, error) {
+	for _, n := range []int{len(positions), len(options), len(pools)} {
+		if n >= 1<<SlotCountBits {
+			return fr.Element{}, fmt.Errorf("%d slots do not fit the commitment's %d-bit count", n, SlotCountBits)
+		}
+	}
 	in, err := positionElements(positions, salt)
 	if err != nil {
 		return fr.Element{}, err
@@ -120,6 +166,11 @@ func ReservesCommitmentAll(h *poseidon.Hasher, positions []Position, options []O
 		}
 		var e fr.Element
 		e.SetBigInt(r)
+		in = append(in, e)
+	}
+	if cnt := SlotCounts(len(positions), len(options), len(pools)); cnt != nil {
+		var e fr.Element
+		e.SetBigInt(cnt)
 		in = append(in, e)
 	}
 	return h.Hash(poseidon.TagRC, in...), nil
@@ -201,6 +252,12 @@ func (w *Witness) Statement(h *poseidon.Hasher) (*Statement, error) {
 	}
 	if w.Meta.SnapshotTime >= 1<<MetaTime {
 		return nil, errors.New("snapshot time does not fit 40 bits")
+	}
+	for j, o := range w.Options {
+		// The circuit refuses an expired option (the engine settles them before proving).
+		if o.Size.Sign() != 0 && o.Expiry <= w.Meta.SnapshotTime {
+			return nil, fmt.Errorf("option %d expires at %d, not after the snapshot time %d: settle it into positions", j, o.Expiry, w.Meta.SnapshotTime)
+		}
 	}
 	ah := w.Table.Hash(h)
 	if ah != w.Policy.AssetsHash {

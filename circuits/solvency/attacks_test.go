@@ -74,6 +74,9 @@ func rawRC(c *Circuit) *big.Int {
 		rec.Add(rec, new(big.Int).Lsh(big.NewInt(int64(index(p.Venue))), 144))
 		in = append(in, elem(rec))
 	}
+	if cnt := SlotCounts(len(c.Positions), len(c.Options), len(c.Pools)); cnt != nil {
+		in = append(in, elem(cnt))
+	}
 	e := h.Hash(poseidon.TagRC, in...)
 	return e.BigInt(new(big.Int))
 }

@@ -35,7 +35,8 @@ import (
 // Where they enter: collateral and the stress sums (above); net reserves for the caps (long
 // values and pool values at their bounds, short liabilities at intrinsic plus the charge,
 // rounded up); gross exposure for the caps (an option's notional on its underlying, each pool
-// leg on its asset, all of them on the venue's group); the liquidity buffer only through short
+// leg on its asset, all of them on the venue's group, where a long option adds its intrinsic
+// value too: a deep in-the-money put's claim on the venue exceeds its notional); the liquidity buffer only through short
 // liabilities, which drain it (a long option or a pool share adds nothing); the VaR surplus only
 // through short liabilities (long derivatives count nothing there, so their loss under the VaR
 // move is already assumed total; the non-linear risk of shorts is what the stress grid bounds).
@@ -43,8 +44,10 @@ import (
 
 // OptionPosition is one European option slot: the underlying asset and venue by index, put or
 // call, long or short, the strike in USD with 8 decimals per whole token (like the oracle
-// prices, < 2^63), the expiry (unix seconds, committed in RC, not used in arithmetic) and the
-// size in the underlying's circuit units (>= 0, < 2^64; the sign is Short).
+// prices, < 2^63), the expiry (unix seconds, committed in RC; a live option's is after the
+// snapshot time, not otherwise used in arithmetic) and the size in the underlying's circuit
+// units (>= 0, < 2^64; the sign is Short). A zero size is the padding slot: every other field
+// zero (asset 0, venue 0).
 type OptionPosition struct {
 	Venue, Asset int
 	Put, Short   bool
@@ -54,7 +57,8 @@ type OptionPosition struct {
 }
 
 // PoolPosition is one constant-product pool-share slot: the holder's claim on each reserve of
-// the pool, in each asset's circuit units (>= 0, < 2^64).
+// the pool, in each asset's circuit units (>= 0, < 2^64). Both amounts zero is the padding
+// slot: assets 0 and 0 at venue 0.
 type PoolPosition struct {
 	Venue, AssetA, AssetB int
 	AmountA, AmountB      *big.Int
@@ -151,12 +155,21 @@ func (c *Circuit) assertDerivatives(api frontend.API, w, k []frontend.Variable) 
 		rangeCheck(api, o.Size, MagBits)
 		api.AssertIsBoolean(o.Short)
 		api.AssertIsBoolean(o.Put)
-		// One encoding per option: size 0 carries Short = 0 (no "-0" record in RC).
-		api.AssertIsEqual(api.Mul(o.Short, api.IsZero(o.Size)), 0)
 		rangeCheck(api, o.Strike, StrikeBits)
 		rangeCheck(api, o.Expiry, ExpiryBits)
 		ai := oneHot(api, o.Asset)
 		vi := oneHot(api, o.Venue)
+		// One encoding per option: a zero-size slot is the padding record, every field zero
+		// (short, put, strike, expiry, asset 0, venue 0), like the positions' "-0" rule; else one
+		// portfolio would have several RCs and an opening could show an empty slot's made-up
+		// terms. Each term is non-negative and range-checked (sum < 2^66), so the sum is zero
+		// exactly when each is.
+		zo := api.IsZero(o.Size)
+		api.AssertIsEqual(api.Mul(zo, api.Add(o.Short, o.Put, o.Strike, o.Expiry, ai, vi)), 0)
+		// A live option has not expired at the snapshot: Expiry > SnapTime, i.e. Expiry -
+		// SnapTime - 1 >= 0 (both < 2^64, so an expired one wraps far above 2^64). The engine
+		// settles expired options into positions before proving; their intrinsic is then cash.
+		rangeCheck(api, api.Mul(api.Sub(1, zo), api.Sub(api.Sub(o.Expiry, c.SnapTime), 1)), ExpiryBits)
 		wo := sel(api, o.Asset, w)                                           // < 2^123
 		ko := sel(api, o.Asset, k)                                           // <= 10^18 < 2^60
 		ho := sel(api, o.Asset, pol.Haircut)                                 // <= 1e4
@@ -178,8 +191,13 @@ func (c *Circuit) assertDerivatives(api frontend.API, w, k []frontend.Variable) 
 		for a := 0; a < A; a++ {
 			d.gross[a] = api.Add(d.gross[a], api.Mul(o.Asset[a], notional))
 		}
+		// The venue's gross carries the notional and, for a long, its intrinsic value: a deep
+		// in-the-money put is a claim on its venue of size*(K*k - w), which can far exceed the
+		// notional size*w (S3: the group cap bounds the claim on the group's venues). Each is
+		// size*(w + intr) <= size*max(w + K*k, 2w) < 2^188, far below the caps' wrap.
+		og := api.Add(notional, lv)
 		for v := 0; v < V; v++ {
-			venueGross[v] = api.Add(venueGross[v], api.Mul(o.Venue[v], notional))
+			venueGross[v] = api.Add(venueGross[v], api.Mul(o.Venue[v], og))
 		}
 		// Stress: d' = dir*(mult*w - 1e4*K*k) is the intrinsic at the shocked price, bps-scaled.
 		fo := api.Sub(api.Sub(BpsOne, ho), api.Mul(o.Short, 2*BpsOne)) // long 1e4-h, short -(1e4+h)
@@ -204,6 +222,11 @@ func (c *Circuit) assertDerivatives(api frontend.API, w, k []frontend.Variable) 
 		aa := oneHot(api, pl.AssetA)
 		ab := oneHot(api, pl.AssetB)
 		vi := oneHot(api, pl.Venue)
+		// One encoding per empty pool slot: both amounts zero is the padding record, assets 0
+		// and 0 at venue 0 (selectors still one-hot). Amounts < 2^64, so their sum is zero
+		// exactly when both are; indices < 2^8, so theirs likewise.
+		zp := api.IsZero(api.Add(pl.AmountA, pl.AmountB))
+		api.AssertIsEqual(api.Mul(zp, api.Add(aa, ab, vi)), 0)
 		va := api.Mul(pl.AmountA, sel(api, pl.AssetA, w)) // < 2^187
 		vb := api.Mul(pl.AmountB, sel(api, pl.AssetB, w)) // < 2^187
 		// Coarse legs: v = Q*2^64 + R, R < 2^64, Q < 2^123 (floor: conservative).
@@ -323,7 +346,11 @@ func twinDerivatives(in *Inputs, w []*big.Int) *derivVals {
 		d.oc.Add(d.oc, ch)
 		d.sumON.Add(d.sumON, new(big.Int).Mul(o.Size, new(big.Int).Add(wo, kk)))
 		d.gross[a].Add(d.gross[a], notional)
-		d.groupGross[p.Venues[o.Venue].Group].Add(d.groupGross[p.Venues[o.Venue].Group], notional)
+		og := new(big.Int).Set(notional) // a long's claim on its venue includes its intrinsic
+		if !o.Short {
+			og.Add(og, val)
+		}
+		d.groupGross[p.Venues[o.Venue].Group].Add(d.groupGross[p.Venues[o.Venue].Group], og)
 		kk4 := new(big.Int).Mul(kk, bpsK)
 		for si := 0; si < S; si++ {
 			m := mult(si, a)

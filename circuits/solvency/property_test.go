@@ -136,9 +136,9 @@ func randomWitness(rng *rand.Rand, maxPositions int) *Witness {
 		size := units(a, 10_000+rng.Int64N(3_000_000))
 		strike := w.Prices[a] / 100 * uint64(50+rng.IntN(101)) // 50%..150% of the price
 		o := OptionPosition{Venue: rng.IntN(testShape.Venues), Asset: a, Put: chance(0.5), Short: chance(0.4),
-			Strike: strike, Expiry: 1_800_000_000 + rng.Uint64N(1<<26), Size: size}
+			Strike: strike, Expiry: w.Meta.SnapshotTime + 1 + rng.Uint64N(1<<26), Size: size}
 		if size.Sign() == 0 {
-			o.Short = false
+			o = OptionPosition{Size: size} // the padding slot's one encoding
 		}
 		w.Options = append(w.Options, o)
 	}
@@ -183,6 +183,7 @@ func tryBoundary(t *testing.T, rng *rand.Rand, w *Witness) (*Witness, bool) {
 		default:
 			c.Pools[k-nL-nP-2*nO].AmountA = new(big.Int).Abs(v)
 		}
+		canonZero(c)
 		return c
 	}
 	end := new(big.Int).Lsh(big.NewInt(1), uint(20+rng.IntN(43)))

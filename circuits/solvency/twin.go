@@ -147,6 +147,9 @@ func (in *Inputs) Validate() error {
 		if o.Strike >= 1<<StrikeBits {
 			return fmt.Errorf("option %d: strike %d does not fit 63 bits", j, o.Strike)
 		}
+		if err := o.canonicalZero(); err != nil {
+			return fmt.Errorf("option %d: %w", j, err)
+		}
 	}
 	for j, pl := range in.Pools {
 		if pl.Venue < 0 || pl.Venue >= len(p.Venues) || pl.AssetA < 0 || pl.AssetA >= A || pl.AssetB < 0 || pl.AssetB >= A {
@@ -156,6 +159,9 @@ func (in *Inputs) Validate() error {
 			if x == nil || x.Sign() < 0 || x.BitLen() > MagBits {
 				return fmt.Errorf("pool share %d: amount %v: want 0 <= amount < 2^64", j, x)
 			}
+		}
+		if err := pl.canonicalZero(); err != nil {
+			return fmt.Errorf("pool share %d: %w", j, err)
 		}
 	}
 	return nil

@@ -128,8 +128,12 @@ func (c *Circuit) assertPositions(api frontend.API, w []frontend.Variable) (*val
 }
 
 // assertRC opens RC = Hash(RC, salt, positions three records per element, then one element per
-// option record and one per pool record) (ReservesCommitment natively). With no option or pool
-// slots it is the commitment of the positions alone, as before derivatives existed.
+// option record and one per pool record, then the slot counts P | O<<16 | L<<32)
+// (ReservesCommitment natively). The counts element binds the split between the record kinds:
+// without it one RC could be opened as O option and L pool records and as O+1 and L-1 (R1).
+// With no option or pool slots neither it nor any record follows the positions: the commitment
+// of the positions alone, as before derivatives existed (P is then fixed by the element count
+// and the zero padding records, as it always was).
 func (c *Circuit) assertRC(api frontend.API, g *poseidon.Gadget, recs []frontend.Variable, d *derivVars) {
 	rcIn := []frontend.Variable{c.RCSalt}
 	for i := 0; i < len(recs); i += 3 {
@@ -141,6 +145,9 @@ func (c *Circuit) assertRC(api frontend.API, g *poseidon.Gadget, recs []frontend
 	}
 	rcIn = append(rcIn, d.recsO...) // < 2^209 each
 	rcIn = append(rcIn, d.recsP...) // < 2^152 each
+	if cnt := SlotCounts(len(recs), len(d.recsO), len(d.recsP)); cnt != nil {
+		rcIn = append(rcIn, cnt) // a constant of the shape: no constraint
+	}
 	api.AssertIsEqual(g.Hash(poseidon.TagRC, rcIn...), c.RC)
 }
 

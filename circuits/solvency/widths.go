@@ -51,6 +51,9 @@ const (
 	// Liquidity: LQ*1e4 - floor*sumLV; LQ <= sumPV: valid < 2^184.
 	LiquidityBits = 185
 	// Caps: cap*NRd - gross*1e4, cap <= 1e4, NRd <= sumPV + ON + PL: valid < 3*2^184 < 2^186.
+	// A failing cap's magnitude is at most gross*1e4: the positions' < 2^197, plus per option
+	// slot its notional and, for a long, its intrinsic (size*(w + intr) < 2^188), plus the pool
+	// legs; < 2^212, so it wraps far above the range.
 	CapBits = 186
 	// Target low edge: net*1e4 + (band-target)*NR: valid < 2^184 + 2^184 = 2^185.
 	TargetLowBits = 186

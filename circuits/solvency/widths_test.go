@@ -186,6 +186,24 @@ func TestS2_DerivativeWidthsAtLargestInputs(t *testing.T) {
 	sl := mul(tot, big.NewInt(3*BpsOne)) // short liability: (1e4+h)*intrinsic + charge*notional
 	below(t, "short liability", sl, 187)
 	below(t, "charge ceiling", new(big.Int).Add(tot, big.NewInt(1)), ChargeQBits)
+	// A long option's claim on its venue: notional plus intrinsic, size*(w + intr) <=
+	// size*max(w + K*k, 2w). Every slot's claim together, times 1e4, stays far from wrapping
+	// into the caps' valid range (a cap that fails wraps above 2^CapBits).
+	og := mul(size, new(big.Int).Add(w, kk))
+	below(t, "long option venue gross", og, 188)
+	grossAll := mul(new(big.Int).Add(mul(big.NewInt(int64(MaxShapeOptions+MaxShapePools)), og), pow2(197)), bps)
+	if new(big.Int).Sub(p, grossAll).BitLen() <= CapBits {
+		t.Error("a failing cap with every derivative's gross could wrap into its valid range")
+	}
+	// The expiry check: Expiry - SnapTime - 1 for an expired option (expiry 0 at the largest
+	// snapshot time, or expiry = snapshot time) wraps far above 2^ExpiryBits.
+	for _, d := range []*big.Int{new(big.Int).Neg(pow2(MetaTime)), big.NewInt(-1)} {
+		if modP(d).BitLen() <= ExpiryBits {
+			t.Error("an expired option could pass the expiry check")
+		}
+	}
+	below(t, "live expiry difference", maxOf(ExpiryBits), ExpiryBits)
+	below(t, "RC slot counts", SlotCounts(1<<SlotCountBits-1, 1<<SlotCountBits-1, 1<<SlotCountBits-1), 3*SlotCountBits)
 	below(t, "option RC record", maxOf(209), 209)
 	below(t, "pool RC record", maxOf(152), 152)
 	if new(big.Int).Sub(p, new(big.Int).Add(sl, pow2(186))).BitLen() <= 188 {

@@ -37,8 +37,10 @@ with the statement's RC: the bundle's (--bundle; run 'solvency verify bundle' on
 registry's record for the opening's cycle (--rpc with --addresses or --registry), or both. The
 opening must name the statement's cycle and reserves block.
 
-P is --slots, else the opening's "slots" field, else the positions of the bundle's named built-in
-profile.
+P is --slots, else the positions of the bundle's named built-in profile, else the opening's
+"slots" field. The option and pool slot counts are the bundle profile's, and the opening's must
+equal them; without a bundle naming a built-in profile they are the opening's own (RC commits to
+all three counts, so an opening with other counts does not recompute to it).
 
 --balances FILE compares every opened (venue, asset) amount with the amount you observed on
 chain at the reserves block. The file is JSON, produced by your own tooling from your own node:
@@ -112,7 +114,7 @@ func newVerifyReservesCmd() *cobra.Command {
 	f.StringVar(&o.opening, "opening", "", "the reserves opening file, reserves-opening-NNNNNN.json (required)")
 	f.StringVar(&o.bundle, "bundle", "", "bundle directory whose statement names RC and the reserves block")
 	f.StringVar(&o.balances, "balances", "", "observed balances at the reserves block (JSON; see above)")
-	f.IntVar(&o.slots, "slots", 0, "position slots P of the circuit (default: the opening's, else the bundle profile's)")
+	f.IntVar(&o.slots, "slots", 0, "position slots P of the circuit (default: the bundle profile's, else the opening's)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout")
 	o.chain.register(cmd, false)
 	o.registry.register(cmd)

@@ -223,7 +223,7 @@ func Circuits() []CircuitSpec {
 			}
 			return batch.NewCircuit(s), nil
 		}},
-		{Name: "solvency", Version: "2", New: func(p Profile) (frontend.Circuit, error) {
+		{Name: "solvency", Version: "3", New: func(p Profile) (frontend.Circuit, error) {
 			s := p.SolvencyShape()
 			if err := s.Validate(); err != nil {
 				return nil, err
