@@ -100,7 +100,9 @@ func TestVerifyReservesRPCReadsChain(t *testing.T) {
 		if err := os.MkdirAll(bdir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		man := bundle.Manifest{Version: bundle.Version, Profile: "test", Assets: assets.Table{Assets: table},
+		// A profile that is not built in: the slot counts are the opening's own (16 positions, no
+		// option or pool slots), which RC binds.
+		man := bundle.Manifest{Version: bundle.Version, Profile: "rpc-toy", Assets: assets.Table{Assets: table},
 			Statement: bundle.Statement{Cycle: 4, ReservesBlock: d.Block, RC: poseidon.Element{Element: rc}, ChainID: devnet.ChainID,
 				Prices: []bundle.Price{}, PublicInputs: []poseidon.Element{}},
 			Liabilities: bundle.Liabilities{TopLevels: [][]poseidon.Element{}}, Batches: []bundle.Batch{}}
