@@ -19,7 +19,9 @@ import (
 
 type flatVol float64
 
-func (v flatVol) ImpliedVol(string, time.Time, float64, time.Time) (float64, error) { return float64(v), nil }
+func (v flatVol) ImpliedVol(string, time.Time, float64, time.Time) (float64, error) {
+	return float64(v), nil
+}
 
 // A hand-made book: 10 ETH held, 5 short ETH perpetual, 20000 USDC of liabilities and a long
 // ETH call. The engine's delta-gamma VaR is riskmodel.DeltaGammaVaR on the dollar delta and
