@@ -36,6 +36,9 @@ var DefaultStressGrid = []StressMove{
 // defaultStressGrid returns a copy of DefaultStressGrid, so no caller can change the default.
 func defaultStressGrid() []StressMove { return append([]StressMove(nil), DefaultStressGrid...) }
 
+// DefaultStress returns a copy of the default stress grid.
+func DefaultStress() []StressMove { return defaultStressGrid() }
+
 // CovarianceModel is the covariance, confidence and horizon the delta-gamma VaR uses.
 type CovarianceModel struct {
 	Assets      []string // the covariance's rows
@@ -205,6 +208,9 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// DefaultStressAssets are the assets the stress grid moves when none are configured.
+func DefaultStressAssets(d venues.Derivatives) []string { return stressAssets(nil, d) }
 
 // stressAssets are the assets a grid moves: the configured ones, else the options'
 // underlyings (the assets that carry an implied volatility), else both legs of every pool
