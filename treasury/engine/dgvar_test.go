@@ -134,3 +134,62 @@ func TestSampleSummaryCarriesRiskFigures(t *testing.T) {
 		t.Fatalf("round trip %+v: %v", back.Risk, err)
 	}
 }
+
+// With a forecast configured the delta-gamma VaR uses the forecast's covariance, confidence and
+// horizon; a configured stress grid and stress assets replace the defaults, and a move of
+// -100% or a stress asset outside the table is refused when the engine opens.
+func TestRiskFiguresFollowForecastAndStressConfig(t *testing.T) {
+	cfg, err := editedSample(t, func(_ string, m map[string]any) {
+		m["forecast"] = map[string]any{"confidence": 0.975, "horizonDays": 2, "maxBps": 400}
+		g, _ := m["greeks"].(map[string]any)
+		if g == nil {
+			g = map[string]any{}
+		}
+		g["stress"] = []any{map[string]any{"price": -0.4, "vol": 0.8}, map[string]any{"price": 0.4, "vol": -0.2}}
+		g["stressAssets"] = []any{"ETH", "STETH"}
+		m["greeks"] = g
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, in, err := loadedEngine(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.totals, err = venues.LoadAmounts(e.cfg.Path("liabilities.json"), e.assets); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.src.Snapshot(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	risk, err := e.cycleRisk(1, in.positions, in.derivs, snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if risk.CovarianceSource != "forecast" || risk.Confidence != 0.975 || risk.HorizonDays != 2 || risk.CornishFisherVaR == "" {
+		t.Fatalf("risk %+v: want the forecast's model", risk)
+	}
+	if len(risk.Stress) != 2 || risk.Stress[0].Scenario != "price -40% vol +80%" || strings.Join(risk.StressAssets, ",") != "ETH,STETH" {
+		t.Fatalf("stress %+v on %v", risk.Stress, risk.StressAssets)
+	}
+	for name, edit := range map[string]func(map[string]any){
+		"-100%":   func(g map[string]any) { g["stress"] = []any{map[string]any{"price": -1, "vol": 0}} },
+		"unknown": func(g map[string]any) { g["stressAssets"] = []any{"DOGE"} },
+	} {
+		cfg, err := editedSample(t, func(_ string, m map[string]any) {
+			g, _ := m["greeks"].(map[string]any)
+			if g == nil {
+				g = map[string]any{}
+			}
+			edit(g)
+			m["greeks"] = g
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadedEngine(t, cfg); err == nil || !strings.Contains(err.Error(), "stress") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
