@@ -21,6 +21,7 @@ var errNoLiabilities = errors.New("give --liabilities DIR (a liabilities build) 
 type riskOptions struct {
 	assets, positions, prices, policy string
 	liabilities, liabilityTotals      string
+	volSurface                        string
 	json                              bool
 }
 
@@ -34,13 +35,19 @@ func newRiskCmd() *cobra.Command {
 the solvency circuit's native twin: exactly the integer computation the proof makes. It prints
 each limit with its value, its bound and whether it passes, and exits 1 if any fails (a proof
 would not verify). Liabilities come from a liabilities build directory (its final running sums)
-or, before one exists, from a JSON object of per-asset totals (symbol -> decimal).`,
+or, before one exists, from a JSON object of per-asset totals (symbol -> decimal).
+
+With --vol-surface FILE (a volatility surface, docs/pricing.md) it also prints the engine's
+model Greeks of the options and pool shares (Black-76), their delta-gamma VaR under the policy's
+covariance (Cornish-Fisher and the normal approximation) and a full-revaluation stress grid that
+moves price and implied volatility together (docs/hedging.md). These are model figures beside
+the proof's conservative values; they do not change the result or the exit code.`,
 		Example: `  solvency risk --positions testdata/positions.json --prices testdata/prices.json \
       --policy testdata/policy.json --liability-totals testdata/liabilities.json
   solvency risk --positions pos.json --prices prices.json --policy policy.json --liabilities liab --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRisk(o, cmd.OutOrStdout())
+			return runRisk(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -50,21 +57,28 @@ or, before one exists, from a JSON object of per-asset totals (symbol -> decimal
 	f.StringVar(&o.policy, "policy", "", "governance policy file")
 	f.StringVar(&o.liabilities, "liabilities", "", "liabilities build directory")
 	f.StringVar(&o.liabilityTotals, "liability-totals", "", "per-asset liability totals (JSON symbol -> decimal)")
+	f.StringVar(&o.volSurface, "vol-surface", "", "volatility surface file: adds model Greeks, delta-gamma VaR and a stress grid")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
 	return cmd
 }
 
 // loadRiskInputs reads every input file into the twin's inputs.
 func loadRiskInputs(o *riskOptions) (*solvency.Inputs, *policy.File, error) {
+	in, pf, _, err := loadRiskInputsAt(o)
+	return in, pf, err
+}
+
+// loadRiskInputsAt is loadRiskInputs with the prices' latest update time (unix seconds).
+func loadRiskInputsAt(o *riskOptions) (*solvency.Inputs, *policy.File, uint64, error) {
 	if o.positions == "" || o.prices == "" || o.policy == "" {
-		return nil, nil, errors.New("--positions, --prices and --policy are required")
+		return nil, nil, 0, errors.New("--positions, --prices and --policy are required")
 	}
 	if o.liabilities != "" && o.liabilityTotals != "" {
-		return nil, nil, errors.New("give one of --liabilities and --liability-totals")
+		return nil, nil, 0, errors.New("give one of --liabilities and --liability-totals")
 	}
 	tr, err := portfolio.LoadTreasury(portfolio.TreasuryFiles{Policy: o.policy, Positions: o.positions, Prices: o.prices, Assets: o.assets}, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	var totals []*big.Int
 	switch {
@@ -76,13 +90,17 @@ func loadRiskInputs(o *riskOptions) (*solvency.Inputs, *policy.File, error) {
 		err = errNoLiabilities
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	return tr.TwinInputs(totals), tr.Policy, nil
+	var at uint64
+	for _, p := range tr.Prices {
+		at = max(at, p.UpdatedAt)
+	}
+	return tr.TwinInputs(totals), tr.Policy, at, nil
 }
 
-func runRisk(o *riskOptions, out io.Writer) error {
-	in, pf, err := loadRiskInputs(o)
+func runRisk(o *riskOptions, out, errw io.Writer) error {
+	in, pf, at, err := loadRiskInputsAt(o)
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
@@ -90,12 +108,36 @@ func runRisk(o *riskOptions, out io.Writer) error {
 	if err != nil {
 		return exitError(exitBadInput, err)
 	}
-	if o.json {
+	model, err := loadModelRisk(o, in, at)
+	if err != nil {
+		return exitError(exitBadInput, fmt.Errorf("model risk: %w", err))
+	}
+	if model == nil && (len(in.Options) > 0 || len(in.Pools) > 0) {
+		// Today's output stays as it was; the note goes to stderr.
+		fmt.Fprintln(errw, "note: model Greeks and the delta-gamma VaR need a volatility surface (--vol-surface FILE)")
+	}
+	switch {
+	case o.json && model != nil:
+		doc, err := withModel(rep, model)
+		if err != nil {
+			return err
+		}
+		if err := writeJSON(out, doc); err != nil {
+			return err
+		}
+	case o.json:
 		if err := writeJSON(out, rep); err != nil {
 			return err
 		}
-	} else if err := printRisk(out, pf, rep); err != nil {
-		return err
+	default:
+		if err := printRisk(out, pf, rep); err != nil {
+			return err
+		}
+		if model != nil {
+			if err := printModelRisk(out, model); err != nil {
+				return err
+			}
+		}
 	}
 	if !rep.Pass {
 		failed := failedLimits(rep)

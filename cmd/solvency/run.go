@@ -380,6 +380,22 @@ func printGreeks(out io.Writer, g *engine.GreeksSummary) {
 	for _, b := range g.Binding {
 		fmt.Fprintf(out, "  GREEK LIMIT       %s: no allowed trade restores it\n", b)
 	}
+	printRiskFigures(out, "  ", g.Risk)
+}
+
+// printRiskFigures prints the delta-gamma VaR and the stress grid's worst scenario (the
+// engine's model; the proof checks the policy's parametric VaR).
+func printRiskFigures(out io.Writer, indent string, r *engine.RiskFigures) {
+	if r == nil {
+		return
+	}
+	if r.CornishFisherVaR != "" {
+		fmt.Fprintf(out, "%sdelta-gamma VaR   $%s Cornish-Fisher, $%s normal (%.2f%%, %g day, %s covariance)\n", indent,
+			r.CornishFisherVaR, r.DeltaGammaNormalVaR, r.Confidence*100, r.HorizonDays, r.CovarianceSource)
+	}
+	if r.WorstStressScenario != "" {
+		fmt.Fprintf(out, "%sworst revaluation $%s at %s (%s)\n", indent, r.WorstStressPnL, r.WorstStressScenario, strings.Join(r.StressAssets, ", "))
+	}
 }
 
 func orDash(s string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ func TestRiskRunInProcess(t *testing.T) {
 	o := &riskOptions{positions: "../../testdata/positions.json", prices: "../../testdata/prices.json",
 		policy: "../../testdata/policy.json", liabilityTotals: "../../testdata/liabilities.json"}
 	var out bytes.Buffer
-	if err := runRisk(o, &out); err != nil {
+	if err := runRisk(o, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "every limit passes") {
@@ -30,7 +31,7 @@ func TestRiskAssetsMismatchNamesNextStep(t *testing.T) {
 	}
 	o := &riskOptions{assets: other, positions: "../../testdata/positions.json", prices: "../../testdata/prices.json",
 		policy: "../../testdata/policy.json", liabilityTotals: "../../testdata/liabilities.json"}
-	err := runRisk(o, &bytes.Buffer{})
+	err := runRisk(o, &bytes.Buffer{}, io.Discard)
 	if exitCode(err) != exitBadInput || !strings.Contains(err.Error(), "--assets can be left out") {
 		t.Fatalf("got %v", err)
 	}

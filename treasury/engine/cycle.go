@@ -197,12 +197,31 @@ func (e *Engine) planTrades(_ context.Context, cr *cycleRun) error {
 	if err != nil {
 		return fmt.Errorf("cycle %d: rebalance: %w", c, err)
 	}
+	// The model risk figures at the assessed prices and holdings, beside the Greeks.
+	// They are advisory (the proof checks the policy's parametric VaR): one that cannot be
+	// computed is noted, not a reason to stop the cycle.
+	risk, err := e.cycleRisk(c, cr.rec.PositionsBefore, derivs, cr.rec.Prices)
+	var riskNote string
+	if err != nil {
+		riskNote = "model risk figures not computed: " + err.Error()
+		e.logf("cycle %d: %s", c, riskNote)
+	}
 	planJSON, _ := json.Marshal(plan)
-	greeksJSON, _ := json.Marshal(greeksOf(plan))
+	gsum := greeksOf(plan)
+	if gsum == nil && risk != nil {
+		gsum = &GreeksSummary{}
+	}
+	if gsum != nil {
+		gsum.Risk = risk
+	}
+	greeksJSON, _ := json.Marshal(gsum)
 	if err := e.advance(c, state.StageRebalanced, func(r *state.CycleRecord) error {
 		r.Plan, r.Trades = planJSON, plan.Trades
 		r.Notes = append(r.Notes, plan.Reasons...)
-		if gin != nil {
+		if riskNote != "" {
+			r.Notes = append(r.Notes, riskNote)
+		}
+		if gsum != nil {
 			r.Greeks = greeksJSON
 			for _, b := range plan.GreekBinding {
 				r.Notes = append(r.Notes, "Greek limit binds, no allowed trade restores it: "+b)

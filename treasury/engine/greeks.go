@@ -27,6 +27,12 @@ type GreeksConfig struct {
 	// Rate is the continuous risk-free rate (0.04 = 4%); 0 by default, the rate the proof's
 	// intrinsic-value bound assumes.
 	Rate float64 `json:"rate,omitempty"`
+	// Stress is the full-revaluation stress grid, price and implied-volatility moves taken
+	// together; empty: DefaultStressGrid (price -30%..+30%, vol up when price falls).
+	Stress []StressMove `json:"stress,omitempty"`
+	// StressAssets are the assets the grid moves; empty: the options' underlyings (else the
+	// pool shares' assets).
+	StressAssets []string `json:"stressAssets,omitempty"`
 }
 
 // loadVols opens the volatility source when the treasury holds options: the configured surface
@@ -34,6 +40,16 @@ type GreeksConfig struct {
 // refused before anything is made or sent.
 func (e *Engine) loadVols(d venues.Derivatives) error {
 	cfg := e.cfg
+	if cfg.Greeks != nil {
+		if err := validateStress(cfg.Greeks.Stress); err != nil {
+			return err
+		}
+		for _, a := range cfg.Greeks.StressAssets {
+			if _, ok := e.assets[a]; !ok {
+				return fmt.Errorf("greeks: stress asset %s is not in the asset table", a)
+			}
+		}
+	}
 	if cfg.Greeks != nil && cfg.Greeks.VolSurface != "" {
 		vs, err := derivatives.LoadVolSurface(cfg.Path(cfg.Greeks.VolSurface))
 		if err != nil {
@@ -161,6 +177,9 @@ type GreeksSummary struct {
 	Before  []GreekLine `json:"before"`
 	After   []GreekLine `json:"after"`
 	Binding []string    `json:"binding,omitempty"`
+	// Risk is the delta-gamma VaR and the full-revaluation stress grid at the assessed
+	// prices, before the plan (nil for a treasury with no option and no pool share).
+	Risk *RiskFigures `json:"risk,omitempty"`
 }
 
 func greekLines(r *rebalance.GreekReport) []GreekLine {

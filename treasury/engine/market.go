@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/solvency-dev/solvency/treasury/market"
 	"github.com/solvency-dev/solvency/treasury/rebalance"
 	"github.com/solvency-dev/solvency/treasury/riskmodel"
@@ -46,10 +48,22 @@ func (e *Engine) loadMarket() error {
 // under the EWMA covariance of the seeded market's log returns up to the step cycle c reads
 // (the volatility known that day, not after).
 func (e *Engine) forecastChecker(c uint64) (rebalance.Checker, error) {
+	assets, cov, err := e.forecastCovariance(c)
+	if err != nil {
+		return nil, err
+	}
+	f := e.cfg.Forecast
+	return rebalance.WithForecast(e.checker, rebalance.Forecast{Assets: assets, Cov: cov,
+		Confidence: f.Confidence, Horizon: f.HorizonDays, MaxBps: f.MaxBps}, e.assets)
+}
+
+// forecastCovariance is cycle c's forecast covariance (per step over the horizon) and the
+// assets of its rows: the one the forecast limit and the delta-gamma VaR both use.
+func (e *Engine) forecastCovariance(c uint64) ([]string, *mat.SymDense, error) {
 	f := e.cfg.Forecast
 	hist, err := e.mkt.HistoryUpTo(e.cfg.MarketOffset + int(c))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	window, lambda := f.Window, f.Lambda
 	if window == 0 {
@@ -59,11 +73,11 @@ func (e *Engine) forecastChecker(c uint64) (rebalance.Checker, error) {
 		lambda = riskmodel.DefaultLambda
 	}
 	if window < 2 {
-		return nil, fmt.Errorf("window %d: need at least 2 returns", window)
+		return nil, nil, fmt.Errorf("window %d: need at least 2 returns", window)
 	}
 	fc, err := riskmodel.NewVolForecaster(f.Model, lambda)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The forecast covers the horizon in whole steps; the covariance is per step over it.
 	steps := int(math.Ceil(f.HorizonDays))
@@ -72,10 +86,9 @@ func (e *Engine) forecastChecker(c uint64) (rebalance.Checker, error) {
 	}
 	cov, err := fc.Covariance(hist.Tail(window+1).LogReturns(), steps)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rebalance.WithForecast(e.checker, rebalance.Forecast{Assets: hist.Assets, Cov: cov,
-		Confidence: f.Confidence, Horizon: f.HorizonDays, MaxBps: f.MaxBps}, e.assets)
+	return hist.Assets, cov, nil
 }
 
 // rebalancerFor is the rebalancer of cycle c: the one Open built, or, with a forecast

@@ -136,6 +136,11 @@ func cycleOf(r *state.CycleRecord) (*Cycle, error) {
 			risk = plan.After
 		}
 	}
+	lines, err := riskFigureLines(r.Greeks)
+	if err != nil {
+		return nil, err
+	}
+	c.Greeks = append(c.Greeks, lines...)
 	if risk != nil {
 		limits(c, risk)
 	}
@@ -223,3 +228,44 @@ func Render(d *Data) ([]byte, error) {
 var pageSrc string
 
 var page = template.Must(template.New("report").Parse(pageSrc))
+
+// riskFigures is the part of the engine's recorded Greek summary (treasury/engine.RiskFigures)
+// the report shows: the delta-gamma VaR and the stress grid's worst scenario. Decoded here, by
+// its JSON keys, so the report does not import the engine.
+type riskFigures struct {
+	Risk *struct {
+		CovarianceSource    string   `json:"covariance_source"`
+		Confidence          float64  `json:"confidence"`
+		HorizonDays         float64  `json:"horizon_days"`
+		DeltaGammaNormalVaR string   `json:"delta_gamma_normal_var"`
+		CornishFisherVaR    string   `json:"cornish_fisher_var"`
+		StressAssets        []string `json:"stress_assets"`
+		WorstStressPnL      string   `json:"worst_stress_pnl"`
+		WorstStressScenario string   `json:"worst_stress_scenario"`
+	} `json:"risk"`
+}
+
+// riskFigureLines describes a cycle's model risk figures for the report (none when the cycle
+// recorded none).
+func riskFigureLines(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var g riskFigures
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return nil, fmt.Errorf("greeks: %w", err)
+	}
+	r := g.Risk
+	if r == nil {
+		return nil, nil
+	}
+	var out []string
+	if r.CornishFisherVaR != "" {
+		out = append(out, fmt.Sprintf("delta-gamma VaR $%s (Cornish-Fisher), $%s (normal) at %.2f%% over %g day, %s covariance",
+			r.CornishFisherVaR, r.DeltaGammaNormalVaR, r.Confidence*100, r.HorizonDays, r.CovarianceSource))
+	}
+	if r.WorstStressScenario != "" {
+		out = append(out, fmt.Sprintf("worst full revaluation $%s at %s (%s)", r.WorstStressPnL, r.WorstStressScenario, strings.Join(r.StressAssets, ", ")))
+	}
+	return out, nil
+}
