@@ -20,6 +20,7 @@ targets=$(cat <<'LIST'
 ./liabilities FuzzParseAccounts
 ./prover/ceremony FuzzParseContribution
 ./prover/keys FuzzReadVerifyingKey
+./treasury/derivatives FuzzParseVolSurface
 ./treasury/market FuzzParsePrice
 ./treasury/market FuzzParseSnapshots
 ./treasury/policy FuzzParse
