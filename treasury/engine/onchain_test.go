@@ -29,29 +29,51 @@ import (
 	"github.com/solvency-dev/solvency/verifier"
 )
 
+// onchainTreasury is the set-up every on-chain test shares: the sample's config (its Onchain
+// file set), the embedded chain in dir/chain and the sample treasury's contracts deployed there
+// once (dir/treasury), with a Safe of 3 owners, 2 of whom sign.
+type onchainTreasury struct {
+	cfg *Config
+	dn  *devnet.Devnet
+	ch  *contracts.Chain
+	dt  *DevTreasury
+}
+
+// startOnchainTreasury starts it; the caller closes dn.
+func startOnchainTreasury(dir string) (*onchainTreasury, error) {
+	cfg, err := LoadConfig(filepath.Join(dir, "sample", "config.json"))
+	if err != nil {
+		return nil, err
+	}
+	dn, err := devnet.Start(devnet.Config{DataDir: filepath.Join(dir, "chain")})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	ch, err := contracts.NewChain(ctx, dn.Client(), dn.Key)
+	if err != nil {
+		dn.Close()
+		return nil, err
+	}
+	dt, err := DeployDevTreasury(ctx, ch, cfg, filepath.Join(dir, "treasury"), 3, 2)
+	if err != nil {
+		dn.Close()
+		return nil, err
+	}
+	cfg.Onchain = dt.Onchain
+	return &onchainTreasury{cfg: cfg, dn: dn, ch: ch, dt: dt}, nil
+}
+
 // runOnchainIn runs the engine to `cycles` cycles with its reserves on the embedded chain in
 // dir/chain: the sample treasury's contracts deployed there once (dir/treasury), the Safe's
 // owners signing (2 of 3), the state in dir/state.
 func runOnchainIn(dir string, cycles int, fault func(string) error, log io.Writer) error {
-	cfg, err := LoadConfig(filepath.Join(dir, "sample", "config.json"))
+	ot, err := startOnchainTreasury(dir)
 	if err != nil {
 		return err
 	}
-	d, err := devnet.Start(devnet.Config{DataDir: filepath.Join(dir, "chain")})
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ctx := context.Background()
-	ch, err := contracts.NewChain(ctx, d.Client(), d.Key)
-	if err != nil {
-		return err
-	}
-	dt, err := DeployDevTreasury(ctx, ch, cfg, filepath.Join(dir, "treasury"), 3, 2)
-	if err != nil {
-		return err
-	}
-	cfg.Onchain = dt.Onchain
+	defer ot.dn.Close()
+	ctx, cfg, ch := context.Background(), ot.cfg, ot.ch
 	st := filepath.Join(dir, "state")
 	evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(st, "addresses.json"), DevFeeds: true, Name: "onchain devnet",
 		Embedded: true, Fault: fault}
@@ -364,25 +386,12 @@ func TestOnchainFailedTradeStopsCycle(t *testing.T) {
 	dir := t.TempDir()
 	sampleConfig(t, dir, crashUsers)
 	sharedKeys(t, "demo")
-	cfg, err := LoadConfig(filepath.Join(dir, "sample", "config.json"))
+	ot, err := startOnchainTreasury(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dn, err := devnet.Start(devnet.Config{DataDir: filepath.Join(dir, "chain")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	ctx := context.Background()
-	ch, err := contracts.NewChain(ctx, dn.Client(), dn.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dt, err := DeployDevTreasury(ctx, ch, cfg, filepath.Join(dir, "treasury"), 3, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Onchain = dt.Onchain
+	defer ot.dn.Close()
+	ctx, cfg, ch, dt := context.Background(), ot.cfg, ot.ch, ot.dt
 	var moveErr error
 	var eng *Engine
 	fault := func(point string) error {
@@ -450,25 +459,13 @@ func TestOnchainBatchWaitsForOwnersElsewhere(t *testing.T) {
 	dir := t.TempDir()
 	sampleConfig(t, dir, crashUsers)
 	sharedKeys(t, "demo")
-	cfg, err := LoadConfig(filepath.Join(dir, "sample", "config.json"))
+	ot, err := startOnchainTreasury(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dn, err := devnet.Start(devnet.Config{DataDir: filepath.Join(dir, "chain")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dn.Close()
-	ctx := context.Background()
-	ch, err := contracts.NewChain(ctx, dn.Client(), dn.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer ot.dn.Close()
+	ctx, cfg, ch, dt := context.Background(), ot.cfg, ot.ch, ot.dt
 	tdir := filepath.Join(dir, "treasury")
-	dt, err := DeployDevTreasury(ctx, ch, cfg, tdir, 3, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	f, err := LoadOnchainFile(dt.Onchain)
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +483,6 @@ func TestOnchainBatchWaitsForOwnersElsewhere(t *testing.T) {
 	if err := os.WriteFile(dt.Onchain, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Onchain = dt.Onchain
 	st := filepath.Join(dir, "state")
 	run := func() (string, error) {
 		evm := &EVMChain{Chain: ch, AddrFile: filepath.Join(st, "addresses.json"), DevFeeds: true, Name: "onchain devnet", Embedded: true}
