@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/solvency-dev/solvency/internal/atomicfile"
+	"github.com/solvency-dev/solvency/internal/boundedfile"
 )
 
 // DeploymentVersion is the deployment file format written by WriteDeployment.
@@ -32,17 +31,11 @@ func WriteDeployment(path string, d *Deployment) error {
 // ReadDeployment reads a deployment file strictly: unknown fields, trailing data and another
 // version are errors.
 func ReadDeployment(path string) (*Deployment, error) {
-	f, err := os.Open(path)
+	// Through the project's bounded reader, like every other input file: a regular file only
+	// (a FIFO or a device is refused before it is opened), within the configuration limit.
+	raw, err := boundedfile.ReadFile(path, boundedfile.Config)
 	if err != nil {
 		return nil, fmt.Errorf("read deployment: %w", err)
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	if err != nil {
-		return nil, fmt.Errorf("read deployment %s: %w", path, err)
-	}
-	if len(raw) > 1<<20 {
-		return nil, fmt.Errorf("deployment %s is larger than 1 MiB", path)
 	}
 	df := deploymentFile{Deployment: &Deployment{}}
 	dec := json.NewDecoder(bytes.NewReader(raw))
