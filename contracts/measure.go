@@ -93,8 +93,9 @@ func (k *echoKeys) prove(words []*big.Int) ([]byte, error) {
 // simEnv is a deployed registry with dev feeds on go-ethereum's simulated backend (a real EVM).
 type simEnv struct {
 	sim     *simulated.Backend
-	chain   *Chain // deployer: governance and prover
-	other   *Chain // a funded account with no role
+	simMade time.Time // when sim was made (closeSim)
+	chain   *Chain    // deployer: governance and prover
+	other   *Chain    // a funded account with no role
 	addrs   *Addresses
 	reg     *Registry
 	feeds   []*DevFeed
@@ -165,9 +166,10 @@ func newSimEnv(ctx context.Context, keys *echoKeys, rules *params.ChainConfig) (
 			ethConf.Genesis.Config = rules
 		}
 	})
+	simMade := time.Now()
 	defer func() {
 		if err != nil {
-			sim.Close()
+			closeSim(sim, simMade)
 		}
 	}()
 	chain, err := NewChain(ctx, sim.Client(), deployer)
@@ -182,7 +184,7 @@ func newSimEnv(ctx context.Context, keys *echoKeys, rules *params.ChainConfig) (
 	if err != nil {
 		return nil, err
 	}
-	env.sim = sim
+	env.sim, env.simMade = sim, simMade
 	return env, nil
 }
 
@@ -220,7 +222,21 @@ func (e *simEnv) Close() error {
 	if e.sim == nil {
 		return nil
 	}
-	return e.sim.Close()
+	return closeSim(e.sim, e.simMade)
+}
+
+// simSettle is how long a simulated backend is left running after it is made before it is
+// closed. go-ethereum v1.17.10's simulated beacon starts a goroutine that subscribes to the
+// transaction pool; a backend closed before that goroutine runs makes it dereference a nil
+// subscription and crash the whole test binary (seen once under load, when a deployment failed
+// at once). The goroutine needs microseconds; the wait is far longer, and costs only the
+// backends that fail at once.
+const simSettle = 250 * time.Millisecond
+
+// closeSim closes sim no sooner than simSettle after made.
+func closeSim(sim *simulated.Backend, made time.Time) error {
+	time.Sleep(time.Until(made.Add(simSettle)))
+	return sim.Close()
 }
 
 // refreshRounds posts every feed's answer again so each has a fresh round.
